@@ -1,0 +1,3 @@
+// The one wasm module: every kernel family of assembly/ re-exported from here.
+// Families append one `export * from './<family>';` line each.
+export * from './memory';

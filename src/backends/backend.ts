@@ -1,0 +1,57 @@
+// The one seam between the pipeline and the two implementations (wasm, webgpu).
+// The pipeline (src/layer.ts, src/prune.ts, src/models/*) is written once against this
+// interface and never knows which implementation runs. Each kernel family has one file in
+// assembly/ and one in gpu/ with the same name; the methods below are grouped the same way.
+//
+// Numerics contract (both backends must give bit-identical masks; see docs/NUMERICS in README):
+//   * sort keys (initial metrics, the DSnoT growing score G, the Wanda pruning order) are f32,
+//     computed with single correctly rounded f32 operations on host-derived f32 column vectors;
+//   * the DSnoT error e is accumulated in f64 (wasm) / double-float (webgpu);
+//   * ties always go to the lower column index (what a stable ascending sort does).
+import type { PruneKernels } from './prune-kernels.js';
+import type { ForwardKernels } from './forward-kernels.js';
+
+export type DeviceKind = 'wasm' | 'webgpu';
+export type DeviceOption = 'auto' | DeviceKind;
+export type DType = 'f32' | 'u8' | 'i32';
+
+/** A buffer that lives on a backend (wasm linear memory or a GPUBuffer). Opaque to the pipeline. */
+export interface DeviceTensor {
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly length: number;
+}
+
+export type HostArrayOf<D extends DType> = D extends 'f32'
+  ? Float32Array
+  : D extends 'u8'
+    ? Uint8Array
+    : Int32Array;
+
+/** Moving data across the seam: at most once per layer in each direction. */
+export interface TensorStore {
+  /** Copy host data onto the device. */
+  upload<D extends DType>(dtype: D, data: HostArrayOf<D>): DeviceTensor;
+  /** Allocate an uninitialised tensor (contents unspecified: kernels write before they read). */
+  alloc(dtype: DType, length: number): DeviceTensor;
+  /** Overwrite a tensor's contents from the host (same length). */
+  write<D extends DType>(t: DeviceTensor, data: HostArrayOf<D>): void;
+  /** Copy a tensor back to the host. */
+  read<D extends DType>(t: DeviceTensor & { dtype: D }): Promise<HostArrayOf<D>>;
+  read(t: DeviceTensor): Promise<Float32Array | Uint8Array | Int32Array>;
+  /** Give the memory back (the backend may keep it for the next tensor of the same size). */
+  release(t: DeviceTensor): void;
+}
+
+export interface BackendInfo {
+  readonly kind: DeviceKind;
+  /** Human-readable: 'wasm-simd' or the GPU adapter's description. */
+  readonly adapterName: string;
+  /** True for software adapters such as SwiftShader or lavapipe (slow: 'auto' avoids them). */
+  readonly isFallbackAdapter: boolean;
+}
+
+export interface Backend extends BackendInfo, TensorStore, PruneKernels, ForwardKernels {
+  /** Free every device resource. The backend is unusable afterwards. */
+  dispose(): void;
+}

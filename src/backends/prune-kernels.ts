@@ -1,0 +1,114 @@
+// Kernels of the per-linear pruning mathematics (ALGORITHM.md §2-§5, §7, §13), grouped by
+// family as in assembly/ and gpu/: stats, metric, select, dsnot, sparsegpt.
+// Weights are row-major [rows, cols] f32; masks are u8 with 1 = pruned.
+import type { DeviceTensor } from './backend.js';
+
+/** Sums of one linear's inputs over the calibration sequences (host f64, exact definitions in ALGORITHM.md §2). */
+export interface RawStats {
+  /** Σ_n Σ_t x² per column. */
+  sumSq: Float64Array;
+  /** Σ_n Σ_t x per column. */
+  sum: Float64Array;
+  /** Σ_n T_n · Var_t(x_n) per column (population variance inside each sequence). */
+  tokenVar: Float64Array;
+  /** Σ_n X_nᵀ X_n, [cols, cols] row-major, only when asked for (SparseGPT). */
+  gram: Float64Array | null;
+  /** Number of sequences (forward calls) N. */
+  sequences: number;
+  /** Σ_n T_n. */
+  tokens: number;
+}
+
+/** Opaque accumulator of RawStats living on the backend. */
+export interface StatsHandle {
+  readonly cols: number;
+  readonly withGram: boolean;
+}
+
+/** Per-column f32 vectors the host derives once per linear, shared by both backends. */
+export interface ColumnVectors {
+  /** Wanda column scale: fround(sqrt(fround(scaler_row))). */
+  sqrtScaler: Float32Array;
+  /** fround(sum_metric_row): D32 = fround(W · sum32) is the f32 DSnoT metric (sign tests, G). */
+  sum32: Float32Array;
+  /** sum_metric_row in f64: the error e accumulates W · sum64 in f64. */
+  sum64: Float64Array;
+  /** fround(var^p) (1 when p = 0): G = fround(D32 / varPow), 0/0 taken as 0. */
+  varPow: Float32Array;
+}
+
+/** Which initial metric: magnitude |W|; wanda |W|·c_j; obs W²/c_j (c_j = fround(d_j²), d = diag(U)). */
+export type MetricKind = 'magnitude' | 'wanda' | 'obs';
+
+export interface DsnotArgs {
+  weight: DeviceTensor;
+  rows: number;
+  cols: number;
+  /** In: the initial mask. Out: the refined mask. */
+  mask: DeviceTensor;
+  /** N:M only: the initial metric (the pruning candidate is the group's smallest kept one). */
+  initialMetric: DeviceTensor | null;
+  columns: ColumnVectors;
+  /** Pruned weights per row (unstructured). */
+  k: number;
+  nm: { n: number; m: number } | null;
+  maxCycles: number;
+  updateThreshold: number;
+  /** Sign test (always on for N:M). */
+  sameSign: boolean;
+}
+
+export interface DsnotResult {
+  /** Per-row error e before and after refinement (f64 sums of W·sum_metric_row over pruned weights). */
+  initError: Float64Array;
+  error: Float64Array;
+  /** Loop iterations the authors' loop would run: min(maxCycles, max over rows of swaps+1). */
+  cycles: number;
+}
+
+export interface SparseGptArgs {
+  /** Updated in place (OBS updates, pruned entries zeroed). */
+  weight: DeviceTensor;
+  rows: number;
+  cols: number;
+  /** Out: 1 = pruned. */
+  mask: DeviceTensor;
+  /** H = (2/N) Σ XᵀX, [cols, cols]. */
+  hessian: Float64Array;
+  sparsity: number;
+  nm: { n: number; m: number } | null;
+  blockSize: number;
+  percDamp: number;
+}
+
+export interface PruneKernels {
+  // --- stats ---
+  statsCreate(cols: number, withGram: boolean): StatsHandle;
+  /** Add one sequence x: [tokens, cols] f32. */
+  statsAdd(h: StatsHandle, x: DeviceTensor, tokens: number): void;
+  statsRead(h: StatsHandle): Promise<RawStats>;
+  statsFree(h: StatsHandle): void;
+
+  // --- metric ---
+  /** out[r,c] = the initial metric (f32). colScale: wanda sqrtScaler, obs c_j; null for magnitude. */
+  metric(weight: DeviceTensor, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null, out: DeviceTensor): void;
+
+  // --- select ---
+  /** mask[r,·] = 1 for the k smallest metrics of each row (ties: lower column). */
+  selectRows(metric: DeviceTensor, rows: number, cols: number, k: number, mask: DeviceTensor): void;
+  /** mask = 1 for the n smallest of every m consecutive columns of each row (ties: lower column). */
+  selectNM(metric: DeviceTensor, rows: number, cols: number, n: number, m: number, mask: DeviceTensor): void;
+  /** Magnitude baseline: t = sorted(metric)[rank]; mask = metric ≤ t over the whole matrix. */
+  selectThreshold(metric: DeviceTensor, length: number, rank: number, mask: DeviceTensor): void;
+
+  // --- dsnot ---
+  dsnot(args: DsnotArgs): Promise<DsnotResult>;
+  /** weight[mask] = 0. */
+  applyMask(weight: DeviceTensor, mask: DeviceTensor, length: number): void;
+
+  // --- sparsegpt --- (a backend without it says so: pruneLayer then runs it on wasm and reports that)
+  readonly hasSparseGpt: boolean;
+  sparseGpt(args: SparseGptArgs): Promise<void>;
+  /** d = diag(U), U = upper Cholesky factor of (H + λI)⁻¹ with SparseGPT's dead-column and damping rules. */
+  obsDiagonal(hessian: Float64Array, cols: number, percDamp: number): Float64Array;
+}
