@@ -1,0 +1,37 @@
+// Elementwise ops of the MLP and the residual stream. out may equal an input (in place).
+
+/** out = silu(gate) · up, silu(g) = g / (1 + e^(−g)) (LLaMA's SwiGLU MLP). */
+export function siluMul(gate: usize, up: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(gate + o);
+    store<f32>(out + o, (g / (1 + Mathf.exp(-g))) * load<f32>(up + o));
+  }
+}
+
+/** out = max(x, 0) (OPT's MLP). */
+export function relu(x: usize, out: usize, n: i32): void {
+  const n4 = n & ~3;
+  const zero = f32x4.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.max(v128.load(x + o), zero));
+  }
+  for (let i = n4; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, max(load<f32>(x + o), 0));
+  }
+}
+
+/** out = a + b (residual connections, learned position embeddings). */
+export function addTensors(a: usize, b: usize, out: usize, n: i32): void {
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (let i = n4; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
