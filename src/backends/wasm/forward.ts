@@ -1,0 +1,51 @@
+// The forward-pass kernels on wasm: thin calls into assembly/{gemm,norm,rope,attention,act,loss}.ts
+// with byte offsets. The only memory this file owns is the attention kernel's one row of
+// scores, grown when a longer sequence arrives and kept for the next call.
+import type { DeviceTensor } from '../backend.js';
+import { type ForwardKernels, withShapeChecks } from '../forward-kernels.js';
+import type { WasmContext, WasmTensor } from './context.js';
+
+const ptr = (t: DeviceTensor): number => (t as WasmTensor).ptr;
+
+export function createWasmForwardKernels(ctx: WasmContext): ForwardKernels {
+  const e = ctx.exports;
+  let scores = { ptr: 0, bytes: 0 };
+  const scoreRow = (tokens: number): number => {
+    const bytes = tokens * 4;
+    if (bytes > scores.bytes) {
+      if (scores.bytes > 0) ctx.freeBytes(scores.ptr, scores.bytes);
+      scores = { ptr: ctx.allocBytes(bytes), bytes };
+    }
+    return scores.ptr;
+  };
+  return withShapeChecks({
+    gemm(x, w, bias, y, rows, inDim, outDim) {
+      e.gemm(ptr(x), ptr(w), bias ? ptr(bias) : 0, ptr(y), rows, inDim, outDim);
+    },
+    rmsNorm(x, weight, y, rows, dim, eps) {
+      e.rmsNorm(ptr(x), ptr(weight), ptr(y), rows, dim, eps);
+    },
+    layerNorm(x, weight, bias, y, rows, dim, eps) {
+      e.layerNorm(ptr(x), ptr(weight), ptr(bias), ptr(y), rows, dim, eps);
+    },
+    rope(x, table, rows, heads, headDim, posOffset) {
+      e.rope(ptr(x), ptr(table), rows, heads, headDim, posOffset);
+    },
+    attention(q, k, v, out, s) {
+      const scratch = scoreRow(s.tokens);
+      e.attention(ptr(q), ptr(k), ptr(v), ptr(out), scratch, s.tokens, s.heads, s.kvHeads, s.headDim, s.scale, s.window);
+    },
+    siluMul(gate, up, out, length) {
+      e.siluMul(ptr(gate), ptr(up), ptr(out), length);
+    },
+    relu(x, out, length) {
+      e.relu(ptr(x), ptr(out), length);
+    },
+    add(a, b, out, length) {
+      e.addTensors(ptr(a), ptr(b), ptr(out), length);
+    },
+    nll(logits, targets, out, rows, vocab) {
+      e.nll(ptr(logits), ptr(targets), ptr(out), rows, vocab);
+    },
+  });
+}
