@@ -1,6 +1,8 @@
 // Safetensors format: an 8-byte little-endian header length, a JSON header, then the data
 // section. This file is the format itself (validation, in-memory decode and encode); streamed
-// reading from a Source lives beside it.
+// reading from a Source lives beside it (safetensors-reader.ts).
+import { ModelIOError } from './errors.js';
+
 export type SafetensorsDType =
   | 'F64' | 'F32' | 'F16' | 'BF16'
   | 'I64' | 'I32' | 'I16' | 'I8'
@@ -14,7 +16,7 @@ export const DTYPE_BYTES: Readonly<Record<SafetensorsDType, number>> = {
   BOOL: 1,
 };
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends ModelIOError {
   override name = 'SafetensorsError';
 }
 
@@ -47,8 +49,20 @@ export function headerLength(prefix: Uint8Array, fileSize: number): number {
   return Number(n);
 }
 
-/** Parse and validate the JSON header. `dataBytes` is the size of the data section. */
+/** Dtypes of the format this package does not read (named so the error can say so). */
+const UNSUPPORTED_DTYPES = new Set(['F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64']);
+
+/**
+ * Parse and validate the JSON header. `dataBytes` is the size of the data section. Checks, as
+ * the format's reference implementation does: the header starts with '{'; it is UTF-8 JSON; every
+ * dtype is known; shape × element size equals the byte range; the ranges tile the data section
+ * exactly (no overlap, no hole, nothing past the end); `__metadata__` maps strings to strings.
+ * Tensors come back in the order of their bytes in the file.
+ */
 export function parseHeader(json: Uint8Array, dataBytes: number): SafetensorsHeader {
+  if (json.length === 0 || json[0] !== 0x7b) {
+    throw new SafetensorsError(`header does not start with '{' (first byte ${json.length ? '0x' + json[0].toString(16) : 'missing'})`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
@@ -82,6 +96,9 @@ function parseEntry(name: string, value: unknown): TensorEntry {
     throw new SafetensorsError(`tensor "${name}": entry is not an object`);
   }
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
+  if (typeof dtype === 'string' && UNSUPPORTED_DTYPES.has(dtype)) {
+    throw new SafetensorsError(`tensor "${name}": dtype ${dtype} is not supported (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+  }
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
     throw new SafetensorsError(`tensor "${name}": unknown dtype ${JSON.stringify(dtype)}`);
   }
@@ -106,18 +123,20 @@ function parseEntry(name: string, value: unknown): TensorEntry {
 }
 
 function checkRanges(tensors: TensorEntry[], dataBytes: number): void {
-  const sorted = [...tensors].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let last = 0;
   let lastName = '';
-  for (const t of sorted) {
+  for (const t of tensors) {
     if (t.end > dataBytes) {
       throw new SafetensorsError(`tensor "${t.name}": data range [${t.begin}, ${t.end}) runs past the ${dataBytes}-byte data section`);
     }
     if (t.begin < last) throw new SafetensorsError(`tensors "${lastName}" and "${t.name}" overlap`);
-    if (t.end > t.begin) {
-      last = t.end;
-      lastName = t.name;
-    }
+    if (t.begin > last) throw new SafetensorsError(`bytes [${last}, ${t.begin}) of the data section belong to no tensor`);
+    last = t.end;
+    lastName = t.name;
+  }
+  if (last !== dataBytes) {
+    throw new SafetensorsError(`the data section is ${dataBytes} bytes but its tensors cover ${last}`);
   }
 }
 
@@ -149,11 +168,22 @@ export interface TensorToWrite {
  * out in the given order. Keys are written in the order given, `__metadata__` first.
  */
 export function encodeHeader(tensors: Array<Omit<TensorToWrite, 'data'>>, metadata?: Record<string, string>): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  // Null prototype: a tensor named "__proto__" must become a key, not the object's prototype.
+  const header: Record<string, unknown> = Object.create(null);
+  if (metadata && Object.keys(metadata).length > 0) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new SafetensorsError(`__metadata__.${k} is not a string`);
+    }
+    header.__metadata__ = metadata;
+  }
   let offset = 0;
   for (const t of tensors) {
     if (t.name === '__metadata__') throw new SafetensorsError('a tensor cannot be named __metadata__');
+    if (Object.hasOwn(header, t.name)) throw new SafetensorsError(`tensor "${t.name}" is given twice`);
+    if (!Object.hasOwn(DTYPE_BYTES, t.dtype)) throw new SafetensorsError(`tensor "${t.name}": unknown dtype ${JSON.stringify(t.dtype)}`);
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsError(`tensor "${t.name}": shape must be non-negative integers`);
+    }
     const bytes = t.shape.reduce((a, b) => a * b, 1) * DTYPE_BYTES[t.dtype];
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;

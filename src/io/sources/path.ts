@@ -1,0 +1,105 @@
+// A folder (or one file) on a local disk, for Node and Deno. node:fs is imported lazily so a
+// browser bundle that never opens a path never loads it. Reads are positional reads on open
+// file handles: a 100 GB shard costs one handle, never its size in memory.
+import type { FileHandle } from 'node:fs/promises';
+import { SourceError } from '../errors.js';
+import { assertPlainFileName, checkRange, type ReadOptions, type Source } from '../source.js';
+
+type Fs = typeof import('node:fs/promises');
+type PathModule = typeof import('node:path');
+
+export async function openPathSource(path: string): Promise<Source> {
+  const fs: Fs = await import('node:fs/promises');
+  const nodePath: PathModule = await import('node:path');
+  let stat;
+  try {
+    stat = await fs.stat(path);
+  } catch (e) {
+    throw new SourceError(`cannot open model path ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (stat.isDirectory()) return new PathSource(fs, nodePath, nodePath.resolve(path), null);
+  if (stat.isFile()) {
+    const full = nodePath.resolve(path);
+    return new PathSource(fs, nodePath, nodePath.dirname(full), nodePath.basename(full));
+  }
+  throw new SourceError(`model path ${path} is neither a folder nor a file`);
+}
+
+class PathSource implements Source {
+  private readonly handles = new Map<string, Promise<{ handle: FileHandle; size: number }>>();
+  private closed = false;
+
+  constructor(
+    private readonly fs: Fs,
+    private readonly path: PathModule,
+    readonly location: string,
+    readonly entry: string | null,
+  ) {}
+
+  async list(): Promise<string[]> {
+    const entries = await this.fs.readdir(this.location, { withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+  }
+
+  async size(file: string): Promise<number | null> {
+    assertPlainFileName(file, this.location);
+    try {
+      const s = await this.fs.stat(this.path.join(this.location, file));
+      return s.isFile() ? s.size : null;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new SourceError(`${this.location}/${file}: ${(e as Error).message}`);
+    }
+  }
+
+  async read(file: string, offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
+    options?.signal?.throwIfAborted();
+    const { handle, size } = await this.open(file);
+    checkRange(this.location, file, size, offset, length);
+    const out = new Uint8Array(length);
+    let done = 0;
+    // Positional reads may return short counts (large reads, network file systems): loop.
+    while (done < length) {
+      options?.signal?.throwIfAborted();
+      const chunk = Math.min(length - done, 1 << 30);
+      const { bytesRead } = await handle.read(out, done, chunk, offset + done);
+      if (bytesRead === 0) {
+        throw new SourceError(`${this.location}/${file}: file ended at ${offset + done} while reading ${length} bytes at ${offset} (changed while open?)`);
+      }
+      done += bytesRead;
+    }
+    return out;
+  }
+
+  private open(file: string): Promise<{ handle: FileHandle; size: number }> {
+    if (this.closed) throw new SourceError(`${this.location}: source is closed`);
+    assertPlainFileName(file, this.location);
+    let h = this.handles.get(file);
+    if (!h) {
+      h = (async () => {
+        let handle: FileHandle;
+        try {
+          handle = await this.fs.open(this.path.join(this.location, file), 'r');
+        } catch (e) {
+          throw new SourceError(`${this.location}/${file}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+        const stat = await handle.stat();
+        return { handle, size: stat.size };
+      })();
+      h.catch(() => this.handles.delete(file));
+      this.handles.set(file, h);
+    }
+    return h;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const open = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(open.map(async (h) => {
+      try {
+        await (await h).handle.close();
+      } catch { /* a handle that failed to open has nothing to close */ }
+    }));
+  }
+}

@@ -1,0 +1,479 @@
+// config.json → ModelSpec: everything the pipeline needs to know about an architecture, with
+// every tensor named, so that no other code parses tensor names or config keys.
+//
+// Supported: family 'llama' (model_type llama, mistral, qwen2; also llama2.c checkpoints) and
+// family 'opt' (model_type opt). Defaults for missing keys are those of the transformers
+// config classes (LlamaConfig, MistralConfig, Qwen2Config, OPTConfig).
+import { ConfigError } from '../io/errors.js';
+
+export type ModelFamily = 'llama' | 'opt';
+
+export const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'opt'] as const;
+
+/** A tensor by its full name in the checkpoint, with its shape (row-major, PyTorch order). */
+export interface TensorRef {
+  name: string;
+  shape: number[];
+}
+
+/** What a linear layer computes, independent of how the architecture names it. */
+export type LinearRole = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down' | 'fc1' | 'fc2';
+
+/** One prunable linear layer: y = W·x (+ b), W of shape [out, in]. */
+export interface LinearSpec {
+  /** The name inside the decoder layer, as the authors' code names it: 'self_attn.q_proj', 'fc1'. */
+  name: string;
+  role: LinearRole;
+  /** Full name of the weight tensor, e.g. 'model.layers.3.self_attn.q_proj.weight'. */
+  weight: string;
+  /** Full name of the bias tensor, or null when the layer has none. */
+  bias: string | null;
+  out: number;
+  in: number;
+}
+
+/** RMSNorm (weight only, bias null) or LayerNorm (weight and bias; either may be absent in OPT without elementwise affine). */
+export interface NormSpec {
+  weight: string | null;
+  bias: string | null;
+}
+
+export interface LayerSpec {
+  index: number;
+  /** Prefix of every tensor of this layer, e.g. 'model.layers.3.' or 'model.decoder.layers.3.'. */
+  prefix: string;
+  /** The linears to prune, in the order the authors' code visits them (llama: q, k, v, o,
+   *  gate, up, down; OPT: k, v, q, out, fc1, fc2). */
+  linears: LinearSpec[];
+  /** Norm before attention (llama input_layernorm; OPT self_attn_layer_norm). */
+  attnNorm: NormSpec;
+  /** Norm before the MLP (llama post_attention_layernorm; OPT final_layer_norm of the layer). */
+  mlpNorm: NormSpec;
+  /** Every tensor of this layer written back unchanged: norms, biases, and any tensor the
+   *  checkpoint holds under the prefix that is not a pruned weight (e.g. rotary_emb.inv_freq). */
+  copied: TensorRef[];
+}
+
+/** Rotary positions, HF convention (rotate_half over the two halves of each head). */
+export interface RotaryPositions {
+  kind: 'rotary';
+  theta: number;
+  /** config.json's rope_scaling as given (null when absent); the forward pass decides what it supports. */
+  scaling: Record<string, unknown> | null;
+}
+
+/** Learned absolute positions (OPT): row `position + offset` of `table`. */
+export interface LearnedPositions {
+  kind: 'learned';
+  table: TensorRef;
+  /** OPT's OPTLearnedPositionalEmbedding offset: 2. */
+  offset: number;
+}
+
+export interface ModelSpec {
+  family: ModelFamily;
+  /** config.json's model_type ('llama' | 'mistral' | 'qwen2' | 'opt'), or 'llama2.c'. */
+  modelType: string;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** Key/value heads (grouped-query attention); equals numHeads without GQA (always for OPT). */
+  numKvHeads: number;
+  headDim: number;
+  /** MLP width: llama intermediate_size, OPT ffn_dim. */
+  intermediateSize: number;
+  vocabSize: number;
+  maxPositions: number;
+  norm: { kind: 'rmsnorm' | 'layernorm'; eps: number };
+  /** llama: silu (SwiGLU MLP: down(silu(gate x) * up x)); OPT: relu (fc2(relu(fc1 x))). */
+  activation: 'silu' | 'relu';
+  positions: RotaryPositions | LearnedPositions;
+  /** Pre-norm residual blocks (true for llama and most OPT); OPT-350m is post-norm (false). */
+  normBeforeBlock: boolean;
+  /** Attention window for Mistral/Qwen2 sliding-window attention; null = full causal attention. */
+  slidingWindow: number | null;
+  /** Width of the token embedding (OPT word_embed_proj_dim; hiddenSize otherwise). */
+  wordEmbedDim: number;
+  embedTokens: TensorRef;
+  /** OPT word_embed_proj_dim ≠ hidden_size: project_in [hidden, wordEmbedDim] after the
+   *  embedding, project_out [wordEmbedDim, hidden] before the lm head (no biases). */
+  projectIn: TensorRef | null;
+  projectOut: TensorRef | null;
+  /** Final norm before the lm head (null for OPT post-norm models). */
+  finalNorm: NormSpec | null;
+  tieWordEmbeddings: boolean;
+  /** The lm head [vocab, wordEmbedDim]; null when tied: logits = embedTokens · x. */
+  lmHead: TensorRef | null;
+  layers: LayerSpec[];
+  /** Every tensor outside the decoder layers, written back unchanged: embeddings, position
+   *  table, final norm, projections, lm head (also when tied but stored), any other tensor. */
+  globals: TensorRef[];
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+}
+
+export interface SpecOptions {
+  /** The checkpoint's tensors. When given, the spec is checked against them (every tensor it
+   *  names exists with the expected shape), the name prefix is taken from them ('model.' or
+   *  none), and tensors the spec does not name are listed as copied. */
+  tensors?: Iterable<TensorRef>;
+}
+
+/** Build the spec of a Hugging Face model from its parsed config.json. */
+export function modelSpecFromConfig(config: unknown, options: SpecOptions = {}): ModelSpec {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new ConfigError('config.json is not a JSON object');
+  }
+  const c = new ConfigReader(config as Record<string, unknown>);
+  const modelType = c.string('model_type', '');
+  const tensors = options.tensors ? new Map([...options.tensors].map((t) => [t.name, t.shape])) : null;
+  switch (modelType) {
+    case 'llama':
+    case 'mistral':
+    case 'qwen2':
+      return finish(llamaFamily(c, modelType, tensors), tensors);
+    case 'opt':
+      return finish(optFamily(c, tensors), tensors);
+    default:
+      throw new ConfigError(
+        `unsupported model_type ${JSON.stringify(modelType || null)} in config.json: supported are ${SUPPORTED_MODEL_TYPES.join(', ')} (and llama2.c .bin checkpoints)`,
+      );
+  }
+}
+
+/** Dimensions of a llama-family model, as config.json or a llama2.c header give them. */
+export interface LlamaDims {
+  modelType: string;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  vocabSize: number;
+  maxPositions: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  ropeScaling: Record<string, unknown> | null;
+  tieWordEmbeddings: boolean;
+  /** q/k/v biases (Qwen2; llama attention_bias) and o bias (llama attention_bias only). */
+  qkvBias: boolean;
+  oBias: boolean;
+  mlpBias: boolean;
+  slidingWindow: number | null;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+}
+
+/** The llama-family spec with HF tensor names ('model.layers.{i}.…'), tensors not yet checked. */
+export function llamaSpec(d: LlamaDims, prefix = 'model.'): ModelSpec {
+  checkDims(d.hiddenSize, d.numHeads, d.numKvHeads, d.headDim);
+  const q = d.numHeads * d.headDim;
+  const kv = d.numKvHeads * d.headDim;
+  const layers: LayerSpec[] = [];
+  for (let i = 0; i < d.numLayers; i++) {
+    const p = `${prefix}layers.${i}.`;
+    const lin = (name: string, role: LinearRole, out: number, inp: number, bias: boolean): LinearSpec => ({
+      name, role, weight: `${p}${name}.weight`, bias: bias ? `${p}${name}.bias` : null, out, in: inp,
+    });
+    const linears = [
+      lin('self_attn.q_proj', 'q', q, d.hiddenSize, d.qkvBias),
+      lin('self_attn.k_proj', 'k', kv, d.hiddenSize, d.qkvBias),
+      lin('self_attn.v_proj', 'v', kv, d.hiddenSize, d.qkvBias),
+      lin('self_attn.o_proj', 'o', d.hiddenSize, q, d.oBias),
+      lin('mlp.gate_proj', 'gate', d.intermediateSize, d.hiddenSize, d.mlpBias),
+      lin('mlp.up_proj', 'up', d.intermediateSize, d.hiddenSize, d.mlpBias),
+      lin('mlp.down_proj', 'down', d.hiddenSize, d.intermediateSize, d.mlpBias),
+    ];
+    const attnNorm = { weight: `${p}input_layernorm.weight`, bias: null };
+    const mlpNorm = { weight: `${p}post_attention_layernorm.weight`, bias: null };
+    const copied: TensorRef[] = [
+      { name: attnNorm.weight, shape: [d.hiddenSize] },
+      { name: mlpNorm.weight, shape: [d.hiddenSize] },
+      ...biasesOf(linears),
+    ];
+    layers.push({ index: i, prefix: p, linears, attnNorm, mlpNorm, copied });
+  }
+  const embedTokens = { name: `${prefix}embed_tokens.weight`, shape: [d.vocabSize, d.hiddenSize] };
+  const finalNorm = { weight: `${prefix}norm.weight`, bias: null };
+  const lmHead = d.tieWordEmbeddings ? null : { name: 'lm_head.weight', shape: [d.vocabSize, d.hiddenSize] };
+  const globals = [embedTokens, { name: finalNorm.weight, shape: [d.hiddenSize] }, ...(lmHead ? [lmHead] : [])];
+  return {
+    family: 'llama',
+    modelType: d.modelType,
+    hiddenSize: d.hiddenSize,
+    numLayers: d.numLayers,
+    numHeads: d.numHeads,
+    numKvHeads: d.numKvHeads,
+    headDim: d.headDim,
+    intermediateSize: d.intermediateSize,
+    vocabSize: d.vocabSize,
+    maxPositions: d.maxPositions,
+    norm: { kind: 'rmsnorm', eps: d.rmsNormEps },
+    activation: 'silu',
+    positions: { kind: 'rotary', theta: d.ropeTheta, scaling: d.ropeScaling },
+    normBeforeBlock: true,
+    slidingWindow: d.slidingWindow,
+    wordEmbedDim: d.hiddenSize,
+    embedTokens,
+    projectIn: null,
+    projectOut: null,
+    finalNorm,
+    tieWordEmbeddings: d.tieWordEmbeddings,
+    lmHead,
+    layers,
+    globals,
+    bosTokenId: d.bosTokenId,
+    eosTokenId: d.eosTokenId,
+  };
+}
+
+// Defaults per model_type, from the transformers config classes.
+const LLAMA_DEFAULTS: Record<string, { maxPositions: number; eps: number; qkvBias: boolean }> = {
+  llama: { maxPositions: 2048, eps: 1e-6, qkvBias: false },
+  mistral: { maxPositions: 4096 * 32, eps: 1e-6, qkvBias: false },
+  qwen2: { maxPositions: 32768, eps: 1e-6, qkvBias: true },
+};
+
+function llamaFamily(c: ConfigReader, modelType: string, tensors: Map<string, number[]> | null): ModelSpec {
+  const defaults = LLAMA_DEFAULTS[modelType];
+  const act = c.string('hidden_act', 'silu');
+  if (act !== 'silu') throw new ConfigError(`hidden_act ${JSON.stringify(act)} is not supported for ${modelType}: only "silu"`);
+  const hiddenSize = c.positiveInt('hidden_size');
+  const numHeads = c.positiveInt('num_attention_heads');
+  // Llama's attention_bias puts a bias on q, k, v and o; Qwen2 always has q/k/v biases and no o bias.
+  const attentionBias = modelType === 'llama' ? c.boolean('attention_bias', false) : false;
+  const slidingWindow =
+    modelType === 'mistral' ? c.optionalPositiveInt('sliding_window')
+      : modelType === 'qwen2' && c.boolean('use_sliding_window', false) ? c.optionalPositiveInt('sliding_window')
+        : null;
+  const dims: LlamaDims = {
+    modelType,
+    hiddenSize,
+    numLayers: c.positiveInt('num_hidden_layers'),
+    numHeads,
+    numKvHeads: c.positiveInt('num_key_value_heads', numHeads),
+    headDim: c.positiveInt('head_dim', Math.floor(hiddenSize / numHeads)),
+    intermediateSize: c.positiveInt('intermediate_size'),
+    vocabSize: c.positiveInt('vocab_size'),
+    maxPositions: c.positiveInt('max_position_embeddings', defaults.maxPositions),
+    rmsNormEps: c.positiveNumber('rms_norm_eps', defaults.eps),
+    ropeTheta: c.positiveNumber('rope_theta', 10000),
+    ropeScaling: c.objectOrNull('rope_scaling'),
+    tieWordEmbeddings: c.boolean('tie_word_embeddings', false),
+    qkvBias: defaults.qkvBias || attentionBias,
+    oBias: attentionBias,
+    mlpBias: modelType === 'llama' ? c.boolean('mlp_bias', false) : false,
+    slidingWindow,
+    bosTokenId: c.tokenId('bos_token_id'),
+    eosTokenId: c.tokenId('eos_token_id'),
+  };
+  return llamaSpec(dims, resolvePrefix(tensors, ['model.', ''], 'embed_tokens.weight'));
+}
+
+function optFamily(c: ConfigReader, tensors: Map<string, number[]> | null): ModelSpec {
+  const act = c.string('activation_function', 'relu');
+  if (act !== 'relu') throw new ConfigError(`activation_function ${JSON.stringify(act)} is not supported for opt: only "relu"`);
+  const hidden = c.positiveInt('hidden_size');
+  const heads = c.positiveInt('num_attention_heads');
+  const ffn = c.positiveInt('ffn_dim');
+  const vocab = c.positiveInt('vocab_size');
+  const maxPositions = c.positiveInt('max_position_embeddings', 2048);
+  const numLayers = c.positiveInt('num_hidden_layers');
+  const wordEmbedDim = c.positiveInt('word_embed_proj_dim', hidden);
+  const normBefore = c.boolean('do_layer_norm_before', true);
+  const bias = c.boolean('enable_bias', true);
+  const affine = c.boolean('layer_norm_elementwise_affine', true);
+  const tie = c.boolean('tie_word_embeddings', true);
+  const removeFinalNorm = c.boolean('_remove_final_layer_norm', false);
+  checkDims(hidden, heads, heads, Math.floor(hidden / heads));
+  if (hidden % heads !== 0) throw new ConfigError(`hidden_size ${hidden} is not a multiple of num_attention_heads ${heads}`);
+  const prefix = resolvePrefix(tensors, ['model.decoder.', 'decoder.'], 'embed_tokens.weight');
+  const norm = (name: string): NormSpec => ({
+    weight: affine ? `${name}.weight` : null,
+    bias: affine && bias ? `${name}.bias` : null,
+  });
+  const normTensors = (n: NormSpec): TensorRef[] =>
+    [n.weight, n.bias].filter((x): x is string => x !== null).map((name) => ({ name, shape: [hidden] }));
+  const layers: LayerSpec[] = [];
+  for (let i = 0; i < numLayers; i++) {
+    const p = `${prefix}layers.${i}.`;
+    const lin = (name: string, role: LinearRole, out: number, inp: number): LinearSpec => ({
+      name, role, weight: `${p}${name}.weight`, bias: bias ? `${p}${name}.bias` : null, out, in: inp,
+    });
+    const linears = [
+      lin('self_attn.k_proj', 'k', hidden, hidden),
+      lin('self_attn.v_proj', 'v', hidden, hidden),
+      lin('self_attn.q_proj', 'q', hidden, hidden),
+      lin('self_attn.out_proj', 'o', hidden, hidden),
+      lin('fc1', 'fc1', ffn, hidden),
+      lin('fc2', 'fc2', hidden, ffn),
+    ];
+    const attnNorm = norm(`${p}self_attn_layer_norm`);
+    const mlpNorm = norm(`${p}final_layer_norm`);
+    layers.push({
+      index: i, prefix: p, linears, attnNorm, mlpNorm,
+      copied: [...normTensors(attnNorm), ...normTensors(mlpNorm), ...biasesOf(linears)],
+    });
+  }
+  const embedTokens = { name: `${prefix}embed_tokens.weight`, shape: [vocab, wordEmbedDim] };
+  const table = { name: `${prefix}embed_positions.weight`, shape: [maxPositions + 2, hidden] };
+  const projected = wordEmbedDim !== hidden;
+  const projectIn = projected ? { name: `${prefix}project_in.weight`, shape: [hidden, wordEmbedDim] } : null;
+  const projectOut = projected ? { name: `${prefix}project_out.weight`, shape: [wordEmbedDim, hidden] } : null;
+  const finalNorm = normBefore && !removeFinalNorm ? norm(`${prefix}final_layer_norm`) : null;
+  const lmHead = tie ? null : { name: 'lm_head.weight', shape: [vocab, wordEmbedDim] };
+  const globals = [
+    embedTokens, table,
+    ...(projectIn ? [projectIn] : []), ...(projectOut ? [projectOut] : []),
+    ...(finalNorm ? normTensors(finalNorm) : []),
+    ...(lmHead ? [lmHead] : []),
+  ];
+  return {
+    family: 'opt',
+    modelType: 'opt',
+    hiddenSize: hidden,
+    numLayers,
+    numHeads: heads,
+    numKvHeads: heads,
+    headDim: hidden / heads,
+    intermediateSize: ffn,
+    vocabSize: vocab,
+    maxPositions,
+    norm: { kind: 'layernorm', eps: 1e-5 }, // nn.LayerNorm's default; OPT has no config key for it
+    activation: 'relu',
+    positions: { kind: 'learned', table, offset: 2 },
+    normBeforeBlock: normBefore,
+    slidingWindow: null,
+    wordEmbedDim,
+    embedTokens,
+    projectIn,
+    projectOut,
+    finalNorm,
+    tieWordEmbeddings: tie,
+    lmHead,
+    layers,
+    globals,
+    bosTokenId: c.tokenId('bos_token_id'),
+    eosTokenId: c.tokenId('eos_token_id'),
+  };
+}
+
+function biasesOf(linears: LinearSpec[]): TensorRef[] {
+  return linears.filter((l) => l.bias !== null).map((l) => ({ name: l.bias!, shape: [l.out] }));
+}
+
+function checkDims(hidden: number, heads: number, kvHeads: number, headDim: number): void {
+  if (heads % kvHeads !== 0) {
+    throw new ConfigError(`num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  }
+  if (headDim <= 0 || headDim % 2 !== 0) {
+    throw new ConfigError(`head dimension ${headDim} (hidden ${hidden} / heads ${heads}) must be a positive even number`);
+  }
+}
+
+/** Which of the candidate prefixes the checkpoint uses (first one without tensors to look at). */
+function resolvePrefix(tensors: Map<string, number[]> | null, candidates: string[], probe: string): string {
+  if (!tensors) return candidates[0];
+  for (const p of candidates) if (tensors.has(p + probe)) return p;
+  throw new ConfigError(`the checkpoint has no ${candidates.map((p) => `"${p}${probe}"`).join(' or ')} tensor`);
+}
+
+/** Check the spec against the checkpoint's tensors and list the tensors it did not name. */
+function finish(spec: ModelSpec, tensors: Map<string, number[]> | null): ModelSpec {
+  if (!tensors) return spec;
+  const named = new Set<string>();
+  const expect = (name: string, shape: number[]): void => {
+    named.add(name);
+    const got = tensors.get(name);
+    if (!got) throw new ConfigError(`config.json implies a tensor "${name}" that the checkpoint does not have`);
+    if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
+      throw new ConfigError(`tensor "${name}" has shape [${got.join(', ')}] but config.json implies [${shape.join(', ')}]`);
+    }
+  };
+  for (const t of spec.globals) expect(t.name, t.shape);
+  for (const layer of spec.layers) {
+    for (const l of layer.linears) expect(l.weight, [l.out, l.in]);
+    for (const t of layer.copied) expect(t.name, t.shape);
+  }
+  // A tied head may still be stored; it is written back unchanged, the forward pass uses the embedding.
+  if (spec.lmHead === null && tensors.has('lm_head.weight')) {
+    spec.globals.push({ name: 'lm_head.weight', shape: tensors.get('lm_head.weight')! });
+    named.add('lm_head.weight');
+  }
+  const layerOf = new Map(spec.layers.map((l) => [l.prefix, l]));
+  const layerPrefix = spec.layers.length > 0 ? spec.layers[0].prefix.replace(/0\.$/, '') : null;
+  for (const [name, shape] of tensors) {
+    if (named.has(name)) continue;
+    const m = layerPrefix && name.startsWith(layerPrefix) ? /^(\d+)\./.exec(name.slice(layerPrefix.length)) : null;
+    const layer = m ? layerOf.get(`${layerPrefix}${m[1]}.`) : undefined;
+    if (m && !layer) {
+      throw new ConfigError(`tensor "${name}" belongs to layer ${m[1]} but config.json has ${spec.numLayers} layers`);
+    }
+    (layer ? layer.copied : spec.globals).push({ name, shape });
+  }
+  return spec;
+}
+
+/** Typed access to config.json's fields, with errors naming the key. */
+class ConfigReader {
+  constructor(private readonly c: Record<string, unknown>) {}
+
+  private get(key: string): unknown {
+    return Object.hasOwn(this.c, key) ? this.c[key] : undefined;
+  }
+
+  string(key: string, fallback: string): string {
+    const v = this.get(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'string') throw new ConfigError(`config.json: ${key} must be a string, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  positiveInt(key: string, fallback?: number): number {
+    const v = this.get(key);
+    if (v === undefined || v === null) {
+      if (fallback === undefined) throw new ConfigError(`config.json is missing ${key}`);
+      return fallback;
+    }
+    if (!Number.isSafeInteger(v) || (v as number) <= 0) {
+      throw new ConfigError(`config.json: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+    return v as number;
+  }
+
+  optionalPositiveInt(key: string): number | null {
+    const v = this.get(key);
+    return v === undefined || v === null ? null : this.positiveInt(key);
+  }
+
+  positiveNumber(key: string, fallback: number): number {
+    const v = this.get(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
+      throw new ConfigError(`config.json: ${key} must be a positive number, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const v = this.get(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') throw new ConfigError(`config.json: ${key} must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  objectOrNull(key: string): Record<string, unknown> | null {
+    const v = this.get(key);
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config.json: ${key} must be an object or null`);
+    return { ...(v as Record<string, unknown>) };
+  }
+
+  /** Token ids may be a number, null, or (eos in newer configs) a list: the first is taken. */
+  tokenId(key: string): number | null {
+    const v = this.get(key);
+    const first = Array.isArray(v) ? v[0] : v;
+    return Number.isSafeInteger(first) && (first as number) >= 0 ? (first as number) : null;
+  }
+}
