@@ -2,6 +2,7 @@
 // CI: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json NODEVICE_SELECT=1).
 import type { DeviceTensor, TensorStore } from '../../src/backends/backend.js';
 import type { ForwardKernels } from '../../src/backends/forward-kernels.js';
+import type { ForwardBackend } from '../../src/models/decoder.js';
 import { WasmContext } from '../../src/backends/wasm/context.js';
 import { createWasmForwardKernels } from '../../src/backends/wasm/forward.js';
 
@@ -9,11 +10,25 @@ export interface ForwardDevice {
   name: 'wasm' | 'webgpu';
   store: TensorStore;
   kernels: ForwardKernels;
+  /** store + kernels as one object, what the decoder models take (a full Backend is one too). */
+  backend: ForwardBackend;
+}
+
+function device(name: ForwardDevice['name'], store: TensorStore, kernels: ForwardKernels): ForwardDevice {
+  const backend: ForwardBackend = {
+    ...kernels,
+    upload: (dtype, data) => store.upload(dtype, data),
+    alloc: (dtype, length) => store.alloc(dtype, length),
+    write: (t, data) => store.write(t, data),
+    read: ((t: DeviceTensor) => store.read(t)) as TensorStore['read'],
+    release: (t) => store.release(t),
+  };
+  return { name, store, kernels, backend };
 }
 
 export async function wasmDevice(): Promise<ForwardDevice> {
   const ctx = await WasmContext.create();
-  return { name: 'wasm', store: ctx, kernels: createWasmForwardKernels(ctx) };
+  return device('wasm', ctx, createWasmForwardKernels(ctx));
 }
 
 /** WebGPU device, or null (with the reason) when no adapter is available here. */

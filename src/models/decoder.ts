@@ -1,0 +1,425 @@
+// A decoder-only model as the pruning pipeline drives it: one decoder layer at a time, one
+// sequence at a time, hidden states kept on the host between layers. Written once against
+// ForwardKernels + TensorStore; llama.ts and opt.ts hold the two families' blocks.
+//
+//   const model = createDecoder(spec, backend);
+//   let h = await (await model.loadEmbeddings(reader)).embed(ids);          // [T, d] host
+//   for (const i of layers) {
+//     const layer = await model.loadLayer(i, reader);                       // weights uploaded once
+//     h = await layer.forward(h, T, { tap: (t) => statsAdd(..., t.x, t.rows) });
+//     layer.setWeight('model.layers.0.self_attn.q_proj.weight', pruned);   // rerun with pruned weights
+//     layer.dispose();
+//   }
+//   const nll = await (await model.loadHead(reader)).nll(h, T, targets);
+import type { DeviceTensor, TensorStore } from '../backends/backend.js';
+import type { ForwardKernels } from '../backends/forward-kernels.js';
+import type { LayerSpec, LinearSpec, ModelSpec, NormSpec } from './config.js';
+import { llamaBlock } from './llama.js';
+import { optBlock } from './opt.js';
+import { ropeTableFor, UnsupportedModelError } from './rope.js';
+
+export { UnsupportedModelError };
+
+/** What the models need of a backend (a full Backend is one). */
+export type ForwardBackend = TensorStore & ForwardKernels;
+
+/** Where weights come from: io's ModelReader, or anything that can hand out f32 tensors by name. */
+export interface TensorSource {
+  readFloat32(name: string): Promise<Float32Array>;
+}
+
+/** One input of one or more linears, seen during a forward pass (calibration statistics). */
+export interface TapInput {
+  layer: number;
+  /** The linears that read this input: llama q/k/v share one, gate/up share one; o, down,
+   *  OPT out, fc1 and fc2 each have their own. */
+  linears: readonly LinearSpec[];
+  /** [rows, cols] on the backend; valid only until the callback's promise settles. */
+  x: DeviceTensor;
+  rows: number;
+  cols: number;
+}
+
+/** Called in order for every linear input group; the forward pass waits for a returned promise. */
+export type Tap = (input: TapInput) => void | Promise<void>;
+
+export interface LayerForwardOptions {
+  tap?: Tap;
+}
+
+export class ModelInputError extends Error {
+  override name = 'ModelInputError';
+}
+
+/** One decoder layer's weights on the backend. */
+export interface DecoderLayer {
+  readonly index: number;
+  readonly spec: LayerSpec;
+  /** hidden [rows, d] → the layer's output [rows, d], both on the host. */
+  forward(hidden: Float32Array, rows: number, options?: LayerForwardOptions): Promise<Float32Array>;
+  /** The live device tensor of a weight or bias by its full name (pruning may edit it in place). */
+  tensor(name: string): DeviceTensor;
+  /** Replace a weight or bias (same length), e.g. with its pruned version, before rerunning. */
+  setWeight(name: string, data: Float32Array): void;
+  /** Give the layer's device memory back. */
+  dispose(): void;
+}
+
+export interface Embeddings {
+  /** Token ids → hidden states [ids.length, d] on the host. */
+  embed(ids: ArrayLike<number>): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export interface Head {
+  /** hidden [rows, d] → logits [rows, vocab]. */
+  logits(hidden: Float32Array, rows: number): Promise<Float32Array>;
+  /** hidden [rows, d] → per-row −log p(targets[row]) (f32), without keeping all logits at once. */
+  nll(hidden: Float32Array, rows: number, targets: ArrayLike<number>): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export interface DecoderModel {
+  readonly spec: ModelSpec;
+  readonly backend: ForwardBackend;
+  /** Full names of the tensors loadLayer(i) reads. */
+  layerTensorNames(index: number): string[];
+  loadLayer(index: number, source: TensorSource | ReadonlyMap<string, Float32Array>): Promise<DecoderLayer>;
+  loadEmbeddings(source: TensorSource | ReadonlyMap<string, Float32Array>): Promise<Embeddings>;
+  loadHead(source: TensorSource | ReadonlyMap<string, Float32Array>): Promise<Head>;
+  /** Free the model's own device memory (rope table, work buffers). Layers are disposed separately. */
+  dispose(): void;
+}
+
+/** Logits kept on the device at once by the head: rows are processed in chunks of this many floats. */
+const HEAD_CHUNK_FLOATS = 1 << 22;
+
+export function createDecoder(spec: ModelSpec, backend: ForwardBackend): DecoderModel {
+  if (spec.family !== 'llama' && spec.family !== 'opt') throw new UnsupportedModelError(`model family ${String(spec.family)}`);
+  if (spec.family === 'llama') ropeTableFor(spec, 1); // refuses unsupported rope_scaling now, not mid-run
+  return new Decoder(spec, backend);
+}
+
+/** Reusable activation buffers of exact sizes: realloc only when the sequence length changes. */
+export class Workspace {
+  private readonly buffers = new Map<string, DeviceTensor>();
+  constructor(private readonly store: TensorStore) {}
+
+  get(name: string, length: number, dtype: 'f32' | 'i32' = 'f32'): DeviceTensor {
+    const have = this.buffers.get(name);
+    if (have && have.length === length && have.dtype === dtype) return have;
+    if (have) this.store.release(have);
+    const t = this.store.alloc(dtype, length);
+    this.buffers.set(name, t);
+    return t;
+  }
+
+  dispose(): void {
+    for (const t of this.buffers.values()) this.store.release(t);
+    this.buffers.clear();
+  }
+}
+
+/** What a family's block function gets: the backend, its layer's weights, work buffers, model-wide state. */
+export interface BlockContext {
+  spec: ModelSpec;
+  layer: LayerSpec;
+  k: ForwardBackend;
+  ws: Workspace;
+  weight(name: string): DeviceTensor;
+  /** y = norm(x) with the layer's norm kind (missing affine weights act as 1 / 0). */
+  norm(norm: NormSpec, x: DeviceTensor, y: DeviceTensor, rows: number): void;
+  /** y = x · Wᵀ + b for the linear of this role. */
+  linear(role: LinearSpec['role'], x: DeviceTensor, y: DeviceTensor, rows: number): void;
+  /** Hand x to the tap (if any) as the input of the linears of these roles. */
+  tap(roles: readonly LinearSpec['role'][], x: DeviceTensor, rows: number, cols: number): Promise<void>;
+  /** Rotary table covering positions [0, rows) (llama family). */
+  ropeTable(rows: number): DeviceTensor;
+}
+
+class Decoder implements DecoderModel {
+  private readonly ws: Workspace;
+  private rope: { table: DeviceTensor; positions: number } | null = null;
+  /** Ones and zeros standing in for the affine parameters of a norm that has none. */
+  private unit: { ones: DeviceTensor; zeros: DeviceTensor } | null = null;
+
+  constructor(readonly spec: ModelSpec, readonly backend: ForwardBackend) {
+    this.ws = new Workspace(backend);
+  }
+
+  layerTensorNames(index: number): string[] {
+    const layer = this.layerSpec(index);
+    const names: string[] = [];
+    for (const l of layer.linears) names.push(l.weight, ...(l.bias ? [l.bias] : []));
+    for (const n of [layer.attnNorm, layer.mlpNorm]) for (const t of [n.weight, n.bias]) if (t) names.push(t);
+    return names;
+  }
+
+  async loadLayer(index: number, source: TensorSource | ReadonlyMap<string, Float32Array>): Promise<DecoderLayer> {
+    const layer = this.layerSpec(index);
+    const expected = new Map<string, number>();
+    for (const l of layer.linears) {
+      expected.set(l.weight, l.out * l.in);
+      if (l.bias) expected.set(l.bias, l.out);
+    }
+    for (const n of [layer.attnNorm, layer.mlpNorm]) for (const t of [n.weight, n.bias]) if (t) expected.set(t, this.spec.hiddenSize);
+    const tensors = await this.upload(source, expected);
+    return new Layer(this, layer, tensors, expected);
+  }
+
+  async loadEmbeddings(source: TensorSource | ReadonlyMap<string, Float32Array>): Promise<Embeddings> {
+    const s = this.spec;
+    const table = await read(source, s.embedTokens.name, s.vocabSize * s.wordEmbedDim);
+    const pos = s.positions.kind === 'learned' ? await read(source, s.positions.table.name, s.positions.table.shape[0] * s.hiddenSize) : null;
+    const projectIn = s.projectIn ? this.backend.upload('f32', await read(source, s.projectIn.name, s.hiddenSize * s.wordEmbedDim)) : null;
+    const self = this;
+    return {
+      async embed(ids) {
+        const rows = ids.length;
+        // Host gather: only the rows asked for ever reach the device.
+        const gathered = new Float32Array(rows * s.wordEmbedDim);
+        for (let t = 0; t < rows; t++) {
+          const id = ids[t];
+          if (!Number.isInteger(id) || id < 0 || id >= s.vocabSize) throw new ModelInputError(`token id ${id} at position ${t} is outside the vocabulary [0, ${s.vocabSize})`);
+          gathered.set(table.subarray(id * s.wordEmbedDim, (id + 1) * s.wordEmbedDim), t * s.wordEmbedDim);
+        }
+        if (!projectIn && !pos) return gathered;
+        let hidden: Float32Array = gathered;
+        if (projectIn) {
+          const x = self.backend.upload('f32', gathered);
+          const y = self.backend.alloc('f32', rows * s.hiddenSize);
+          self.backend.gemm(x, projectIn, null, y, rows, s.wordEmbedDim, s.hiddenSize);
+          hidden = (await self.backend.read(y)) as Float32Array;
+          self.backend.release(x);
+          self.backend.release(y);
+        }
+        if (pos && s.positions.kind === 'learned') {
+          // OPT: position p reads row p + offset (2) of the learned table.
+          const { offset } = s.positions;
+          const positions = s.positions.table.shape[0] - offset;
+          if (rows > positions) throw new ModelInputError(`sequence of ${rows} tokens is longer than the model's ${positions} learned positions`);
+          for (let i = 0; i < rows * s.hiddenSize; i++) hidden[i] += pos[offset * s.hiddenSize + i];
+        }
+        return hidden;
+      },
+      dispose() {
+        if (projectIn) self.backend.release(projectIn);
+      },
+    };
+  }
+
+  async loadHead(source: TensorSource | ReadonlyMap<string, Float32Array>): Promise<Head> {
+    const s = this.spec;
+    const b = this.backend;
+    const owned: DeviceTensor[] = [];
+    const up = (data: Float32Array): DeviceTensor => {
+      const t = b.upload('f32', data);
+      owned.push(t);
+      return t;
+    };
+    const headName = s.lmHead ? s.lmHead.name : s.embedTokens.name;
+    const lmHead = up(await read(source, headName, s.vocabSize * s.wordEmbedDim));
+    const projectOut = s.projectOut ? up(await read(source, s.projectOut.name, s.wordEmbedDim * s.hiddenSize)) : null;
+    let finalNorm: { weight: DeviceTensor; bias: DeviceTensor | null } | null = null;
+    if (s.finalNorm) {
+      const fn = s.finalNorm;
+      finalNorm = {
+        weight: fn.weight ? up(await read(source, fn.weight, s.hiddenSize)) : this.units().ones,
+        bias: s.norm.kind === 'layernorm' ? (fn.bias ? up(await read(source, fn.bias, s.hiddenSize)) : this.units().zeros) : null,
+      };
+    }
+    const ws = new Workspace(b);
+    // Rows of hidden states → rows of the lm head's input (final norm, OPT project_out).
+    const headInput = (hidden: Float32Array, rows: number): DeviceTensor => {
+      if (hidden.length !== rows * s.hiddenSize) throw new ModelInputError(`head: hidden holds ${hidden.length} floats, ${rows} rows of ${s.hiddenSize} need ${rows * s.hiddenSize}`);
+      const x = ws.get('x', rows * s.hiddenSize);
+      b.write(x, hidden);
+      if (finalNorm) {
+        if (finalNorm.bias) b.layerNorm(x, finalNorm.weight, finalNorm.bias, x, rows, s.hiddenSize, s.norm.eps);
+        else b.rmsNorm(x, finalNorm.weight, x, rows, s.hiddenSize, s.norm.eps);
+      }
+      if (!projectOut) return x;
+      const y = ws.get('projected', rows * s.wordEmbedDim);
+      b.gemm(x, projectOut, null, y, rows, s.hiddenSize, s.wordEmbedDim);
+      return y;
+    };
+    const chunk = Math.max(1, Math.floor(HEAD_CHUNK_FLOATS / s.vocabSize));
+    const d = s.hiddenSize;
+    return {
+      async logits(hidden, rows) {
+        const out = new Float32Array(rows * s.vocabSize);
+        for (let r0 = 0; r0 < rows; r0 += chunk) {
+          const n = Math.min(chunk, rows - r0);
+          const x = headInput(hidden.subarray(r0 * d, (r0 + n) * d), n);
+          const logits = ws.get('logits', n * s.vocabSize);
+          b.gemm(x, lmHead, null, logits, n, s.wordEmbedDim, s.vocabSize);
+          out.set((await b.read(logits)) as Float32Array, r0 * s.vocabSize);
+        }
+        return out;
+      },
+      async nll(hidden, rows, targets) {
+        if (targets.length !== rows) throw new ModelInputError(`head: ${targets.length} targets for ${rows} rows`);
+        const out = new Float32Array(rows);
+        for (let r0 = 0; r0 < rows; r0 += chunk) {
+          const n = Math.min(chunk, rows - r0);
+          const ids = Int32Array.from({ length: n }, (_, i) => targets[r0 + i]);
+          for (const id of ids) if (id < 0 || id >= s.vocabSize) throw new ModelInputError(`target id ${id} is outside the vocabulary [0, ${s.vocabSize})`);
+          const x = headInput(hidden.subarray(r0 * d, (r0 + n) * d), n);
+          const logits = ws.get('logits', n * s.vocabSize);
+          b.gemm(x, lmHead, null, logits, n, s.wordEmbedDim, s.vocabSize);
+          const t = ws.get('targets', n, 'i32');
+          b.write(t, ids);
+          const nll = ws.get('nll', n);
+          b.nll(logits, t, nll, n, s.vocabSize);
+          out.set((await b.read(nll)) as Float32Array, r0);
+        }
+        return out;
+      },
+      dispose() {
+        ws.dispose();
+        for (const t of owned) b.release(t);
+      },
+    };
+  }
+
+  dispose(): void {
+    this.ws.dispose();
+    if (this.rope) this.backend.release(this.rope.table);
+    if (this.unit) {
+      this.backend.release(this.unit.ones);
+      this.backend.release(this.unit.zeros);
+    }
+    this.rope = null;
+    this.unit = null;
+  }
+
+  // --- shared with Layer ---
+
+  workspace(): Workspace {
+    return this.ws;
+  }
+
+  units(): { ones: DeviceTensor; zeros: DeviceTensor } {
+    this.unit ??= {
+      ones: this.backend.upload('f32', new Float32Array(this.spec.hiddenSize).fill(1)),
+      zeros: this.backend.upload('f32', new Float32Array(this.spec.hiddenSize)),
+    };
+    return this.unit;
+  }
+
+  ropeTable(rows: number): DeviceTensor {
+    if (!this.rope || this.rope.positions < rows) {
+      if (this.rope) this.backend.release(this.rope.table);
+      // Round up so that a few different lengths share one table.
+      const positions = Math.max(rows, 2 ** Math.ceil(Math.log2(Math.max(rows, 64))));
+      this.rope = { table: this.backend.upload('f32', ropeTableFor(this.spec, positions)), positions };
+    }
+    return this.rope.table;
+  }
+
+  private layerSpec(index: number): LayerSpec {
+    const layer = this.spec.layers[index];
+    if (!Number.isInteger(index) || !layer) throw new ModelInputError(`layer ${index} does not exist: the model has ${this.spec.layers.length} layers`);
+    return layer;
+  }
+
+  private async upload(source: TensorSource | ReadonlyMap<string, Float32Array>, expected: Map<string, number>): Promise<Map<string, DeviceTensor>> {
+    const tensors = new Map<string, DeviceTensor>();
+    try {
+      for (const [name, length] of expected) tensors.set(name, this.backend.upload('f32', await read(source, name, length)));
+    } catch (e) {
+      for (const t of tensors.values()) this.backend.release(t);
+      throw e;
+    }
+    return tensors;
+  }
+}
+
+class Layer implements DecoderLayer {
+  private disposed = false;
+
+  constructor(
+    private readonly model: Decoder,
+    readonly spec: LayerSpec,
+    private readonly tensors: Map<string, DeviceTensor>,
+    private readonly lengths: Map<string, number>,
+  ) {}
+
+  get index(): number {
+    return this.spec.index;
+  }
+
+  tensor(name: string): DeviceTensor {
+    this.alive();
+    const t = this.tensors.get(name);
+    if (!t) throw new ModelInputError(`layer ${this.index} has no tensor "${name}"`);
+    return t;
+  }
+
+  setWeight(name: string, data: Float32Array): void {
+    const t = this.tensor(name);
+    if (data.length !== this.lengths.get(name)) throw new ModelInputError(`setWeight "${name}": ${data.length} floats given, the tensor holds ${this.lengths.get(name)}`);
+    this.model.backend.write(t, data);
+  }
+
+  async forward(hidden: Float32Array, rows: number, options: LayerForwardOptions = {}): Promise<Float32Array> {
+    this.alive();
+    const spec = this.model.spec;
+    const d = spec.hiddenSize;
+    if (!Number.isInteger(rows) || rows <= 0) throw new ModelInputError(`forward: rows must be a positive integer, got ${rows}`);
+    if (hidden.length !== rows * d) throw new ModelInputError(`forward: hidden holds ${hidden.length} floats, ${rows} rows of ${d} need ${rows * d}`);
+    const k = this.model.backend;
+    const ws = this.model.workspace();
+    const byRole = new Map(this.spec.linears.map((l) => [l.role, l]));
+    const ctx: BlockContext = {
+      spec,
+      layer: this.spec,
+      k,
+      ws,
+      weight: (name) => this.tensor(name),
+      norm: (n, x, y, r) => {
+        const w = n.weight ? this.tensor(n.weight) : this.model.units().ones;
+        if (spec.norm.kind === 'rmsnorm') k.rmsNorm(x, w, y, r, d, spec.norm.eps);
+        else k.layerNorm(x, w, n.bias ? this.tensor(n.bias) : this.model.units().zeros, y, r, d, spec.norm.eps);
+      },
+      linear: (role, x, y, r) => {
+        const l = byRole.get(role);
+        if (!l) throw new UnsupportedModelError(`layer ${this.index} has no ${role} linear`);
+        k.gemm(x, this.tensor(l.weight), l.bias ? this.tensor(l.bias) : null, y, r, l.in, l.out);
+      },
+      tap: async (roles, x, r, cols) => {
+        if (!options.tap) return;
+        const linears = this.spec.linears.filter((l) => roles.includes(l.role));
+        await options.tap({ layer: this.index, linears, x, rows: r, cols });
+      },
+      ropeTable: (r) => this.model.ropeTable(r),
+    };
+    const h = ws.get('hidden', rows * d);
+    k.write(h, hidden);
+    if (spec.family === 'llama') await llamaBlock(ctx, h, rows);
+    else await optBlock(ctx, h, rows);
+    return (await k.read(h)) as Float32Array;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of this.tensors.values()) this.model.backend.release(t);
+    this.tensors.clear();
+  }
+
+  private alive(): void {
+    if (this.disposed) throw new ModelInputError(`layer ${this.spec.index} was disposed`);
+  }
+}
+
+async function read(source: TensorSource | ReadonlyMap<string, Float32Array>, name: string, length: number): Promise<Float32Array> {
+  const data = isMap(source) ? source.get(name) : await source.readFloat32(name);
+  if (!data) throw new ModelInputError(`tensor "${name}" is missing`);
+  if (data.length !== length) throw new ModelInputError(`tensor "${name}" holds ${data.length} floats, the model's config needs ${length}`);
+  return data;
+}
+
+function isMap(s: TensorSource | ReadonlyMap<string, Float32Array>): s is ReadonlyMap<string, Float32Array> {
+  return typeof (s as ReadonlyMap<string, Float32Array>).get === 'function' && !('readFloat32' in s);
+}
