@@ -7,3 +7,8 @@ export * from './rope';
 export * from './attention';
 export * from './act';
 export * from './loss';
+export * from './stats';
+export * from './metric';
+export * from './select';
+export * from './dsnot';
+export * from './sparsegpt';

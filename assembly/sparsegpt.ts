@@ -1,0 +1,323 @@
+// SparseGPT (ALGORITHM.md §7: IST-DASLab sparsegpt.py::fasterprune) in f64.
+//
+// The factor: U = upper Cholesky factor of (H + λI)⁻¹, after the dead-column rule
+// (diag(H) == 0 → H[c,c] = 1, W[:,c] = 0) and damping λ = percDamp · mean(diag(H)).
+// The authors take cholesky → cholesky_inverse → cholesky(upper), about 2n³ flops. With J the
+// reversal permutation, JHJ = M·Mᵀ (M lower) gives H = R·Rᵀ with R = JMJ upper, so
+// H⁻¹ = R⁻ᵀR⁻¹ and U = R⁻¹ = J·M⁻¹·J: one Cholesky and one triangular inverse (n³/3 flops).
+// Reversing both indices of a row-major square matrix is reversing its flat array.
+// DSnoT's SparseGPT initial mask needs only diag(U)_c = 1 / M[n−1−c, n−1−c]: no inverse at all.
+//
+// The pruning: columns in blocks of B; per block an OBS mask (unstructured: ONE threshold over the
+// rows×B block, t = W1²/diag(U)², prune t ≤ sorted(t)[int(numel·s)]; N:M: per row and group of M,
+// the n smallest of the CURRENT W1), the in-block OBS updates row by row, then the lazy batch
+// update W[:, i2:] −= Err1 · U[i1:i2, i2:].
+
+@inline function at(m: usize, n: i32, i: i32, j: i32): usize {
+  return m + ((<usize>i * <usize>n + <usize>j) << 3);
+}
+
+// Σ_k a[k]·b[k], k < len, f64.
+@inline function dot(a: usize, b: usize, len: i32): f64 {
+  let acc0 = f64x2.splat(0);
+  let acc1 = f64x2.splat(0);
+  let k = 0;
+  const end4 = len & ~3;
+  for (; k < end4; k += 4) {
+    const o = <usize>k << 3;
+    acc0 = f64x2.add(acc0, f64x2.mul(v128.load(a + o), v128.load(b + o)));
+    acc1 = f64x2.add(acc1, f64x2.mul(v128.load(a + o, 16), v128.load(b + o, 16)));
+  }
+  acc0 = f64x2.add(acc0, acc1);
+  let s = f64x2.extract_lane(acc0, 0) + f64x2.extract_lane(acc0, 1);
+  for (; k < len; k++) s += load<f64>(a + (<usize>k << 3)) * load<f64>(b + (<usize>k << 3));
+  return s;
+}
+
+// y[k] −= s · x[k], k < len.
+@inline function axpyNeg(y: usize, x: usize, s: f64, len: i32): void {
+  const sv = f64x2.splat(s);
+  let k = 0;
+  const end2 = len & ~1;
+  for (; k < end2; k += 2) {
+    const o = <usize>k << 3;
+    v128.store(y + o, f64x2.sub(v128.load(y + o), f64x2.mul(sv, v128.load(x + o))));
+  }
+  if (k < len) {
+    const o = <usize>k << 3;
+    store<f64>(y + o, load<f64>(y + o) - s * load<f64>(x + o));
+  }
+}
+
+// Dead columns and damping, in place on the full symmetric H. dead: u8 [n] out.
+function prepare(h: usize, n: i32, percDamp: f64, dead: usize): void {
+  let mean: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const p = at(h, n, i, i);
+    const isDead = load<f64>(p) == 0;
+    store<u8>(dead + <usize>i, <u8>isDead);
+    if (isDead) store<f64>(p, 1);
+    mean += load<f64>(p);
+  }
+  const damp = percDamp * (mean / <f64>n);
+  for (let i = 0; i < n; i++) {
+    const p = at(h, n, i, i);
+    store<f64>(p, load<f64>(p) + damp);
+  }
+}
+
+function reverseFlat(m: usize, count: usize): void {
+  let a = m;
+  let b = m + ((count - 1) << 3);
+  while (a < b) {
+    const t = load<f64>(a);
+    store<f64>(a, load<f64>(b));
+    store<f64>(b, t);
+    a += 8;
+    b -= 8;
+  }
+}
+
+// Lower Cholesky factor in place (row by row: L[i,j] = (A[i,j] − L[i,:j]·L[j,:j]) / L[j,j]);
+// the strict upper triangle is left as it was. Returns 0, or 1 + the first failing pivot.
+function choleskyLower(a: usize, n: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    const rowI = at(a, n, i, 0);
+    for (let j = 0; j < i; j++) {
+      const rowJ = at(a, n, j, 0);
+      const p = rowI + (<usize>j << 3);
+      store<f64>(p, (load<f64>(p) - dot(rowI, rowJ, j)) / load<f64>(rowJ + (<usize>j << 3)));
+    }
+    const p = rowI + (<usize>i << 3);
+    const s = load<f64>(p) - dot(rowI, rowI, i);
+    if (!(s > 0)) return i + 1;
+    store<f64>(p, Math.sqrt(s));
+  }
+  return 0;
+}
+
+/**
+ * diag(U) for DSnoT's SparseGPT initial mask (+inf for a dead column). Destroys h (full symmetric H, f64 n×n).
+ * dead: u8 [n] out; diagOut: f64 [n] out. Returns 0, or 1 + a failing pivot (not positive definite).
+ */
+export function sparsegptObsDiagonal(h: usize, n: i32, percDamp: f64, dead: usize, diagOut: usize): i32 {
+  prepare(h, n, percDamp, dead);
+  reverseFlat(h, <usize>n * <usize>n);
+  const fail = choleskyLower(h, n);
+  if (fail != 0) return n - fail + 1; // report the pivot in H's own column order
+  // A dead column's weights are zeroed, so its saliency is 0: d = +inf says so to the metric.
+  for (let c = 0; c < n; c++) {
+    const d = load<u8>(dead + <usize>c) != 0 ? Infinity : 1 / load<f64>(at(h, n, n - 1 - c, n - 1 - c));
+    store<f64>(diagOut + (<usize>c << 3), d);
+  }
+  return 0;
+}
+
+/**
+ * U in place of h (upper triangle; the strict lower triangle is zeroed). dead: u8 [n] out;
+ * scratch: f64 [n]. Returns 0, or 1 + a failing pivot.
+ */
+export function sparsegptFactor(h: usize, n: i32, percDamp: f64, dead: usize, scratch: usize): i32 {
+  prepare(h, n, percDamp, dead);
+  reverseFlat(h, <usize>n * <usize>n);
+  const fail = choleskyLower(h, n);
+  if (fail != 0) return n - fail + 1;
+  // Y = (M⁻¹)ᵀ, upper, row j by row j: Y[j,j] = 1/M[j,j];
+  // Y[j,i] = −(M[i, j:i] · Y[j, j:i]) / M[i,i] for i > j. It overwrites the upper triangle and
+  // the diagonal (saved to scratch first); the strict lower triangle still holds M.
+  const diag = scratch;
+  for (let i = 0; i < n; i++) store<f64>(diag + (<usize>i << 3), load<f64>(at(h, n, i, i)));
+  for (let j = 0; j < n; j++) {
+    const y = at(h, n, j, j);
+    store<f64>(y, 1 / load<f64>(diag + (<usize>j << 3)));
+    for (let i = j + 1; i < n; i++) {
+      const s = dot(at(h, n, i, j), y, i - j);
+      store<f64>(at(h, n, j, i), -s / load<f64>(diag + (<usize>i << 3)));
+    }
+  }
+  // U[a,b] = M⁻¹[n−1−a, n−1−b] = Y[n−1−b, n−1−a]: reflect the upper triangle across the
+  // anti-diagonal, then clear the lower triangle.
+  for (let p = 0; p < n; p++) {
+    for (let q = p; p + q < n - 1; q++) {
+      const x = at(h, n, p, q);
+      const y = at(h, n, n - 1 - q, n - 1 - p);
+      const t = load<f64>(x);
+      store<f64>(x, load<f64>(y));
+      store<f64>(y, t);
+    }
+  }
+  for (let i = 1; i < n; i++) memory.fill(at(h, n, i, 0), 0, <usize>i << 3);
+  return 0;
+}
+
+// k-th smallest (0-based) of n f64 at a, reordering them (quickselect, median of three).
+function kthSmallest(a: usize, n: i32, k: i32): f64 {
+  let lo = 0;
+  let hi = n - 1;
+  while (hi > lo) {
+    const mid = lo + ((hi - lo) >> 1);
+    const x = load<f64>(a + (<usize>lo << 3));
+    const y = load<f64>(a + (<usize>mid << 3));
+    const z = load<f64>(a + (<usize>hi << 3));
+    const pivot = max(min(x, y), min(max(x, y), z));
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (load<f64>(a + (<usize>i << 3)) < pivot) i++;
+      while (load<f64>(a + (<usize>j << 3)) > pivot) j--;
+      if (i <= j) {
+        const t = load<f64>(a + (<usize>i << 3));
+        store<f64>(a + (<usize>i << 3), load<f64>(a + (<usize>j << 3)));
+        store<f64>(a + (<usize>j << 3), t);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return pivot;
+  }
+  return load<f64>(a + (<usize>k << 3));
+}
+
+// Lazy batch update of the columns after the block: W[r, i2:] −= Σ_i err[r,i] · U[i1+i, i2:].
+// 4 rows × 4 columns per register block; columns in tiles so U's block rows stay in cache.
+const UPDATE_TILE: i32 = 256;
+function lazyUpdate(w: usize, rows: i32, cols: i32, u: usize, err: usize, i1: i32, count: i32, i2: i32): void {
+  const eStride = <usize>count << 3;
+  for (let j0 = i2; j0 < cols; j0 += UPDATE_TILE) {
+    const j1 = min(j0 + UPDATE_TILE, cols);
+    const vecEnd = j0 + ((j1 - j0) & ~3);
+    let r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const e0 = err + <usize>r * eStride;
+      for (let j = j0; j < vecEnd; j += 4) {
+        let a00 = f64x2.splat(0), a01 = f64x2.splat(0), a10 = f64x2.splat(0), a11 = f64x2.splat(0);
+        let a20 = f64x2.splat(0), a21 = f64x2.splat(0), a30 = f64x2.splat(0), a31 = f64x2.splat(0);
+        for (let i = 0; i < count; i++) {
+          const up = at(u, cols, i1 + i, j);
+          const u0 = v128.load(up);
+          const u1 = v128.load(up, 16);
+          const ep = e0 + (<usize>i << 3);
+          let e = v128.load64_splat(ep);
+          a00 = f64x2.add(a00, f64x2.mul(e, u0));
+          a01 = f64x2.add(a01, f64x2.mul(e, u1));
+          e = v128.load64_splat(ep + eStride);
+          a10 = f64x2.add(a10, f64x2.mul(e, u0));
+          a11 = f64x2.add(a11, f64x2.mul(e, u1));
+          e = v128.load64_splat(ep + 2 * eStride);
+          a20 = f64x2.add(a20, f64x2.mul(e, u0));
+          a21 = f64x2.add(a21, f64x2.mul(e, u1));
+          e = v128.load64_splat(ep + 3 * eStride);
+          a30 = f64x2.add(a30, f64x2.mul(e, u0));
+          a31 = f64x2.add(a31, f64x2.mul(e, u1));
+        }
+        let wp = at(w, cols, r, j);
+        v128.store(wp, f64x2.sub(v128.load(wp), a00));
+        v128.store(wp, f64x2.sub(v128.load(wp, 16), a01), 16);
+        wp += <usize>cols << 3;
+        v128.store(wp, f64x2.sub(v128.load(wp), a10));
+        v128.store(wp, f64x2.sub(v128.load(wp, 16), a11), 16);
+        wp += <usize>cols << 3;
+        v128.store(wp, f64x2.sub(v128.load(wp), a20));
+        v128.store(wp, f64x2.sub(v128.load(wp, 16), a21), 16);
+        wp += <usize>cols << 3;
+        v128.store(wp, f64x2.sub(v128.load(wp), a30));
+        v128.store(wp, f64x2.sub(v128.load(wp, 16), a31), 16);
+      }
+      for (let rr = r; rr < r + 4; rr++) lazyTail(w, cols, u, err, eStride, rr, i1, count, vecEnd, j1);
+    }
+    for (; r < rows; r++) lazyTail(w, cols, u, err, eStride, r, i1, count, j0, j1);
+  }
+}
+
+function lazyTail(w: usize, cols: i32, u: usize, err: usize, eStride: usize, r: i32, i1: i32, count: i32, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j++) {
+    let s: f64 = 0;
+    for (let i = 0; i < count; i++) s += load<f64>(err + <usize>r * eStride + (<usize>i << 3)) * load<f64>(at(u, cols, i1 + i, j));
+    const p = at(w, cols, r, j);
+    store<f64>(p, load<f64>(p) - s);
+  }
+}
+
+/**
+ * SparseGPT with its weight update. weight: f32 [rows, cols] in/out (pruned entries exactly 0);
+ * u: f64 [cols, cols] from sparsegptFactor; dead: u8 [cols]; mask: u8 [rows, cols] out.
+ * nmM == 0: unstructured at `sparsity`. Scratch: work f64 [rows·cols], err f64 [rows·B],
+ * sel f64 [rows·B]. Blocks of `block` columns.
+ */
+export function sparsegptPrune(
+  weight: usize, rows: i32, cols: i32, u: usize, dead: usize, mask: usize,
+  sparsity: f64, nmN: i32, nmM: i32, block: i32,
+  work: usize, err: usize, sel: usize,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const v = load<u8>(dead + <usize>c) != 0 ? 0 : <f64>load<f32>(weight + ((<usize>r * <usize>cols + <usize>c) << 2));
+      store<f64>(at(work, cols, r, c), v);
+    }
+  }
+  for (let i1 = 0; i1 < cols; i1 += block) {
+    const i2 = min(i1 + block, cols);
+    const count = i2 - i1;
+    if (nmM == 0) blockMask(work, rows, cols, u, mask, sparsity, i1, count, sel);
+    for (let r = 0; r < rows; r++) {
+      const wRow = at(work, cols, r, 0);
+      const mRow = mask + <usize>r * <usize>cols;
+      for (let i = 0; i < count; i++) {
+        const c = i1 + i;
+        if (nmM > 0 && i % nmM == 0) groupMask(wRow, mRow, u, cols, c, nmN, nmM);
+        const x = load<f64>(wRow + (<usize>c << 3));
+        const q = load<u8>(mRow + <usize>c) != 0 ? 0 : x;
+        const e = (x - q) / load<f64>(at(u, cols, c, c));
+        axpyNeg(wRow + (<usize>(c + 1) << 3), at(u, cols, c, c + 1), e, i2 - c - 1);
+        store<f64>(wRow + (<usize>c << 3), q);
+        store<f64>(err + ((<usize>r * <usize>count + <usize>i) << 3), e);
+      }
+    }
+    lazyUpdate(work, rows, cols, u, err, i1, count, i2);
+  }
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      store<f32>(weight + ((<usize>r * <usize>cols + <usize>c) << 2), <f32>load<f64>(at(work, cols, r, c)));
+    }
+  }
+}
+
+// Unstructured block mask: t = W1²/d², one threshold for the whole rows × count block.
+function blockMask(work: usize, rows: i32, cols: i32, u: usize, mask: usize, sparsity: f64, i1: i32, count: i32, sel: usize): void {
+  const n = rows * count;
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < count; i++) {
+      const d = load<f64>(at(u, cols, i1 + i, i1 + i));
+      const x = load<f64>(at(work, cols, r, i1 + i));
+      store<f64>(sel + ((<usize>r * <usize>count + <usize>i) << 3), (x * x) / (d * d));
+    }
+  }
+  // The same values again after the selection reorders sel: recompute instead of storing twice.
+  const thr = kthSmallest(sel, n, <i32>Math.floor(<f64>n * sparsity));
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < count; i++) {
+      const d = load<f64>(at(u, cols, i1 + i, i1 + i));
+      const x = load<f64>(at(work, cols, r, i1 + i));
+      store<u8>(mask + <usize>r * <usize>cols + <usize>(i1 + i), <u8>((x * x) / (d * d) <= thr));
+    }
+  }
+}
+
+// N:M group mask on the current row: the n smallest W1²/d² of columns c..c+m (ties: lower column).
+function groupMask(wRow: usize, mRow: usize, u: usize, cols: i32, c: i32, n: i32, m: i32): void {
+  for (let t = 0; t < m; t++) {
+    const dt = load<f64>(at(u, cols, c + t, c + t));
+    const xt = load<f64>(wRow + (<usize>(c + t) << 3));
+    const vt = (xt * xt) / (dt * dt);
+    let rank = 0;
+    for (let s = 0; s < m; s++) {
+      const ds = load<f64>(at(u, cols, c + s, c + s));
+      const xs = load<f64>(wRow + (<usize>(c + s) << 3));
+      const vs = (xs * xs) / (ds * ds);
+      rank += <i32>(vs < vt || (vs == vt && s < t));
+    }
+    store<u8>(mRow + <usize>(c + t), <u8>(rank < n));
+  }
+}

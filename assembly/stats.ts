@@ -1,0 +1,123 @@
+// Calibration statistics of one linear's input (ALGORITHM.md §2), fed one forward call (one
+// sequence) at a time and accumulated in f64:
+//   sum[c]      += Σ_t x[t,c]
+//   sumSq[c]    += Σ_t x[t,c]²
+//   tokenVar[c] += Σ_t (x[t,c] − mean_c)²   (= T · population variance of this sequence; two-pass)
+//   gram[i,j]   += Σ_t x[t,i]·x[t,j]        (SparseGPT's Hessian; upper triangle j ≥ i only)
+// x: [tokens, cols] f32 row-major.
+
+// f32 lanes 0-1 and 2-3 of v as two f64x2.
+@inline function lowF64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+@inline function highF64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+}
+@inline function addF64x2(p: usize, v: v128): void {
+  v128.store(p, f64x2.add(v128.load(p), v));
+}
+
+/** Adds one sequence. `scratch`: cols f64 (the sequence's column sums, then its means). */
+export function statsAddSequence(x: usize, tokens: i32, cols: i32, sum: usize, sumSq: usize, tokenVar: usize, scratch: usize): void {
+  const seq = scratch;
+  memory.fill(seq, 0, <usize>cols << 3);
+  const vecEnd = cols & ~3;
+  for (let t = 0; t < tokens; t++) {
+    const row = x + (<usize>t * <usize>cols << 2);
+    let c = 0;
+    for (; c < vecEnd; c += 4) {
+      const v = v128.load(row + (<usize>c << 2));
+      const lo = lowF64(v);
+      const hi = highF64(v);
+      const o = <usize>c << 3;
+      addF64x2(seq + o, lo);
+      addF64x2(seq + o + 16, hi);
+      addF64x2(sumSq + o, f64x2.mul(lo, lo));
+      addF64x2(sumSq + o + 16, f64x2.mul(hi, hi));
+    }
+    for (; c < cols; c++) {
+      const v = <f64>load<f32>(row + (<usize>c << 2));
+      const o = <usize>c << 3;
+      store<f64>(seq + o, load<f64>(seq + o) + v);
+      store<f64>(sumSq + o, load<f64>(sumSq + o) + v * v);
+    }
+  }
+  // Fold the sequence's sums into the totals; keep its means for the second pass.
+  const n = <f64>tokens;
+  for (let c = 0; c < cols; c++) {
+    const o = <usize>c << 3;
+    const s = load<f64>(seq + o);
+    store<f64>(sum + o, load<f64>(sum + o) + s);
+    store<f64>(seq + o, s / n);
+  }
+  for (let t = 0; t < tokens; t++) {
+    const row = x + (<usize>t * <usize>cols << 2);
+    let c = 0;
+    for (; c < vecEnd; c += 4) {
+      const v = v128.load(row + (<usize>c << 2));
+      const o = <usize>c << 3;
+      const dlo = f64x2.sub(lowF64(v), v128.load(seq + o));
+      const dhi = f64x2.sub(highF64(v), v128.load(seq + o + 16));
+      addF64x2(tokenVar + o, f64x2.mul(dlo, dlo));
+      addF64x2(tokenVar + o + 16, f64x2.mul(dhi, dhi));
+    }
+    for (; c < cols; c++) {
+      const o = <usize>c << 3;
+      const d = <f64>load<f32>(row + (<usize>c << 2)) - load<f64>(seq + o);
+      store<f64>(tokenVar + o, load<f64>(tokenVar + o) + d * d);
+    }
+  }
+}
+
+// Tokens per chunk of the transposed copy, and columns per cache tile of the Gram update.
+const TOKEN_CHUNK: i32 = 256;
+const TILE: i32 = 64;
+
+/** Scratch bytes statsAddGram needs for `cols` columns. */
+export function statsGramScratchBytes(cols: i32): i32 {
+  return cols * TOKEN_CHUNK * 8;
+}
+
+// Σ_t a[t]·b[t] over `len` f64 (two lanes, scalar tail).
+@inline function dot(a: usize, b: usize, len: i32): f64 {
+  let acc = f64x2.splat(0);
+  const vecEnd = len & ~1;
+  let t = 0;
+  for (; t < vecEnd; t += 2) {
+    const o = <usize>t << 3;
+    acc = f64x2.add(acc, f64x2.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  if (t < len) s += load<f64>(a + (<usize>t << 3)) * load<f64>(b + (<usize>t << 3));
+  return s;
+}
+
+/**
+ * gram[i,j] += Σ_t x[t,i]·x[t,j] for j ≥ i. The sequence is copied transposed to f64, a chunk of
+ * tokens at a time, so every entry is a contiguous dot product; columns j are taken a tile at a
+ * time so the tile's rows stay in cache while all rows i ≤ j stream past. Products of f32 values
+ * are exact in f64.
+ */
+export function statsAddGram(x: usize, tokens: i32, cols: i32, gram: usize, scratch: usize): void {
+  for (let t0 = 0; t0 < tokens; t0 += TOKEN_CHUNK) {
+    const len = min(TOKEN_CHUNK, tokens - t0);
+    const stride = <usize>len << 3; // bytes per transposed column
+    for (let t = 0; t < len; t++) {
+      const row = x + (<usize>(t0 + t) * <usize>cols << 2);
+      for (let c = 0; c < cols; c++) {
+        store<f64>(scratch + <usize>c * stride + (<usize>t << 3), <f64>load<f32>(row + (<usize>c << 2)));
+      }
+    }
+    for (let j0 = 0; j0 < cols; j0 += TILE) {
+      const j1 = min(j0 + TILE, cols);
+      for (let i = 0; i < j1; i++) {
+        const a = scratch + <usize>i * stride;
+        const gRow = gram + (<usize>i * <usize>cols << 3);
+        for (let j = max(i, j0); j < j1; j++) {
+          const p = gRow + (<usize>j << 3);
+          store<f64>(p, load<f64>(p) + dot(a, scratch + <usize>j * stride, len));
+        }
+      }
+    }
+  }
+}
