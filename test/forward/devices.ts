@@ -3,6 +3,8 @@
 import type { DeviceTensor, TensorStore } from '../../src/backends/backend.js';
 import type { ForwardKernels } from '../../src/backends/forward-kernels.js';
 import type { ForwardBackend } from '../../src/models/decoder.js';
+import { WebGpuUnavailableError } from '../../src/backends/webgpu/device.js';
+import { createWebGpuForwardBackend } from '../../src/backends/webgpu/forward.js';
 import { WasmContext } from '../../src/backends/wasm/context.js';
 import { createWasmForwardKernels } from '../../src/backends/wasm/forward.js';
 
@@ -33,7 +35,13 @@ export async function wasmDevice(): Promise<ForwardDevice> {
 
 /** WebGPU device, or null (with the reason) when no adapter is available here. */
 export async function webgpuDevice(): Promise<ForwardDevice | { unavailable: string }> {
-  return { unavailable: 'WebGPU forward kernels not wired yet' };
+  try {
+    const gpu = await createWebGpuForwardBackend({ allowFallbackAdapter: true });
+    return { name: 'webgpu', store: gpu, kernels: gpu, backend: gpu };
+  } catch (e) {
+    if (e instanceof WebGpuUnavailableError) return { unavailable: e.message };
+    throw e;
+  }
 }
 
 /** A tensor whose every element is NaN: a kernel that skips an output element is caught. */

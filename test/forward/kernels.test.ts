@@ -128,6 +128,33 @@ for (const n of [1, 6, 1001]) {
   });
 }
 
+// In-place forms (the output aliases an input): WebGPU serves them with separate entry points.
+{
+  const [rows, dim, n] = [3, 40, 77];
+  const x = rnd(rows * dim, 2);
+  const w = rnd(dim);
+  const b = rnd(dim);
+  const a = rnd(n, 4);
+  const c = rnd(n, 2);
+  const inPlace = (kernel: string, input: Float32Array, go: (d: ForwardDevice, t: DeviceTensor) => void, expected: () => ArrayLike<number>, tol = 1e-5): Case => ({
+    kernel, shape: 'in place', tol, expected,
+    async run(d) {
+      const t = d.store.upload('f32', input);
+      go(d, t);
+      return d.store.read(t as DeviceTensor & { dtype: 'f32' });
+    },
+  });
+  cases.push(
+    inPlace('rmsNorm', x, (d, t) => d.kernels.rmsNorm(t, d.store.upload('f32', w), t, rows, dim, 1e-6), () => ref.rmsNorm(x, w, rows, dim, 1e-6)),
+    inPlace('layerNorm', x, (d, t) => d.kernels.layerNorm(t, d.store.upload('f32', w), d.store.upload('f32', b), t, rows, dim, 1e-5), () => ref.layerNorm(x, w, b, rows, dim, 1e-5)),
+    inPlace('add out=a', a, (d, t) => d.kernels.add(t, d.store.upload('f32', c), t, n), () => Array.from(a, (v, i) => v + c[i])),
+    inPlace('add out=b', a, (d, t) => d.kernels.add(d.store.upload('f32', c), t, t, n), () => Array.from(a, (v, i) => v + c[i])),
+    inPlace('siluMul out=gate', a, (d, t) => d.kernels.siluMul(t, d.store.upload('f32', c), t, n), () => Array.from(a, (g, i) => ref.silu(g) * c[i])),
+    inPlace('siluMul out=up', c, (d, t) => d.kernels.siluMul(d.store.upload('f32', a), t, t, n), () => Array.from(a, (g, i) => ref.silu(g) * c[i])),
+    inPlace('relu', a, (d, t) => d.kernels.relu(t, t, n), () => Array.from(a, (v) => Math.max(v, 0)), 0),
+  );
+}
+
 for (const [rows, vocab] of [[1, 5], [6, 512], [3, 1003]] as const) {
   const logits = rnd(rows * vocab, 12);
   const targets = Int32Array.from({ length: rows }, (_, i) => (i * 7919 + 3) % vocab);
@@ -155,11 +182,12 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
 }
 
 const devices: ForwardDevice[] = [];
+let gpuMissing = '';
 const wasmResults = new Map<Case, Float32Array>();
 beforeAll(async () => {
   devices.push(await wasmDevice());
   const gpu = await webgpuDevice();
-  if ('unavailable' in gpu) console.warn(`forward kernels: WebGPU not tested here (${gpu.unavailable})`);
+  if ('unavailable' in gpu) gpuMissing = gpu.unavailable;
   else devices.push(gpu);
 });
 afterAll(() => {
@@ -169,7 +197,8 @@ afterAll(() => {
 describe.each(['wasm', 'webgpu'] as const)('forward kernels on %s', (name) => {
   it.each(cases.map((c) => [`${c.kernel} ${c.shape}`, c] as const))('%s', async (_label, c) => {
     const dev = devices.find((d) => d.name === name);
-    if (!dev) return; // reported once in beforeAll: no adapter on this machine
+    // CI provides SwiftShader (see .ci/run): a missing adapter is a failure, not a skip.
+    if (!dev) throw new Error(`no WebGPU device: ${gpuMissing}`);
     const got = await c.run(dev);
     expect(relErr(got, c.expected())).toBeLessThanOrEqual(c.tol);
     if (name === 'wasm') wasmResults.set(c, got);

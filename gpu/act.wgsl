@@ -1,0 +1,69 @@
+// Elementwise ops of the MLP and the residual stream, one invocation per element. WebGPU may
+// not bind one buffer both read-only and writable in a dispatch, so each op whose output
+// aliases an input has an *_inplace entry point that reads that input through `out`.
+
+struct ActParams {
+  length: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: ActParams;
+
+fn elem_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * 64u;
+}
+
+fn silu(g: f32) -> f32 {
+  return g / (1.0 + exp(-g));
+}
+
+// out = silu(a) · b
+@compute @workgroup_size(64)
+fn silu_mul(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = silu(a[i]) * b[i]; }
+}
+
+// out = silu(out) · b   (out is the gate)
+@compute @workgroup_size(64)
+fn silu_mul_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = silu(out[i]) * b[i]; }
+}
+
+// out = silu(a) · out   (out is the up projection)
+@compute @workgroup_size(64)
+fn silu_mul_inplace_up(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = silu(a[i]) * out[i]; }
+}
+
+@compute @workgroup_size(64)
+fn relu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = max(a[i], 0.0); }
+}
+
+@compute @workgroup_size(64)
+fn relu_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = max(out[i], 0.0); }
+}
+
+@compute @workgroup_size(64)
+fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = a[i] + b[i]; }
+}
+
+// out += b (addition commutes, so out == b is served by swapping a and b on the host)
+@compute @workgroup_size(64)
+fn add_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = out[i] + b[i]; }
+}
