@@ -1,0 +1,26 @@
+// The WebAssembly SIMD backend: one module instance and its linear memory (WasmContext), the
+// pruning kernels (prune.ts) and the forward-pass kernels (forward.ts) over it.
+import type { Backend, DType, DeviceTensor, HostArrayOf } from '../backend.js';
+import { WasmContext } from './context.js';
+import { createWasmForwardKernels } from './forward.js';
+import { createWasmPruneKernels } from './prune.js';
+
+export async function createWasmBackend(): Promise<Backend> {
+  const ctx = await WasmContext.create();
+  return {
+    kind: 'wasm',
+    adapterName: 'wasm-simd',
+    isFallbackAdapter: false,
+    upload: <D extends DType>(dtype: D, data: HostArrayOf<D>) => ctx.upload(dtype, data),
+    alloc: (dtype: DType, length: number) => ctx.alloc(dtype, length),
+    write: <D extends DType>(t: DeviceTensor, data: HostArrayOf<D>) => ctx.write(t, data),
+    read: ((t: DeviceTensor) => ctx.read(t)) as Backend['read'],
+    release: (t: DeviceTensor) => ctx.release(t),
+    ...createWasmPruneKernels(ctx),
+    // The forward pass's kernels (gemm, norm, rope, attention, act, loss).
+    ...createWasmForwardKernels(ctx),
+    dispose() {
+      // Linear memory is reclaimed with the instance once nothing references it.
+    },
+  };
+}

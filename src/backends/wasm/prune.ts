@@ -1,0 +1,189 @@
+// The pruning kernels on wasm: thin calls into assembly/{stats,metric,select,dsnot,sparsegpt}.ts
+// with byte offsets. Scratch space is allocated per call from the context and given back before
+// returning; small per-column vectors are copied in with each call.
+import type { DeviceTensor } from '../backend.js';
+import type {
+  ColumnVectors, DsnotArgs, DsnotResult, MetricKind, PruneKernels, RawStats, SparseGptArgs, StatsHandle,
+} from '../prune-kernels.js';
+import { DsnotInputError } from '../../validate.js';
+import type { WasmContext, WasmTensor } from './context.js';
+
+const ptr = (t: DeviceTensor): number => (t as WasmTensor).ptr;
+
+/** Largest candidate buffer of the whole-matrix selection (beyond it, it rescans instead). */
+const MAX_CANDIDATES = 1 << 22;
+
+interface WasmStatsHandle extends StatsHandle {
+  /** sum | sumSq | tokenVar, f64 [3·cols]. */
+  acc: number;
+  gram: number;
+  scratch: number;
+  gramScratch: number;
+  sequences: number;
+  tokens: number;
+  freed: boolean;
+}
+
+export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
+  const e = ctx.exports;
+
+  /** Run `body` with scratch blocks of the given byte sizes, always giving them back. */
+  function withScratch<T>(sizes: number[], body: (...ptrs: number[]) => T): T {
+    const ptrs = sizes.map((s) => ctx.allocBytes(s));
+    try {
+      return body(...ptrs);
+    } finally {
+      for (let i = ptrs.length - 1; i >= 0; i--) ctx.freeBytes(ptrs[i], sizes[i]);
+    }
+  }
+
+  /** Copy a host vector into fresh wasm memory; returns [ptr, bytes]. */
+  function put(data: Float32Array | Float64Array | Uint8Array): [number, number] {
+    const bytes = data.byteLength;
+    const p = ctx.allocBytes(bytes);
+    new Uint8Array(ctx.memory.buffer, p, bytes).set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+    return [p, bytes];
+  }
+
+  function withVectors<T>(vectors: Array<Float32Array | Float64Array | Uint8Array>, body: (...ptrs: number[]) => T): T {
+    const placed = vectors.map(put);
+    try {
+      return body(...placed.map(([p]) => p));
+    } finally {
+      for (let i = placed.length - 1; i >= 0; i--) ctx.freeBytes(placed[i][0], placed[i][1]);
+    }
+  }
+
+  const stats: Pick<PruneKernels, 'statsCreate' | 'statsAdd' | 'statsRead' | 'statsFree'> = {
+    statsCreate(cols: number, withGram: boolean): StatsHandle {
+      const h: WasmStatsHandle = {
+        cols, withGram,
+        acc: ctx.allocBytes(24 * cols),
+        scratch: ctx.allocBytes(8 * cols),
+        gram: withGram ? ctx.allocBytes(8 * cols * cols) : 0,
+        gramScratch: withGram ? ctx.allocBytes(e.statsGramScratchBytes(cols)) : 0,
+        sequences: 0, tokens: 0, freed: false,
+      };
+      ctx.f64(h.acc, 3 * cols).fill(0);
+      if (withGram) ctx.f64(h.gram, cols * cols).fill(0);
+      return h;
+    },
+    statsAdd(handle: StatsHandle, x: DeviceTensor, tokens: number): void {
+      const h = handle as WasmStatsHandle;
+      if (h.freed) throw new Error('statsAdd: the accumulator was freed');
+      if (x.length < tokens * h.cols) throw new RangeError(`statsAdd: ${x.length} values hold fewer than ${tokens} tokens × ${h.cols} columns`);
+      const c = h.cols;
+      e.statsAddSequence(ptr(x), tokens, c, h.acc, h.acc + 8 * c, h.acc + 16 * c, h.scratch);
+      if (h.withGram) e.statsAddGram(ptr(x), tokens, c, h.gram, h.gramScratch);
+      h.sequences += 1;
+      h.tokens += tokens;
+    },
+    async statsRead(handle: StatsHandle): Promise<RawStats> {
+      const h = handle as WasmStatsHandle;
+      const c = h.cols;
+      const acc = ctx.f64(h.acc, 3 * c);
+      let gram: Float64Array | null = null;
+      if (h.withGram) {
+        // The kernel fills the upper triangle; mirror it.
+        gram = ctx.f64(h.gram, c * c).slice();
+        for (let i = 0; i < c; i++) for (let j = 0; j < i; j++) gram[i * c + j] = gram[j * c + i];
+      }
+      return {
+        sum: acc.slice(0, c), sumSq: acc.slice(c, 2 * c), tokenVar: acc.slice(2 * c, 3 * c),
+        gram, sequences: h.sequences, tokens: h.tokens,
+      };
+    },
+    statsFree(handle: StatsHandle): void {
+      const h = handle as WasmStatsHandle;
+      if (h.freed) return;
+      h.freed = true;
+      const c = h.cols;
+      if (h.withGram) {
+        ctx.freeBytes(h.gramScratch, e.statsGramScratchBytes(c));
+        ctx.freeBytes(h.gram, 8 * c * c);
+      }
+      ctx.freeBytes(h.scratch, 8 * c);
+      ctx.freeBytes(h.acc, 24 * c);
+    },
+  };
+
+  function metric(weight: DeviceTensor, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null, out: DeviceTensor): void {
+    if (kind === 'magnitude') {
+      e.metricMagnitude(ptr(weight), rows * cols, ptr(out));
+      return;
+    }
+    if (!colScale || colScale.length !== cols) throw new RangeError(`metric ${kind}: needs a column scale of length ${cols}`);
+    withVectors([colScale], (scale) => {
+      if (kind === 'wanda') e.metricWanda(ptr(weight), rows, cols, scale, ptr(out));
+      else e.metricObs(ptr(weight), rows, cols, scale, ptr(out));
+    });
+  }
+
+  function selectRows(m: DeviceTensor, rows: number, cols: number, k: number, mask: DeviceTensor): void {
+    withScratch([e.selectHistBytes(), 4 * cols], (hist, cand) => e.selectRowsSmallest(ptr(m), rows, cols, k, ptr(mask), hist, cand));
+  }
+
+  function selectNM(m: DeviceTensor, rows: number, cols: number, n: number, mm: number, mask: DeviceTensor): void {
+    e.selectNM(ptr(m), rows, cols, n, mm, ptr(mask));
+  }
+
+  function selectThreshold(m: DeviceTensor, length: number, rank: number, mask: DeviceTensor): void {
+    const cap = Math.min(length, MAX_CANDIDATES);
+    withScratch([e.selectHistBytes(), 4 * cap], (hist, cand) => e.selectAtOrBelowRank(ptr(m), length, rank, ptr(mask), hist, cand, cap));
+  }
+
+  async function dsnot(a: DsnotArgs): Promise<DsnotResult> {
+    const c: ColumnVectors = a.columns;
+    const scratchBytes = 32 + 32 * a.maxCycles;
+    return withVectors([c.sqrtScaler, c.sum32, c.sum64, c.varPow], (sqrtScaler, sum32, sum64, varPow) =>
+      withScratch([8 * a.rows, 8 * a.rows, scratchBytes], (initErr, err, scratch) => {
+        const cycles = e.dsnotRefine(
+          ptr(a.weight), ptr(a.mask), a.rows, a.cols,
+          sqrtScaler, sum32, sum64, varPow,
+          a.initialMetric ? ptr(a.initialMetric) : 0, a.nm ? a.nm.m : 0,
+          a.maxCycles, a.updateThreshold, a.nm ? 1 : a.sameSign ? 1 : 0,
+          initErr, err, scratch,
+        );
+        return { initError: ctx.f64(initErr, a.rows).slice(), error: ctx.f64(err, a.rows).slice(), cycles };
+      }));
+  }
+
+  function applyMask(weight: DeviceTensor, mask: DeviceTensor, length: number): void {
+    e.dsnotApplyMask(ptr(weight), ptr(mask), length);
+  }
+
+  function notPositiveDefinite(code: number): DsnotInputError {
+    return new DsnotInputError(`hessian: not positive definite after damping (pivot at column ${code - 1}); give more calibration data or a valid H`);
+  }
+
+  async function sparseGpt(a: SparseGptArgs): Promise<void> {
+    const n = a.cols;
+    const block = a.blockSize;
+    withVectors([a.hessian], (u) =>
+      withScratch([n, 8 * n, 8 * a.rows * n, 8 * a.rows * block, 8 * a.rows * block], (dead, diag, work, err, sel) => {
+        const code = e.sparsegptFactor(u, n, a.percDamp, dead, diag);
+        if (code !== 0) throw notPositiveDefinite(code);
+        e.sparsegptPrune(
+          ptr(a.weight), a.rows, n, u, dead, ptr(a.mask),
+          a.sparsity, a.nm ? a.nm.n : 0, a.nm ? a.nm.m : 0, block,
+          work, err, sel,
+        );
+      }));
+  }
+
+  function obsDiagonal(hessian: Float64Array, cols: number, percDamp: number): Float64Array {
+    return withVectors([hessian], (h) =>
+      withScratch([cols, 8 * cols], (dead, diag) => {
+        const code = e.sparsegptObsDiagonal(h, cols, percDamp, dead, diag);
+        if (code !== 0) throw notPositiveDefinite(code);
+        return ctx.f64(diag, cols).slice();
+      }));
+  }
+
+  return {
+    ...stats,
+    metric, selectRows, selectNM, selectThreshold,
+    dsnot, applyMask,
+    hasSparseGpt: true, sparseGpt, obsDiagonal,
+  };
+}

@@ -1,0 +1,176 @@
+// Input checks of the per-layer API. Everything pruneLayer() is given is checked here before
+// any kernel runs, so bad input ends in one DsnotInputError naming the problem, never in a crash
+// or a silently wrong mask.
+import type { DeviceOption } from './backends/backend.js';
+import type { DsnotOptions, InitMethod, PruneLayerOptions } from './layer.js';
+import type { LayerStats } from './stats.js';
+
+export class DsnotInputError extends Error {
+  override name = 'DsnotInputError';
+}
+
+export type FloatVector = Float32Array | Float64Array;
+
+export function fail(message: string): never {
+  throw new DsnotInputError(message);
+}
+
+export function checkPositiveInteger(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`${name} must be a positive integer (got ${String(v)})`);
+  return v;
+}
+
+export function checkNonNegativeInteger(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(`${name} must be a non-negative integer (got ${String(v)})`);
+  return v;
+}
+
+export function checkFiniteNumber(name: string, v: unknown, min = -Infinity): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+    fail(`${name} must be a finite number${min > -Infinity ? ` ≥ ${min}` : ''} (got ${String(v)})`);
+  }
+  return v;
+}
+
+/** Index of the first NaN/±Infinity, or -1. */
+export function firstNonFinite(a: ArrayLike<number>): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    // x - x is 0 for finite x and NaN for NaN and ±Infinity: one test for both.
+    if (x - x !== 0) return i;
+  }
+  return -1;
+}
+
+/**
+ * A per-column statistics vector: Float32Array or Float64Array of `cols` values, every value
+ * finite and representable as a finite f32 (the kernels derive f32 columns from it),
+ * non-negative where `nonNegative`.
+ */
+export function checkColumnVector(name: string, v: unknown, cols: number, nonNegative: boolean): FloatVector {
+  if (!(v instanceof Float32Array) && !(v instanceof Float64Array)) fail(`stats.${name} must be a Float32Array or Float64Array`);
+  if (v.length !== cols) fail(`stats.${name} has ${v.length} values; the weight has ${cols} columns`);
+  for (let j = 0; j < v.length; j++) {
+    const x = v[j];
+    if (!Number.isFinite(x) || !Number.isFinite(Math.fround(x))) fail(`stats.${name}[${j}] is ${x}: statistics must be finite f32 values`);
+    if (nonNegative && x < 0) fail(`stats.${name}[${j}] is ${x}: must not be negative`);
+  }
+  return v;
+}
+
+export function checkDevice(v: unknown): DeviceOption {
+  if (v === undefined) return 'auto';
+  if (v !== 'auto' && v !== 'wasm' && v !== 'webgpu') fail(`device must be 'auto', 'wasm' or 'webgpu' (got ${String(v)})`);
+  return v;
+}
+
+export type Sparsity = number | { n: number; m: number };
+
+/** Unstructured ratio in [0, 1), or N:M with 1 ≤ n < m and m dividing cols. */
+export function checkSparsity(s: unknown, cols: number): { ratio: number; nm: { n: number; m: number } | null } {
+  if (typeof s === 'number') {
+    if (!Number.isFinite(s) || s < 0 || s >= 1) fail(`sparsity must be in [0, 1) (got ${s})`);
+    return { ratio: s, nm: null };
+  }
+  if (s === null || typeof s !== 'object') fail(`sparsity must be a number in [0, 1) or { n, m } (got ${String(s)})`);
+  const { n, m } = s as { n: unknown; m: unknown };
+  checkPositiveInteger('sparsity.n', n);
+  checkPositiveInteger('sparsity.m', m);
+  const nn = n as number;
+  const mm = m as number;
+  if (nn >= mm) fail(`N:M sparsity needs n < m (got ${nn}:${mm})`);
+  if (cols % mm !== 0) fail(`N:M sparsity: m = ${mm} does not divide the ${cols} columns`);
+  return { ratio: nn / mm, nm: { n: nn, m: mm } };
+}
+
+/** Parse the CLI's --sparsity: '0.6' or '2:4'. */
+export function parseSparsity(text: string): Sparsity {
+  const nm = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(text);
+  if (nm) return { n: Number(nm[1]), m: Number(nm[2]) };
+  const x = Number(text);
+  if (text.trim() === '' || !Number.isFinite(x)) fail(`--sparsity must be a number such as 0.5 or N:M such as 2:4 (got '${text}')`);
+  return x;
+}
+
+// --- pruneLayer's options ---------------------------------------------------------------------
+
+export interface LayerPlan {
+  weight: Float32Array;
+  rows: number;
+  cols: number;
+  stats: LayerStats;
+  /** H as f64, when init is 'sparsegpt'. */
+  hessian: Float64Array | null;
+  ratio: number;
+  nm: { n: number; m: number } | null;
+  /** Pruned weights per row, int(cols · ratio) as Python computes it. */
+  k: number;
+  init: InitMethod;
+  dsnot: Required<DsnotOptions> | null;
+  magnitudeScope: 'matrix' | 'row';
+  device: DeviceOption;
+}
+
+const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt'];
+const DSNOT_KEYS = new Set(['maxCycles', 'updateThreshold', 'powOfVarRegrowing', 'sameSign']);
+/** SparseGPT's column block (ALGORITHM.md §7): an N:M group must not straddle two blocks. */
+export const SPARSEGPT_BLOCK = 128;
+
+export function validateLayerOptions(o: PruneLayerOptions): LayerPlan {
+  if (o === null || typeof o !== 'object') fail('pruneLayer needs an options object');
+  const rows = checkPositiveInteger('rows', o.rows);
+  const cols = checkPositiveInteger('cols', o.cols);
+  if (!(o.weight instanceof Float32Array)) fail('weight must be a Float32Array [rows, cols]');
+  if (o.weight.length !== rows * cols) fail(`weight has ${o.weight.length} values; rows × cols = ${rows} × ${cols} = ${rows * cols}`);
+  const bad = firstNonFinite(o.weight);
+  if (bad >= 0) fail(`weight[${Math.floor(bad / cols)}, ${bad % cols}] is ${o.weight[bad]}: weights must be finite`);
+
+  const { ratio, nm } = checkSparsity(o.sparsity, cols);
+  if (!INITS.includes(o.init)) fail(`init must be 'magnitude', 'wanda' or 'sparsegpt' (got ${String(o.init)})`);
+  const dsnot = checkDsnotOptions(o.dsnot);
+  const device = checkDevice(o.device);
+  if (o.magnitudeScope !== undefined && o.magnitudeScope !== 'matrix' && o.magnitudeScope !== 'row') {
+    fail(`magnitudeScope must be 'matrix' or 'row' (got ${String(o.magnitudeScope)})`);
+  }
+  if (o.magnitudeScope !== undefined && o.init !== 'magnitude') fail(`magnitudeScope applies to init 'magnitude' only (init is '${o.init}')`);
+
+  const s = o.stats;
+  if (s === null || typeof s !== 'object') fail('stats must be an object { scalerRow, sumMetricRow, var, hessian? }');
+  checkColumnVector('scalerRow', s.scalerRow, cols, true);
+  checkColumnVector('sumMetricRow', s.sumMetricRow, cols, false);
+  checkColumnVector('var', s.var, cols, true);
+  if (s.nsamples !== undefined) checkPositiveInteger('stats.nsamples', s.nsamples);
+  let hessian: Float64Array | null = null;
+  if (o.init === 'sparsegpt') {
+    if (!s.hessian) fail("init 'sparsegpt' needs stats.hessian (H = (2/N)·ΣXᵀX, [cols, cols]): accumulate it with StatsAccumulator.create(cols, { hessian: true })");
+    if (!(s.hessian instanceof Float32Array) && !(s.hessian instanceof Float64Array)) fail('stats.hessian must be a Float32Array or Float64Array');
+    if (s.hessian.length !== cols * cols) fail(`stats.hessian has ${s.hessian.length} values; cols × cols = ${cols * cols}`);
+    const badH = firstNonFinite(s.hessian);
+    if (badH >= 0) fail(`stats.hessian[${Math.floor(badH / cols)}, ${badH % cols}] is ${s.hessian[badH]}: must be finite`);
+    if (nm && !dsnot && SPARSEGPT_BLOCK % nm.m !== 0) fail(`SparseGPT N:M needs m to divide its ${SPARSEGPT_BLOCK}-column block (m = ${nm.m})`);
+    hessian = Float64Array.from(s.hessian);
+  }
+  return {
+    weight: o.weight, rows, cols, stats: s, hessian, ratio, nm,
+    k: nm ? 0 : Math.floor(cols * ratio),
+    init: o.init, dsnot,
+    magnitudeScope: o.magnitudeScope ?? (dsnot ? 'row' : 'matrix'),
+    device,
+  };
+}
+
+function checkDsnotOptions(d: unknown): Required<DsnotOptions> | null {
+  if (d === false) return null;
+  if (d === undefined || d === true) d = {};
+  if (d === null || typeof d !== 'object') fail(`dsnot must be false or an options object (got ${String(d)})`);
+  for (const key of Object.keys(d)) if (!DSNOT_KEYS.has(key)) fail(`dsnot: unknown option '${key}'`);
+  const o = d as DsnotOptions;
+  const sameSign = o.sameSign ?? false;
+  if (typeof sameSign !== 'boolean') fail(`dsnot.sameSign must be a boolean (got ${String(sameSign)})`);
+  return {
+    maxCycles: checkNonNegativeInteger('dsnot.maxCycles', o.maxCycles ?? 50),
+    updateThreshold: checkFiniteNumber('dsnot.updateThreshold', o.updateThreshold ?? 0.1, 0),
+    powOfVarRegrowing: checkFiniteNumber('dsnot.powOfVarRegrowing', o.powOfVarRegrowing ?? 1),
+    sameSign,
+  };
+}
