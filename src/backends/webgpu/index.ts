@@ -1,0 +1,59 @@
+// The WebGPU backend: a device (device.ts), tensors as pooled GPUBuffers (store.ts), the
+// pruning kernels (prune.ts) and the forward-pass kernels (forward.ts), all through one
+// pipeline cache. SparseGPT and the f64 Cholesky behind obsDiagonal run on wasm.
+import type { Backend, DType, DeviceTensor, HostArrayOf } from '../backend.js';
+import { WasmContext } from '../wasm/context.js';
+import { createWasmPruneKernels } from '../wasm/prune.js';
+import { acquireGpuDevice, type AcquireOptions, WebGpuUnavailableError } from './device.js';
+import { createWebGpuForwardKernels } from './forward.js';
+import { PipelineCache } from './pipelines.js';
+import { createWebGpuPruneKernels } from './prune.js';
+import { GpuTensorStore } from './store.js';
+
+export interface WebGpuBackendOptions extends AcquireOptions {
+  /** Refuse a software adapter (SwiftShader, lavapipe) instead of using it: what 'auto' wants. */
+  requireHardware?: boolean;
+  /** Split work so that no storage binding exceeds this many bytes (tests of the split path). */
+  maxBindingBytes?: number;
+}
+
+export interface WebGpuBackend extends Backend {
+  readonly kind: 'webgpu';
+  readonly device: GPUDevice;
+  /** Bytes held by live tensors and by the buffer pool. */
+  readonly footprint: { live: number; pooled: number };
+}
+
+export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  const gpu = await acquireGpuDevice(options);
+  if (gpu.isFallbackAdapter && options.requireHardware) {
+    if (!options.device) gpu.device.destroy();
+    throw new WebGpuUnavailableError(`only a software WebGPU adapter is available (${gpu.adapterName}, isFallbackAdapter)`);
+  }
+  const store = new GpuTensorStore(gpu);
+  const cache = new PipelineCache(gpu.device);
+  const wasm = createWasmPruneKernels(await WasmContext.create());
+  return {
+    kind: 'webgpu',
+    adapterName: gpu.adapterName,
+    isFallbackAdapter: gpu.isFallbackAdapter,
+    device: gpu.device,
+    get footprint() {
+      return store.footprint;
+    },
+    upload: <D extends DType>(dtype: D, data: HostArrayOf<D>) => store.upload(dtype, data),
+    alloc: (dtype: DType, length: number) => store.alloc(dtype, length),
+    write: <D extends DType>(t: DeviceTensor, data: HostArrayOf<D>) => store.write(t, data),
+    read: ((t: DeviceTensor) => store.read(t)) as Backend['read'],
+    release: (t: DeviceTensor) => store.release(t),
+    ...createWebGpuPruneKernels(gpu, store, cache, { maxBindingBytes: options.maxBindingBytes, hostKernels: wasm }),
+    ...createWebGpuForwardKernels(gpu, cache),
+    dispose() {
+      store.trim();
+      // A device the caller passed in stays the caller's.
+      if (!options.device) gpu.device.destroy();
+    },
+  };
+}
+
+export { WebGpuUnavailableError, GpuDeviceLostError, GpuKernelError } from './device.js';
