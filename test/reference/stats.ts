@@ -5,16 +5,16 @@ export interface ReferenceStats {
   scalerRow: Float64Array;
   sumMetricRow: Float64Array;
   var: Float64Array;
-  /** H = (2/N) Σ_n X_nᵀ X_n, [cols, cols]. */
+  /** H = (2/N) Σ_n X_nᵀ X_n, [cols, cols] (empty when not asked for). */
   hessian: Float64Array;
   nsamples: number;
 }
 
-export function referenceStats(x3: Float32Array, nseq: number, seqlen: number, cols: number): ReferenceStats {
+export function referenceStats(x3: Float32Array, nseq: number, seqlen: number, cols: number, withHessian = true): ReferenceStats {
   const scalerRow = new Float64Array(cols);
   const sumMetricRow = new Float64Array(cols);
   const varOut = new Float64Array(cols);
-  const hessian = new Float64Array(cols * cols);
+  const hessian = new Float64Array(withHessian ? cols * cols : 0);
   let tokens = 0;
   for (let n = 0; n < nseq; n++) {
     const base = n * seqlen * cols;
@@ -37,7 +37,7 @@ export function referenceStats(x3: Float32Array, nseq: number, seqlen: number, c
       // T_n · Var_n with the population variance of this sequence.
       varOut[c] += seqlen * (dev / seqlen);
     }
-    for (let t = 0; t < seqlen; t++) {
+    for (let t = 0; t < seqlen && withHessian; t++) {
       const row = base + t * cols;
       for (let i = 0; i < cols; i++) {
         const xi = x3[row + i];
