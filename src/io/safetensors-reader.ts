@@ -144,6 +144,9 @@ async function openSharded(source: Source, indexFile: string, options: ReadOptio
   if (size === null) throw new SafetensorsError(`${where}: file not found`);
   if (size > MAX_INDEX_BYTES) throw new SafetensorsError(`${where}: ${size} bytes is more than the ${MAX_INDEX_BYTES}-byte cap for an index file`);
   const index = parseIndex(await source.read(indexFile, 0, size, options), where);
+  for (const shard of index.shards) {
+    if ((await source.size(shard)) === null) throw new SafetensorsError(`${where}: shard ${shard} named in the index is not found`);
+  }
   const shards: ShardLayout[] = [];
   const located: Located[] = [];
   for (const shard of index.shards) {
