@@ -1,2 +1,21 @@
 // Public API of dsnot. Nothing but exports lives here.
 export type { DeviceKind, DeviceOption } from './backends/backend.js';
+// Model I/O: sources, readers (safetensors, llama2.c), the writer and sinks, model specs.
+export { ModelIOError, SourceError, Llama2cError, TokenizerError, ConfigError, WriterError } from './io/errors.js';
+export { SafetensorsError, decodeSafetensors, encodeSafetensors, encodeHeader, DTYPE_BYTES } from './io/safetensors.js';
+export type { SafetensorsDType, SafetensorsHeader, TensorEntry, TensorToWrite } from './io/safetensors.js';
+export { openSource, MemorySource, CountingSource } from './io/source.js';
+export type { Source, ModelInput, OpenSourceOptions, ReadOptions } from './io/source.js';
+export { openSink, BlobSink } from './io/sink.js';
+export type { Sink, SinkFile, OutputTarget } from './io/sink.js';
+export type { ModelReader, TensorInfo, ModelLayout, ShardLayout } from './io/model-reader.js';
+export { SafetensorsReader } from './io/safetensors-reader.js';
+export { SafetensorsWriter, planFromReader, writeWholeFile } from './io/safetensors-writer.js';
+export type { WritePlan, PlannedShard, PlannedTensor, PlanOptions } from './io/safetensors-writer.js';
+export { Llama2cReader, parseLlama2cHeader, modelSpecFromLlama2c } from './io/llama2c.js';
+export type { Llama2cParams } from './io/llama2c.js';
+export { Llama2cTokenizer } from './io/llama2c-tokenizer.js';
+export { openModel, copySideFiles, loadLlama2cTokenizer, llamaConfigJson } from './io/model.js';
+export type { OpenedModel, OpenModelOptions } from './io/model.js';
+export { modelSpecFromConfig, SUPPORTED_MODEL_TYPES } from './models/config.js';
+export type { ModelSpec, LayerSpec, LinearSpec, LinearRole, NormSpec, TensorRef, ModelFamily } from './models/config.js';
