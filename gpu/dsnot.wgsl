@@ -1,323 +1,267 @@
-// DSnoT mask refinement (ALGORITHM.md §4 unstructured, §5 N:M, stop rule §13.1), one row at a
-// time. The authors sort whole rows to build their candidate lists; a row never takes more than
-// maxCycles candidates from any list, so here one SIMD pass over the row keeps only the best
-// maxCycles of each list in a bounded max-heap, and the loop then walks those short lists.
+// DSnoT mask refinement (ALGORITHM.md §4, §5 and the package's stop rule §13.1), rows in parallel.
 //
-// The four lists, in the order the authors' pointers meet them (ties as a stable sort leaves them):
-//   0 growNeg   pruned, G < 0, ascending G, lower index first           (growL from the left)
-//   1 growPos   pruned, G > 0, descending G, HIGHER index first          (growL from the right)
-//   2 pruneNeg  kept, D32 < 0, ascending Wanda, lower index first        (pruneL from the left)
-//   3 prunePos  kept, D32 > 0, ascending Wanda, lower index first        (pruneL from the right)
-// Each entry is one u64 = (order key << 32) | tie index, so "earlier in the walk" is plain
-// unsigned order: the key is the order-preserving u32 of G, −G or Wanda, and the tie index is the
-// column (or cols−1−column for growPos, whose ties go to the higher column).
+//   dsnot_prepare  one workgroup per row: the initial error e (double-float) and the candidate
+//                  lists, each at most maxCycles long (no row is ever sorted whole):
+//                    0  grow, e > 0:  initially pruned with G > 0 (or NaN: it stops the row),
+//                                     largest G first, equal G → higher column first
+//                    1  grow, e ≤ 0:  initially pruned with G < 0, most negative first, lower column first
+//                    2  prune, e ≥ 0: kept with D32 < 0, smallest Wanda first, lower column first
+//                    3  prune, e < 0: kept with D32 > 0, smallest Wanda first, lower column first
+//                  (N:M builds lists 0 and 1 only: its pruning candidate comes from g's group.)
+//   dsnot_loop     one invocation per row: the swap loop, writing the mask and the final e.
+//   apply_mask     weight[mask] = 0.
 //
-// Numerics (shared with the WebGPU backend): D32 = W·sum32, G = D32/varPow (0 when D32 == 0),
-// Wanda = |W|·sqrtScaler, all single f32 operations; the error e is f64 with D64 = W·sum64,
-// summed over the pruned columns in ascending order; a swap does e = (e + D64_q) − D64_g.
-import { orderKey, orderKeys } from './order-key';
+// Sort keys (D32 = W·sum32, G = D32 / varPow or 0 when D32 == 0, Wanda |W|·sqrtScaler) are
+// correctly rounded f32, as on wasm; e = Σ_pruned W·sum64 and the swaps e ← (e + D_q) − D_g are
+// double-float, so every decision (|e| ≤ threshold, signs) is the one f64 makes.
+// #import numerics
+// #import select_radix
 
-// Per-call constants, set once by dsnotRefine (single-threaded module).
-let gCols: i32 = 0;
-let gCap: i32 = 0;
-let gSum32: usize = 0;
-let gVarPow: usize = 0;
-let gSqrt: usize = 0;
-// Scratch: 4 limits (u32) at +0, 4 heap sizes (i32) at +16, then 4 heaps of gCap u64 at +32.
-let gMeta: usize = 0;
-
-const META_BYTES: usize = 32;
-const NO_LIMIT: u32 = 0xffffffff; // above every key: orderKey(+inf) = 0xff800000
-
-@inline function heapAt(list: i32): usize {
-  return gMeta + META_BYTES + ((<usize>list * <usize>gCap) << 3);
+struct Params {
+  rows: u32,        // rows in this launch (row chunk)
+  cols: u32,
+  row_base: u32,    // global index of the chunk's first row (errs is bound whole)
+  weight_off: u32,  // element index of the chunk's first weight in the bound range
+  mask_off: u32,    // byte index of the chunk's first mask byte in the bound range
+  list_len: u32,    // T: room per list per row (= maxCycles)
+  max_cycles: u32,
+  nm_m: u32,        // 0: unstructured; else the N:M group size M
+  same_sign: u32,
+  thr_hi: f32,      // update threshold as a double-float
+  thr_lo: f32,
+  metric_off: u32,  // N:M: element index of the chunk's first initial metric
+  count: u32,       // apply_mask: weights in this launch
+  opaque_zero: u32,
 }
 
-@inline function sizeAt(list: i32): usize {
-  return gMeta + 16 + (<usize>list << 2);
+@group(0) @binding(0) var<storage, read> weight: array<u32>;
+@group(0) @binding(0) var<storage, read_write> weight_rw: array<u32>;
+@group(0) @binding(1) var<storage, read> mask_read: array<u32>;
+@group(0) @binding(1) var<storage, read_write> mask_atomic: array<atomic<u32>>;
+// Per column: sum32, sum64 hi, sum64 lo, varPow, sqrtScaler (f32 bit patterns).
+@group(0) @binding(2) var<storage, read> columns: array<u32>;
+// Per chunk row: 4 list lengths, then [4][T] sorted columns, [4][T] keys, [4][T] positions.
+@group(0) @binding(3) var<storage, read_write> lists: array<u32>;
+// Per global row: e_init (hi, lo), e (hi, lo), the iteration where the row stopped, 3 spare.
+@group(0) @binding(4) var<storage, read_write> errs: array<u32>;
+@group(0) @binding(5) var<uniform> params: Params;
+@group(0) @binding(6) var<storage, read> init_metric: array<u32>;
+// N:M: the mask as it was before the loop (same layout as mask).
+@group(0) @binding(7) var<storage, read> mask0: array<u32>;
+
+const COL_STRIDE: u32 = 5u;
+const ERR_STRIDE: u32 = 8u;
+
+var<private> row_w: u32; // element index of the row's first weight
+var<private> row_m: u32; // byte index of the row's first mask byte
+
+fn sum32(c: u32) -> u32 { return columns[COL_STRIDE * c]; }
+fn sum64(c: u32) -> vec2<f32> {
+  return vec2<f32>(bitcast<f32>(columns[COL_STRIDE * c + 1u]), bitcast<f32>(columns[COL_STRIDE * c + 2u]));
+}
+fn var_pow(c: u32) -> u32 { return columns[COL_STRIDE * c + 3u]; }
+fn sqrt_scaler(c: u32) -> u32 { return columns[COL_STRIDE * c + 4u]; }
+
+fn is_pos_bits(b: u32) -> bool { return (b & 0x80000000u) == 0u && !is_zero_bits(b) && !is_nan_bits(b); }
+fn is_neg_bits(b: u32) -> bool { return (b & 0x80000000u) != 0u && !is_zero_bits(b) && !is_nan_bits(b); }
+
+fn byte_of(words_value: u32, i: u32) -> u32 { return (words_value >> ((i & 3u) * 8u)) & 0xFFu; }
+fn initially_pruned(c: u32) -> bool { let i = row_m + c; return byte_of(mask_read[i >> 2u], i) != 0u; }
+
+fn d32(c: u32) -> u32 { return f32_mul_cr(weight[row_w + c], sum32(c)); }
+fn grow_score(c: u32) -> u32 {
+  let d = d32(c);
+  if (is_zero_bits(d)) { return 0u; }
+  return f32_div_cr(d, var_pow(c));
+}
+fn wanda(c: u32) -> u32 { return f32_mul_cr(weight[row_w + c] & 0x7FFFFFFFu, sqrt_scaler(c)); }
+fn d64(c: u32) -> vec2<f32> { return df_mul_f(sum64(c), bitcast<f32>(weight[row_w + c])); }
+
+// The column at position `pos` of list `list` (list 0 runs from the right).
+fn list_col(list: u32, pos: u32) -> u32 {
+  if (list == 0u) { return params.cols - 1u - pos; }
+  return pos;
 }
 
-// The SIMD prefilter lets through keys < limit; growPos also needs equal keys (a later column
-// wins its ties), hence limit = top key + 1 there.
-function updateLimit(list: i32): void {
-  const top = <u32>(load<u64>(heapAt(list)) >> 32);
-  store<u32>(gMeta + (<usize>list << 2), list == 1 ? top + 1 : top);
-}
-
-function heapOffer(list: i32, entry: u64): void {
-  const heap = heapAt(list);
-  const size = load<i32>(sizeAt(list));
-  if (size < gCap) {
-    // Sift up.
-    let i = size;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const pv = load<u64>(heap + (<usize>parent << 3));
-      if (pv >= entry) break;
-      store<u64>(heap + (<usize>i << 3), pv);
-      i = parent;
-    }
-    store<u64>(heap + (<usize>i << 3), entry);
-    store<i32>(sizeAt(list), size + 1);
-    if (size + 1 == gCap) updateLimit(list);
-    return;
+fn radix_key(list: u32, pos: u32) -> u32 {
+  let c = list_col(list, pos);
+  let pruned = initially_pruned(c);
+  if (list == 0u) {
+    if (!pruned) { return KEY_NONE; }
+    let g = grow_score(c);
+    if (is_pos_bits(g) || is_nan_bits(g)) { return ~key_of_bits(g); } // descending: NaN, +inf, … first
+    return KEY_NONE;
   }
-  if (entry >= load<u64>(heap)) return;
-  siftDown(heap, size, entry);
-  updateLimit(list);
+  if (list == 1u) {
+    if (!pruned) { return KEY_NONE; }
+    let g = grow_score(c);
+    if (is_neg_bits(g)) { return key_of_bits(g); }
+    return KEY_NONE;
+  }
+  if (pruned) { return KEY_NONE; }
+  let d = d32(c);
+  if ((list == 2u && is_neg_bits(d)) || (list == 3u && is_pos_bits(d))) { return key_of_bits(wanda(c)); }
+  return KEY_NONE; // D32 == 0 or NaN: never a pruning candidate (quirk Q4)
 }
 
-// Put `entry` at the root of a max-heap of `size` and restore the order.
-function siftDown(heap: usize, size: i32, entry: u64): void {
-  let i = 0;
-  while (true) {
-    let child = 2 * i + 1;
-    if (child >= size) break;
-    let cv = load<u64>(heap + (<usize>child << 3));
-    if (child + 1 < size) {
-      const rv = load<u64>(heap + (<usize>(child + 1) << 3));
-      if (rv > cv) {
-        child++;
-        cv = rv;
+var<workgroup> red: array<vec2<f32>, 256>;
+var<workgroup> taken_count: atomic<u32>;
+var<workgroup> taken_total: u32;
+
+fn list_base(r: u32) -> u32 { return r * (4u + 12u * params.list_len); }
+
+@compute @workgroup_size(256)
+fn dsnot_prepare(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                 @builtin(local_invocation_index) tid: u32) {
+  OPAQUE_ZERO = params.opaque_zero;
+  let r = wid.x + wid.y * nwg.x;
+  if (r >= params.rows) { return; }
+  let cols = params.cols;
+  let T = params.list_len;
+  row_w = params.weight_off + r * cols;
+  row_m = params.mask_off + r * cols;
+
+  // e_init = Σ_{j pruned} W_j·sum64_j, in double-float: per-invocation sums, then a tree.
+  var acc = vec2<f32>(0.0, 0.0);
+  for (var c = tid; c < cols; c = c + WG) {
+    if (initially_pruned(c)) { acc = df_add(acc, d64(c)); }
+  }
+  red[tid] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (tid < s) { red[tid] = df_add(red[tid], red[tid + s]); }
+    workgroupBarrier();
+  }
+  if (tid == 0u) {
+    let e = (params.row_base + r) * ERR_STRIDE;
+    errs[e] = bitcast<u32>(red[0].x);
+    errs[e + 1u] = bitcast<u32>(red[0].y);
+  }
+
+  let base = list_base(r);
+  var nlists = 4u;
+  if (params.nm_m != 0u) { nlists = 2u; }
+  for (var list = 0u; list < nlists; list = list + 1u) {
+    let t = radix_select(list, cols, T, tid);
+    if (tid == 0u) { atomicStore(&taken_count, 0u); }
+    workgroupBarrier();
+    var equal_before = 0u;
+    for (var b = 0u; b < cols; b = b + WG) {
+      let p = b + tid;
+      var k = KEY_NONE;
+      if (p < cols) { k = radix_key(list, p); }
+      let taken = radix_take(k, t, T, equal_before, tid);
+      equal_before = equal_before + workgroupUniformLoad(&rx_total);
+      if (taken) {
+        let slot = atomicAdd(&taken_count, 1u);
+        lists[base + 4u + 4u * T + list * T + slot] = k;
+        lists[base + 4u + 8u * T + list * T + slot] = p;
       }
     }
-    if (cv <= entry) break;
-    store<u64>(heap + (<usize>i << 3), cv);
-    i = child;
-  }
-  store<u64>(heap + (<usize>i << 3), entry);
-}
-
-// Heap → ascending array in place (heap sort).
-function sortHeap(list: i32): void {
-  const heap = heapAt(list);
-  let size = load<i32>(sizeAt(list));
-  while (size > 1) {
-    const top = load<u64>(heap);
-    size--;
-    const last = load<u64>(heap + (<usize>size << 3));
-    siftDown(heap, size, last);
-    store<u64>(heap + (<usize>size << 3), top);
-  }
-}
-
-// Scalar twin of the SIMD pass for one column (same f32 operations, so the same keys).
-function offer(w: usize, mask: usize, c: i32, keptLists: bool): void {
-  const off = <usize>c << 2;
-  const x = load<f32>(w + off);
-  const d = x * load<f32>(gSum32 + off);
-  if (load<u8>(mask + <usize>c) != 0) {
-    const g = d == 0 ? <f32>0 : d / load<f32>(gVarPow + off);
-    if (g < 0) heapOffer(0, (<u64>orderKey(g) << 32) | <u64>c);
-    else if (g > 0) heapOffer(1, (<u64>orderKey(-g) << 32) | <u64>(gCols - 1 - c));
-  } else if (keptLists) {
-    const a = Mathf.abs(x) * load<f32>(gSqrt + off);
-    if (d < 0) heapOffer(2, (<u64>orderKey(a) << 32) | <u64>c);
-    else if (d > 0) heapOffer(3, (<u64>orderKey(a) << 32) | <u64>c);
-  }
-}
-
-// One pass over a row: fill the four bounded lists. The vector loop computes every lane's list
-// and key and drops, without branching, the lanes that cannot beat their list's current worst.
-function collect(w: usize, mask: usize, keptLists: bool): void {
-  const limits = gMeta;
-  store<u32>(limits, NO_LIMIT);
-  store<u32>(limits + 4, NO_LIMIT);
-  store<u32>(limits + 8, keptLists ? NO_LIMIT : 0);
-  store<u32>(limits + 12, keptLists ? NO_LIMIT : 0);
-  memory.fill(gMeta + 16, 0, 16);
-  if (gCap == 0) return;
-  const zero = f32x4.splat(0);
-  const vecEnd = gCols & ~3;
-  let c = 0;
-  for (; c < vecEnd; c += 4) {
-    const off = <usize>c << 2;
-    const x = v128.load(w + off);
-    const pruned = i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(mask + <usize>c))), zero);
-    const d = f32x4.mul(x, v128.load(gSum32 + off));
-    const g = v128.bitselect(zero, f32x4.div(d, v128.load(gVarPow + off)), f32x4.eq(d, zero));
-    const a = f32x4.mul(f32x4.abs(x), v128.load(gSqrt + off));
-    const signed = v128.bitselect(g, d, pruned);
-    const neg = f32x4.lt(signed, zero);
-    const pos = f32x4.gt(signed, zero);
-    const value = v128.bitselect(v128.bitselect(g, f32x4.neg(g), neg), a, pruned);
-    const key = orderKeys(value);
-    const list = i32x4.add(v128.andnot(i32x4.splat(2), pruned), v128.and(pos, i32x4.splat(1)));
-    const lanes = i32x4.add(i32x4.mul(list, i32x4.splat(0x04040404)), i32x4.splat(0x03020100));
-    const limit = i8x16.swizzle(v128.load(limits), lanes);
-    const pass = v128.and(i32x4.lt_u(key, limit), v128.or(neg, pos));
-    if (v128.any_true(pass)) {
-      let bits = i32x4.bitmask(pass);
-      while (bits != 0) {
-        const lane = ctz(bits);
-        offer(w, mask, c + lane, keptLists);
-        bits &= bits - 1;
+    workgroupBarrier();
+    if (tid == 0u) { taken_total = atomicLoad(&taken_count); }
+    let n = workgroupUniformLoad(&taken_total);
+    storageBarrier();
+    // The taken entries arrived in any order: place each by its rank in (key, position) order.
+    for (var i = tid; i < n; i = i + WG) {
+      let ki = lists[base + 4u + 4u * T + list * T + i];
+      let pi = lists[base + 4u + 8u * T + list * T + i];
+      var rank = 0u;
+      for (var j = 0u; j < n; j = j + 1u) {
+        let kj = lists[base + 4u + 4u * T + list * T + j];
+        let pj = lists[base + 4u + 8u * T + list * T + j];
+        if (kj < ki || (kj == ki && pj < pi)) { rank = rank + 1u; }
       }
+      lists[base + 4u + list * T + rank] = list_col(list, pi);
     }
+    if (tid == 0u) { lists[base + list] = n; }
+    storageBarrier();
+    workgroupBarrier();
   }
-  for (; c < gCols; c++) offer(w, mask, c, keptLists);
 }
 
-@inline function column(list: i32, at: i32): i32 {
-  const low = <i32>(<u32>load<u64>(heapAt(list) + (<usize>at << 3)));
-  return list == 1 ? gCols - 1 - low : low;
+// mask byte of column c of the current row := v (0 or 1).
+fn set_mask(c: u32, v: u32) {
+  let i = row_m + c;
+  let sh = (i & 3u) * 8u;
+  atomicAnd(&mask_atomic[i >> 2u], ~(0xFFu << sh));
+  if (v != 0u) { atomicOr(&mask_atomic[i >> 2u], 1u << sh); }
 }
 
-@inline function sgn(x: f64): i32 {
-  return i32(x > 0) - i32(x < 0);
+fn kept_unchosen(c: u32) -> bool {
+  let i = row_m + c;
+  return byte_of(mask0[i >> 2u], i) == 0u && byte_of(atomicLoad(&mask_atomic[i >> 2u]), i) == 0u;
 }
 
-/**
- * Refines `mask` (u8 [rows, cols], 1 = pruned, in/out) and writes the per-row errors before and
- * after (f64). nmM == 0: unstructured; else N:M with `initialMetric` (f32 [rows, cols]).
- * Scratch: 32 + 32·maxCycles bytes. Returns the number of loop iterations the authors' lock-step
- * loop would run: min(maxCycles, the latest iteration at which a row stopped).
- */
-export function dsnotRefine(
-  w: usize, mask: usize, rows: i32, cols: i32,
-  sqrtScaler: usize, sum32: usize, sum64: usize, varPow: usize,
-  initialMetric: usize, nmM: i32,
-  maxCycles: i32, threshold: f64, sameSign: bool,
-  initErr: usize, err: usize, scratch: usize,
-): i32 {
-  gCols = cols;
-  gCap = maxCycles;
-  gSum32 = sum32;
-  gVarPow = varPow;
-  gSqrt = sqrtScaler;
-  gMeta = scratch;
-  const nm = nmM > 0;
-  let cycles = 0;
-  for (let r = 0; r < rows; r++) {
-    const rowOff = <usize>r * <usize>cols;
-    const wRow = w + (rowOff << 2);
-    const mRow = mask + rowOff;
-    let e: f64 = 0;
-    for (let c = 0; c < cols; c++) {
-      const p = <f64>load<f32>(wRow + (<usize>c << 2)) * load<f64>(sum64 + (<usize>c << 3));
-      e += select<f64>(p, 0, load<u8>(mRow + <usize>c) != 0);
-    }
-    store<f64>(initErr + (<usize>r << 3), e);
-    const sign0 = sgn(e);
-    let it = 0;
-    if (maxCycles > 0) {
-      collect(wRow, mRow, !nm);
-      for (let l = 0; l < 4; l++) sortHeap(l);
-      it = nm
-        ? refineRowNM(wRow, mRow, initialMetric + (rowOff << 2), sum64, nmM, maxCycles, threshold, sign0, e)
-        : refineRow(wRow, mRow, sum64, maxCycles, threshold, sameSign, sign0, e);
-      e = gError;
-    }
-    store<f64>(err + (<usize>r << 3), e);
-    if (it > cycles) cycles = it;
-  }
-  return cycles;
-}
-
-let gError: f64 = 0; // the row's final error, set by refineRow / refineRowNM
-
-// §13.1 for one row, unstructured. Returns the iteration at which the row stopped (or maxCycles).
-function refineRow(
-  w: usize, mask: usize, sum64: usize, maxCycles: i32, threshold: f64, sameSign: bool, sign0: i32, e0: f64,
-): i32 {
-  const n0 = load<i32>(sizeAt(0)), n1 = load<i32>(sizeAt(1)), n2 = load<i32>(sizeAt(2)), n3 = load<i32>(sizeAt(3));
-  let p0 = 0, p1 = 0, p2 = 0, p3 = 0;
-  let e = e0;
-  let it = 0;
-  while (it < maxCycles) {
-    it++;
-    if (Math.abs(e) <= threshold) break;
-    let g: i32, q: i32;
-    if (e > 0) {
-      if (p1 >= n1) break;
-      g = column(1, p1);
+@compute @workgroup_size(64)
+fn dsnot_loop(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  OPAQUE_ZERO = params.opaque_zero;
+  let r = gid.x + gid.y * nwg.x * 64u;
+  if (r >= params.rows) { return; }
+  let cols = params.cols;
+  let T = params.list_len;
+  let m = params.nm_m;
+  row_w = params.weight_off + r * cols;
+  row_m = params.mask_off + r * cols;
+  let base = list_base(r);
+  let eslot = (params.row_base + r) * ERR_STRIDE;
+  let e_init = vec2<f32>(bitcast<f32>(errs[eslot]), bitcast<f32>(errs[eslot + 1u]));
+  let sign0 = df_sign(e_init);
+  let thr = vec2<f32>(params.thr_hi, params.thr_lo);
+  let sign_test = params.same_sign != 0u || m != 0u;
+  var e = e_init;
+  var next = vec4<u32>(0u, 0u, 0u, 0u); // how far each list has been consumed
+  var stopped_at = params.max_cycles + 1u;
+  for (var it = 1u; it <= params.max_cycles; it = it + 1u) {
+    if (df_abs_le(e, thr)) { stopped_at = it; break; }
+    let s = df_sign(e);
+    // Growing candidate: list 0 when e > 0, else list 1.
+    var gl = 1u;
+    if (s > 0) { gl = 0u; }
+    if (next[gl] >= lists[base + gl]) { stopped_at = it; break; }
+    let g = lists[base + 4u + gl * T + next[gl]];
+    if (is_nan_bits(grow_score(g))) { stopped_at = it; break; } // NaN is not G > 0
+    // Pruning candidate.
+    var q = 0u;
+    var pl = 2u;
+    if (m == 0u) {
+      if (s < 0) { pl = 3u; }
+      if (next[pl] >= lists[base + pl]) { stopped_at = it; break; }
+      q = lists[base + 4u + pl * T + next[pl]];
     } else {
-      if (p0 >= n0) break;
-      g = column(0, p0);
+      // The kept, not yet chosen weight with the smallest initial metric in g's group (lower column on ties).
+      let start = g - g % m;
+      var best_key = KEY_NONE;
+      var found = false;
+      for (var j = start; j < start + m; j = j + 1u) {
+        if (kept_unchosen(j)) {
+          let kj = key_of_bits(init_metric[params.metric_off + r * cols + j]);
+          if (!found || kj < best_key) {
+            found = true;
+            best_key = kj;
+            q = j;
+          }
+        }
+      }
+      if (!found) { stopped_at = it; break; }
     }
-    if (e < 0) {
-      if (p3 >= n3) break;
-      q = column(3, p3);
-    } else {
-      if (p2 >= n2) break;
-      q = column(2, p2);
-    }
-    const after = (e + dsnot64(w, sum64, q)) - dsnot64(w, sum64, g);
-    if (sameSign && sgn(after) != sign0) break;
-    store<u8>(mask + <usize>q, 1);
-    store<u8>(mask + <usize>g, 0);
-    if (e > 0) p1++;
-    else p0++;
-    if (e < 0) p3++;
-    else p2++;
+    let after = df_add(df_add(e, d64(q)), -d64(g));
+    if (sign_test && df_sign(after) != sign0) { stopped_at = it; break; }
+    set_mask(q, 1u);
+    set_mask(g, 0u);
     e = after;
+    next[gl] = next[gl] + 1u;
+    if (m == 0u) { next[pl] = next[pl] + 1u; }
   }
-  gError = e;
-  return it;
+  errs[eslot + 2u] = bitcast<u32>(e.x);
+  errs[eslot + 3u] = bitcast<u32>(e.y);
+  errs[eslot + 4u] = stopped_at;
 }
 
-// §13.1 for one row, N:M: the pruning candidate is the kept, not yet chosen weight with the
-// smallest initial metric in g's group (lower column on ties). A revived weight is marked 2
-// while the row runs (kept, but never a candidate: the authors' I = +inf), then set to 0.
-function refineRowNM(
-  w: usize, mask: usize, metric: usize, sum64: usize, m: i32, maxCycles: i32, threshold: f64, sign0: i32, e0: f64,
-): i32 {
-  const n0 = load<i32>(sizeAt(0)), n1 = load<i32>(sizeAt(1));
-  let p0 = 0, p1 = 0;
-  let e = e0;
-  let it = 0;
-  while (it < maxCycles) {
-    it++;
-    if (Math.abs(e) <= threshold) break;
-    let g: i32;
-    if (e > 0) {
-      if (p1 >= n1) break;
-      g = column(1, p1);
-    } else {
-      if (p0 >= n0) break;
-      g = column(0, p0);
-    }
-    const start = g - (g % m);
-    let q = -1;
-    let best: f32 = 0;
-    for (let t = start; t < start + m; t++) {
-      if (load<u8>(mask + <usize>t) != 0) continue;
-      const v = load<f32>(metric + (<usize>t << 2));
-      if (q < 0 || v < best) {
-        q = t;
-        best = v;
-      }
-    }
-    if (q < 0) break;
-    const after = (e + dsnot64(w, sum64, q)) - dsnot64(w, sum64, g);
-    if (sgn(after) != sign0) break;
-    store<u8>(mask + <usize>q, 1);
-    store<u8>(mask + <usize>g, 2);
-    if (e > 0) p1++;
-    else p0++;
-    e = after;
-  }
-  for (let i = 0; i < p0; i++) store<u8>(mask + <usize>column(0, i), 0);
-  for (let i = 0; i < p1; i++) store<u8>(mask + <usize>column(1, i), 0);
-  gError = e;
-  return it;
-}
-
-@inline function dsnot64(w: usize, sum64: usize, c: i32): f64 {
-  return <f64>load<f32>(w + (<usize>c << 2)) * load<f64>(sum64 + (<usize>c << 3));
-}
-
-/** weight[i] = 0 where mask[i] != 0 (length elements). */
-export function dsnotApplyMask(w: usize, mask: usize, length: i32): void {
-  const zero = i32x4.splat(0);
-  const vecEnd = length & ~3;
-  let i = 0;
-  for (; i < vecEnd; i += 4) {
-    const m = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(mask + <usize>i)));
-    const p = w + (<usize>i << 2);
-    v128.store(p, v128.bitselect(zero, v128.load(p), i32x4.ne(m, zero)));
-  }
-  for (; i < length; i++) {
-    if (load<u8>(mask + <usize>i) != 0) store<f32>(w + (<usize>i << 2), 0);
-  }
+@compute @workgroup_size(256)
+fn apply_mask(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * 256u;
+  if (i >= params.count) { return; }
+  let b = params.mask_off + i;
+  if (byte_of(mask_read[b >> 2u], b) != 0u) { weight_rw[params.weight_off + i] = 0u; }
 }
