@@ -1,1 +1,50 @@
-console.error("dsnot: the command line is not built yet"); process.exit(2);
+// The `dsnot` command: a table of subcommands, each in src/cli/<name>.ts exporting
+// `run(argv): Promise<number>` (the exit status). Loaded on demand so that one command does not
+// pay for the others' imports. Bad input ends in one line on stderr and a non-zero status:
+// 2 for usage errors, 1 for everything else.
+import { CliUsageError } from './cli/args.js';
+
+interface Command {
+  summary: string;
+  load(): Promise<{ run(argv: string[]): Promise<number> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  layer: { summary: 'prune one linear layer held in a safetensors file', load: () => import('./cli/layer.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  dsnot ${name.padEnd(8)} ${c.summary}`);
+  return ['usage: dsnot <command> [options]   (dsnot <command> --help for its options)', ...lines].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`dsnot: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).run(rest);
+  } catch (e) {
+    const err = e as Error;
+    console.error(`dsnot ${name}: ${err.message}`);
+    if (process.env.DSNOT_DEBUG) console.error(err.stack);
+    return err instanceof CliUsageError ? 2 : 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(`dsnot: ${(e as Error).message}`);
+    process.exitCode = 1;
+  },
+);

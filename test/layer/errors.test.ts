@@ -79,7 +79,7 @@ describe('pruneLayer rejects bad input', () => {
   it('a Hessian that is not positive definite', async () => {
     const hessian = new Float64Array(cols * cols);
     for (let i = 0; i < cols; i++) hessian[i * cols + i] = i === 7 ? -50 : 1;
-    for (const dsnot of [false, undefined]) {
+    for (const dsnot of [false, undefined] as const) {
       const err = await pruneLayer({ ...good, init: 'sparsegpt', dsnot, stats: { ...stats, hessian } }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DsnotInputError);
       expect((err as Error).message).toMatch(/hessian: not positive definite after damping \(pivot at column 7\)/);

@@ -1,0 +1,50 @@
+// Argument parsing shared by the `dsnot` subcommands: node:util's parseArgs with strict flags,
+// plus typed readers whose errors name the flag. Every usage problem is a CliUsageError, which
+// the dispatcher (src/cli.ts) prints as one line before exiting with status 2.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class CliUsageError extends Error {
+  override name = 'CliUsageError';
+}
+
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface ParsedArgs {
+  flags: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+export function parseFlags(argv: string[], options: FlagSpec, allowPositionals = false): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return { flags: values as ParsedArgs['flags'], positionals };
+  } catch (e) {
+    // parseArgs explains well ("Unknown option '--foo'"); keep its first sentence.
+    throw new CliUsageError((e as Error).message.split('. ')[0]);
+  }
+}
+
+export function requireString(args: ParsedArgs, name: string): string {
+  const v = args.flags[name];
+  if (typeof v !== 'string' || v === '') throw new CliUsageError(`--${name} is required`);
+  return v;
+}
+
+export function optionalString(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A decimal number flag (range checks belong to the API that takes it). */
+export function optionalNumber(args: ParsedArgs, name: string): number | undefined {
+  const v = optionalString(args, name);
+  if (v === undefined) return undefined;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v.trim())) throw new CliUsageError(`--${name} must be a number (got '${v}')`);
+  return Number(v);
+}
+
+export function oneOf<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
+  const v = optionalString(args, name) ?? fallback;
+  if (!(allowed as readonly string[]).includes(v)) throw new CliUsageError(`--${name} must be one of ${allowed.join(', ')} (got '${v}')`);
+  return v as T;
+}
