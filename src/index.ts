@@ -19,3 +19,9 @@ export { openModel, copySideFiles, loadLlama2cTokenizer, llamaConfigJson } from 
 export type { OpenedModel, OpenModelOptions } from './io/model.js';
 export { modelSpecFromConfig, SUPPORTED_MODEL_TYPES } from './models/config.js';
 export type { ModelSpec, LayerSpec, LinearSpec, LinearRole, NormSpec, TensorRef, ModelFamily } from './models/config.js';
+export { pruneLayer } from './layer.js';
+export type { PruneLayerOptions, PruneLayerResult, DsnotOptions, InitMethod } from './layer.js';
+export { StatsAccumulator, statsFromRaw, columnVectors } from './stats.js';
+export type { LayerStats, StatsAccumulatorOptions } from './stats.js';
+export { DsnotInputError } from './validate.js';
+export type { Sparsity } from './validate.js';
