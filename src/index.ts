@@ -9,7 +9,7 @@ export type { Source, ModelInput, OpenSourceOptions, ReadOptions } from './io/so
 export { openSink, BlobSink } from './io/sink.js';
 export type { Sink, SinkFile, OutputTarget } from './io/sink.js';
 export type { ModelReader, TensorInfo, ModelLayout, ShardLayout } from './io/model-reader.js';
-export { SafetensorsReader } from './io/safetensors-reader.js';
+export { SafetensorsReader, toFloat32 } from './io/safetensors-reader.js';
 export { SafetensorsWriter, planFromReader, writeWholeFile } from './io/safetensors-writer.js';
 export type { WritePlan, PlannedShard, PlannedTensor, PlanOptions } from './io/safetensors-writer.js';
 export { Llama2cReader, parseLlama2cHeader, modelSpecFromLlama2c } from './io/llama2c.js';
@@ -25,3 +25,4 @@ export { StatsAccumulator, statsFromRaw, columnVectors } from './stats.js';
 export type { LayerStats, StatsAccumulatorOptions } from './stats.js';
 export { DsnotInputError } from './validate.js';
 export type { Sparsity } from './validate.js';
+export { decodeF16, decodeBF16, encodeF16, encodeBF16 } from './io/half.js';

@@ -6,8 +6,8 @@
 // HF's rotates the two halves (rotate_half). q_proj/k_proj rows are permuted as transformers'
 // convert_llama_weights_to_hf.py does: HF row h·hd + b·hd/2 + a ← llama2.c row h·hd + 2a + b.
 import { Llama2cError, SourceError } from './errors.js';
-import type { ModelLayout, ModelReader, TensorInfo } from './model-reader.js';
-import type { ReadOptions, Source } from './source.js';
+import { outputBuffer, type ModelLayout, type ModelReader, type TensorInfo } from './model-reader.js';
+import { readInto, type ReadOptions, type Source } from './source.js';
 import { llamaSpec, type ModelSpec } from '../models/config.js';
 
 export const LLAMA2C_MAGIC = 0x616b3432; // "24ka" on disk
@@ -191,16 +191,23 @@ export class Llama2cReader implements ModelReader {
     return e && { name: e.name, dtype: e.dtype, shape: [...e.shape], byteLength: e.byteLength };
   }
 
-  async readFloat32(name: string, options?: ReadOptions): Promise<Float32Array> {
-    const bytes = await this.readBytes(name, options);
-    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  async readFloat32(name: string, options?: ReadOptions & { into?: Float32Array }): Promise<Float32Array> {
+    const into = options?.into;
+    const bytes = await this.readBytes(name, { ...options, into: into && new Uint8Array(into.buffer, into.byteOffset, into.byteLength) });
+    return into ?? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   }
 
-  async readBytes(name: string, options?: ReadOptions): Promise<Uint8Array> {
+  async readBytes(name: string, options?: ReadOptions & { into?: Uint8Array }): Promise<Uint8Array> {
     const e = this.entries.get(name);
     if (!e) throw new Llama2cError(`${this.source.location}/${this.file}: no tensor named ${JSON.stringify(name)}`);
-    const raw = await this.source.read(this.file, e.offset, e.byteLength, options);
-    return e.permuteHeads ? permuteRopeRows(raw, e.shape[0], e.shape[1], e.permuteHeads) : raw;
+    if (!options?.into) {
+      const raw = await this.source.read(this.file, e.offset, e.byteLength, options);
+      return e.permuteHeads ? permuteRopeRows(raw, e.shape[0], e.shape[1], e.permuteHeads) : raw;
+    }
+    const out = outputBuffer(options.into, e.byteLength, (n) => new Uint8Array(n), name);
+    if (e.permuteHeads) out.set(permuteRopeRows(await this.source.read(this.file, e.offset, e.byteLength, options), e.shape[0], e.shape[1], e.permuteHeads));
+    else await readInto(this.source, this.file, e.offset, out, options);
+    return out;
   }
 
   async close(): Promise<void> {

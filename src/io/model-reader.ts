@@ -1,6 +1,7 @@
 // The one reading interface of the pipeline: a model's tensors by their Hugging Face names,
 // read one at a time as float32, whichever format (safetensors, llama2.c) stores them.
 import type { SafetensorsDType } from './safetensors.js';
+import { ModelIOError } from './errors.js';
 import type { ReadOptions } from './source.js';
 
 export interface TensorInfo {
@@ -36,9 +37,20 @@ export interface ModelReader {
   readonly layout: ModelLayout;
   /** Info on one tensor, or undefined. */
   info(name: string): TensorInfo | undefined;
-  /** Read one tensor as float32 (F16/BF16/F64 converted; integer dtypes are an error). */
-  readFloat32(name: string, options?: ReadOptions): Promise<Float32Array>;
+  /**
+   * Read one tensor as float32 (F16/BF16/F64 converted; integer dtypes are an error). Pass
+   * `into` (exactly the tensor's element count) to reuse a buffer across layers: fresh large
+   * allocations cost page faults that can dominate the read itself.
+   */
+  readFloat32(name: string, options?: ReadOptions & { into?: Float32Array }): Promise<Float32Array>;
   /** Read one tensor's bytes as stored (llama2.c q/k: after the row permutation to HF order). */
-  readBytes(name: string, options?: ReadOptions): Promise<Uint8Array>;
+  readBytes(name: string, options?: ReadOptions & { into?: Uint8Array }): Promise<Uint8Array>;
   close(): Promise<void>;
+}
+
+/** The caller's `into` buffer if it fits the tensor exactly, else a new one. */
+export function outputBuffer<T extends Float32Array | Uint8Array>(into: T | undefined, length: number, make: (n: number) => T, name: string): T {
+  if (into === undefined) return make(length);
+  if (into.length !== length) throw new ModelIOError(`tensor "${name}" has ${length} elements but the buffer given holds ${into.length}`);
+  return into;
 }

@@ -3,12 +3,12 @@
 // own bytes. Sharded models come through model.safetensors.index.json, whose shard names are
 // untrusted: plain file names in the same folder only, and every entry must be in its shard.
 import { decodeBF16, decodeF16 } from './half.js';
-import type { ModelLayout, ModelReader, ShardLayout, TensorInfo } from './model-reader.js';
+import { outputBuffer, type ModelLayout, type ModelReader, type ShardLayout, type TensorInfo } from './model-reader.js';
 import {
   DTYPE_BYTES, headerLength, MAX_HEADER_BYTES, parseHeader, SafetensorsError,
   type SafetensorsDType, type SafetensorsHeader,
 } from './safetensors.js';
-import { assertPlainFileName, type ReadOptions, type Source } from './source.js';
+import { assertPlainFileName, readInto, type ReadOptions, type Source } from './source.js';
 
 export const INDEX_FILE = 'model.safetensors.index.json';
 export const SINGLE_FILE = 'model.safetensors';
@@ -45,6 +45,8 @@ export class SafetensorsReader implements ModelReader {
   readonly format = 'safetensors' as const;
   readonly tensors: readonly TensorInfo[];
   private readonly byName = new Map<string, Located>();
+  /** Free scratch buffers for streamed conversion (one per concurrent read). */
+  private readonly scratch: Uint8Array[] = [];
 
   private constructor(private readonly source: Source, readonly layout: ModelLayout, located: Located[]) {
     for (const t of located) this.byName.set(t.name, t);
@@ -77,22 +79,68 @@ export class SafetensorsReader implements ModelReader {
     return this.byName.get(name)?.file;
   }
 
-  async readBytes(name: string, options?: ReadOptions): Promise<Uint8Array> {
-    const t = this.byName.get(name);
-    if (!t) throw new SafetensorsError(`${this.source.location}: no tensor named ${JSON.stringify(name)}`);
-    return this.source.read(t.file, t.offset, t.byteLength, options);
+  async readBytes(name: string, options?: ReadOptions & { into?: Uint8Array }): Promise<Uint8Array> {
+    const t = this.located(name);
+    if (!options?.into) return this.source.read(t.file, t.offset, t.byteLength, options);
+    const out = outputBuffer(options.into, t.byteLength, (n) => new Uint8Array(n), name);
+    await readInto(this.source, t.file, t.offset, out, options);
+    return out;
   }
 
-  async readFloat32(name: string, options?: ReadOptions): Promise<Float32Array> {
+  async readFloat32(name: string, options?: ReadOptions & { into?: Float32Array }): Promise<Float32Array> {
+    const t = this.located(name);
+    const where = `${this.source.location}/${t.file}: tensor "${name}"`;
+    const size = DTYPE_BYTES[t.dtype];
+    if (!FLOAT_DTYPES.has(t.dtype)) throw new SafetensorsError(`${where}: dtype ${t.dtype} cannot be read as float32`);
+    const n = t.byteLength / size;
+    if (t.dtype === 'F32') {
+      if (!options?.into) return toFloat32('F32', await this.source.read(t.file, t.offset, t.byteLength, options));
+      const out = outputBuffer(options.into, n, (k) => new Float32Array(k), name);
+      await readInto(this.source, t.file, t.offset, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), options);
+      return out;
+    }
+    const out = outputBuffer(options?.into, n, (k) => new Float32Array(k), name);
+    if (!this.source.readInto) {
+      // No zero-copy reads (URL, Blob): one request for the tensor, then decode.
+      decodeInto(t.dtype, await this.source.read(t.file, t.offset, t.byteLength, options), out);
+      return out;
+    }
+    // Stream through a small reused scratch buffer: memory is the output, never output + input.
+    const scratch = this.scratch.pop() ?? new Uint8Array(SCRATCH_BYTES);
+    try {
+      const perChunk = SCRATCH_BYTES / size;
+      for (let e = 0; e < n; e += perChunk) {
+        const m = Math.min(perChunk, n - e);
+        const part = scratch.subarray(0, m * size);
+        await readInto(this.source, t.file, t.offset + e * size, part, options);
+        decodeInto(t.dtype, part, out.subarray(e, e + m));
+      }
+    } finally {
+      this.scratch.push(scratch);
+    }
+    return out;
+  }
+
+  private located(name: string): Located {
     const t = this.byName.get(name);
     if (!t) throw new SafetensorsError(`${this.source.location}: no tensor named ${JSON.stringify(name)}`);
-    const bytes = await this.source.read(t.file, t.offset, t.byteLength, options);
-    return toFloat32(t.dtype, bytes, `${this.source.location}/${t.file}: tensor "${name}"`);
+    return t;
   }
 
   async close(): Promise<void> {
+    this.scratch.length = 0;
     await this.source.close();
   }
+}
+
+/** Bytes per chunk when a half-precision tensor is streamed into float32 (fits in L2/L3 caches' reach, few syscalls). */
+const SCRATCH_BYTES = 8 * 2 ** 20;
+const FLOAT_DTYPES = new Set<SafetensorsDType>(['F32', 'F16', 'BF16', 'F64']);
+
+function decodeInto(dtype: SafetensorsDType, bytes: Uint8Array, out: Float32Array): void {
+  if (dtype === 'F16') decodeF16(bytes, out);
+  else if (dtype === 'BF16') decodeBF16(bytes, out);
+  else out.set(toFloat32(dtype, bytes));
 }
 
 /** Convert stored little-endian bytes to float32. */

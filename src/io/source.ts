@@ -18,6 +18,8 @@ export interface Source {
   size(file: string): Promise<number | null>;
   /** Exactly `length` bytes from `offset` (throws SourceError on a short file). */
   read(file: string, offset: number, length: number, options?: ReadOptions): Promise<Uint8Array>;
+  /** Optional: fill `target` with the bytes at `offset`, without allocating (path sources have it). */
+  readInto?(file: string, offset: number, target: Uint8Array, options?: ReadOptions): Promise<void>;
   /** Release file handles and connections. The source is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -82,6 +84,12 @@ export function assertPlainFileName(name: string, where: string): void {
   }
 }
 
+/** Fill `target` from a source: its own readInto when it has one, else a read and a copy. */
+export async function readInto(source: Source, file: string, offset: number, target: Uint8Array, options?: ReadOptions): Promise<void> {
+  if (source.readInto) await source.readInto(file, offset, target, options);
+  else target.set(await source.read(file, offset, target.length, options));
+}
+
 /** Validate a read request before touching the source. */
 export function checkRange(location: string, file: string, size: number, offset: number, length: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
@@ -107,6 +115,12 @@ export class CountingSource implements Source {
     this.bytesRequested += length;
     this.largestRead = Math.max(this.largestRead, length);
     return this.inner.read(file, offset, length, options);
+  }
+  async readInto(file: string, offset: number, target: Uint8Array, options?: ReadOptions): Promise<void> {
+    this.reads++;
+    this.bytesRequested += target.length;
+    this.largestRead = Math.max(this.largestRead, target.length);
+    await readInto(this.inner, file, offset, target, options);
   }
   close(): Promise<void> { return this.inner.close(); }
 }

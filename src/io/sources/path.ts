@@ -54,9 +54,18 @@ class PathSource implements Source {
 
   async read(file: string, offset: number, length: number, options?: ReadOptions): Promise<Uint8Array> {
     options?.signal?.throwIfAborted();
-    const { handle, size } = await this.open(file);
-    checkRange(this.location, file, size, offset, length);
+    // Check against the real size before allocating: a lying length must not cost memory.
+    checkRange(this.location, file, (await this.open(file)).size, offset, length);
     const out = new Uint8Array(length);
+    await this.readInto(file, offset, out, options);
+    return out;
+  }
+
+  async readInto(file: string, offset: number, out: Uint8Array, options?: ReadOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
+    const { handle, size } = await this.open(file);
+    const length = out.length;
+    checkRange(this.location, file, size, offset, length);
     let done = 0;
     // Positional reads may return short counts (large reads, network file systems): loop.
     while (done < length) {
@@ -68,7 +77,6 @@ class PathSource implements Source {
       }
       done += bytesRead;
     }
-    return out;
   }
 
   private open(file: string): Promise<{ handle: FileHandle; size: number }> {
