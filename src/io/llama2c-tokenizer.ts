@@ -26,6 +26,7 @@ export class Llama2cTokenizer {
   private readonly scores: Float32Array;
   /** Piece bytes (as a latin1 string, one char per byte) → lowest id with those bytes. */
   private readonly ids = new Map<string, number>();
+  private readonly pairs = new Map<number, number>();
 
   constructor(bytes: Uint8Array, vocabSize?: number) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -125,6 +126,17 @@ export class Llama2cTokenizer {
     return tokens;
   }
 
+  /** The token whose piece is the two pieces concatenated, or -1 (memoised per pair of ids). */
+  private mergeOf(a: number, b: number): number {
+    const key = a * this.vocabSize + b;
+    let m = this.pairs.get(key);
+    if (m === undefined) {
+      m = this.ids.get(latin1(this.pieces[a]) + latin1(this.pieces[b])) ?? -1;
+      this.pairs.set(key, m);
+    }
+    return m;
+  }
+
   private merge(tokens: number[]): number[] {
     const n = tokens.length;
     const id = Int32Array.from(tokens);
@@ -139,8 +151,8 @@ export class Llama2cTokenizer {
     const consider = (left: number): void => {
       const right = next[left];
       if (right < 0) return;
-      const merged = this.ids.get(latin1(this.pieces[id[left]]) + latin1(this.pieces[id[right]]));
-      if (merged !== undefined) heap.push(this.scores[merged], left, right, id[left], id[right], merged);
+      const merged = this.mergeOf(id[left], id[right]);
+      if (merged >= 0) heap.push(this.scores[merged], left, right, id[left], id[right], merged);
     };
     for (let i = 0; i + 1 < n; i++) consider(i);
     while (heap.size > 0) {

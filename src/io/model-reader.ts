@@ -32,7 +32,7 @@ export interface ModelLayout {
 
 export interface ModelReader {
   readonly format: 'safetensors' | 'llama2c';
-  /** Every tensor, in storage order. */
+  /** Every tensor, in storage order (llama2.c: the order of the equivalent HF file, sorted by name). */
   readonly tensors: readonly TensorInfo[];
   readonly layout: ModelLayout;
   /** Info on one tensor, or undefined. */
