@@ -1,8 +1,17 @@
 // Elementwise ops of the MLP and the residual stream. out may equal an input (in place).
+import { expf4 } from './simd-math';
 
 /** out = silu(gate) · up, silu(g) = g / (1 + e^(−g)) (LLaMA's SwiGLU MLP). */
 export function siluMul(gate: usize, up: usize, out: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  const n4 = n & ~3;
+  const one = f32x4.splat(1);
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const g = v128.load(gate + o);
+    const silu = f32x4.div(g, f32x4.add(one, expf4(f32x4.neg(g))));
+    v128.store(out + o, f32x4.mul(silu, v128.load(up + o)));
+  }
+  for (let i = n4; i < n; i++) {
     const o = <usize>i << 2;
     const g = load<f32>(gate + o);
     store<f32>(out + o, (g / (1 + Mathf.exp(-g))) * load<f32>(up + o));

@@ -1,9 +1,11 @@
 // Causal self-attention with grouped-query heads over one sequence. One invocation per
-// (query row t, head h): it walks the keys s ≤ t once with an online softmax (running maximum
-// m, running sum l, output accumulator rescaled whenever m grows), so no T×T score matrix is
-// ever stored. Query head h reads kv head h / (heads / kvHeads). Consecutive invocations of a
-// workgroup are consecutive rows of one head: they read the same key/value rows, which the
-// cache serves. headDim ≤ MAX_HEAD_DIM (the accumulator lives in registers/private memory).
+// (query row t, head h) walks the keys s ≤ t once with an online softmax: running maximum m,
+// running denominator l, and the weighted value sum accumulated straight in this invocation's
+// own output row, rescaled by e^(m_old − m_new) whenever the maximum grows (rarely after the
+// first keys). No T×T score matrix and no per-invocation array (private arrays are slow on
+// software adapters and would cap the head size). Query head h reads kv head
+// h / (heads / kvHeads); consecutive invocations of a workgroup are consecutive rows of one
+// head, so they read the same key/value rows, which the cache serves.
 
 struct AttnParams {
   tokens: u32,
@@ -22,8 +24,6 @@ struct AttnParams {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: AttnParams;
 
-const MAX_HEAD_DIM: u32 = 256u;
-
 @compute @workgroup_size(64)
 fn attention(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t = gid.x;
@@ -35,8 +35,7 @@ fn attention(@builtin(global_invocation_id) gid: vec3<u32>) {
   let kvStride = p.kvHeads * hd;
   var lo = 0u;
   if (p.window > 0u && t + 1u > p.window) { lo = t + 1u - p.window; }
-  var acc: array<f32, MAX_HEAD_DIM>;
-  for (var i = 0u; i < hd; i++) { acc[i] = 0.0; }
+  for (var i = 0u; i < hd; i++) { out[qBase + i] = 0.0; }
   var m = -3.0e38;
   var l = 0.0;
   for (var s = lo; s <= t; s++) {
@@ -45,16 +44,16 @@ fn attention(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var i = 0u; i < hd; i++) { dot += q[qBase + i] * k[kBase + i]; }
     let score = dot * p.scale;
     if (score > m) {
-      // New maximum: rescale what was accumulated under the old one.
+      // New maximum: rescale what was accumulated under the old one (e^(−huge) = 0 at the start).
       let r = exp(m - score);
       l *= r;
-      for (var i = 0u; i < hd; i++) { acc[i] *= r; }
+      for (var i = 0u; i < hd; i++) { out[qBase + i] *= r; }
       m = score;
     }
     let e = exp(score - m);
     l += e;
-    for (var i = 0u; i < hd; i++) { acc[i] += e * v[kBase + i]; }
+    for (var i = 0u; i < hd; i++) { out[qBase + i] += e * v[kBase + i]; }
   }
   let inv = 1.0 / l;
-  for (var i = 0u; i < hd; i++) { out[qBase + i] = acc[i] * inv; }
+  for (var i = 0u; i < hd; i++) { out[qBase + i] *= inv; }
 }

@@ -30,10 +30,13 @@ fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let row0 = wid.y * TILE;     // first row of x / y in this tile
   let col0 = wid.x * TILE;     // first row of W / column of y
   let li = lid.y * 16u + lid.x; // 0..255
-  var acc: array<array<f32, 4>, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    for (var j = 0u; j < 4u; j++) { acc[i][j] = 0.0; }
-  }
+  // acc[i] holds y[row i of this invocation, 4 consecutive columns]: vec4 registers, no indexing.
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  let ty = lid.y * 4u;
+  let tx = lid.x * 4u;
   for (var k0 = 0u; k0 < p.inDim; k0 += KT) {
     // 64 rows × 16 k of x and of W: 1024 values each, 4 per invocation.
     for (var e = 0u; e < 4u; e++) {
@@ -50,18 +53,15 @@ fn gemm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     for (var kk = 0u; kk < KT; kk++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a[i] = xs[kk][lid.y * 4u + i];
-        b[i] = ws[kk][lid.x * 4u + i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] += a[i] * b[j]; }
-      }
+      let b = vec4<f32>(ws[kk][tx], ws[kk][tx + 1u], ws[kk][tx + 2u], ws[kk][tx + 3u]);
+      acc0 += xs[kk][ty] * b;
+      acc1 += xs[kk][ty + 1u] * b;
+      acc2 += xs[kk][ty + 2u] * b;
+      acc3 += xs[kk][ty + 3u] * b;
     }
     workgroupBarrier();
   }
+  let acc = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   for (var i = 0u; i < 4u; i++) {
     let r = row0 + lid.y * 4u + i;
     if (r >= p.rows) { continue; }

@@ -1,6 +1,8 @@
-// RMSNorm and LayerNorm, one workgroup of 256 invocations per row: each invocation sums a
-// strided part of the row, then a tree reduction in workgroup memory. The *_inplace entry
-// points serve y == x (WebGPU forbids binding one buffer as two writable/readable views).
+// RMSNorm and LayerNorm, one invocation per row (a token's d features). No workgroup
+// reductions: rows are many (hundreds to thousands of tokens) and d is a few thousand, so the
+// serial sums cost little on a GPU, while barrier-heavy reductions are what software adapters
+// (SwiftShader, the CI device) run slowest. The *_inplace entry points serve y == x (WebGPU
+// forbids binding one buffer as a read-only and a writable view in the same dispatch).
 
 struct NormParams {
   rows: u32,
@@ -15,73 +17,57 @@ struct NormParams {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: NormParams;
 
-const WG: u32 = 256u;
-var<workgroup> red: array<f32, 256>;
-
-// Sum of `v` over the workgroup; every invocation gets the total.
-fn reduce_sum(v: f32, li: u32) -> f32 {
-  red[li] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) { red[li] += red[li + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
+fn row_of(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * 64u;
 }
 
-fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return wid.x + wid.y * nwg.x;
-}
-
-@compute @workgroup_size(256)
-fn rms_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let row = row_of(wid, nwg);
-  if (row >= p.rows) { return; } // uniform per workgroup: barriers stay in uniform control flow
-  let base = row * p.dim;
-  var ss = 0.0;
-  for (var i = li; i < p.dim; i += WG) { let v = x[base + i]; ss += v * v; }
-  let scale = 1.0 / sqrt(reduce_sum(ss, li) / f32(p.dim) + p.eps);
-  for (var i = li; i < p.dim; i += WG) { y[base + i] = x[base + i] * scale * weight[i]; }
-}
-
-@compute @workgroup_size(256)
-fn rms_norm_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let row = row_of(wid, nwg);
+@compute @workgroup_size(64)
+fn rms_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = row_of(gid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.dim;
   var ss = 0.0;
-  for (var i = li; i < p.dim; i += WG) { let v = y[base + i]; ss += v * v; }
-  let scale = 1.0 / sqrt(reduce_sum(ss, li) / f32(p.dim) + p.eps);
-  for (var i = li; i < p.dim; i += WG) { y[base + i] = y[base + i] * scale * weight[i]; }
+  for (var i = 0u; i < p.dim; i++) { let v = x[base + i]; ss += v * v; }
+  let scale = 1.0 / sqrt(ss / f32(p.dim) + p.eps);
+  for (var i = 0u; i < p.dim; i++) { y[base + i] = x[base + i] * scale * weight[i]; }
 }
 
-@compute @workgroup_size(256)
-fn layer_norm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let row = row_of(wid, nwg);
+@compute @workgroup_size(64)
+fn rms_norm_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = row_of(gid, nwg);
+  if (row >= p.rows) { return; }
+  let base = row * p.dim;
+  var ss = 0.0;
+  for (var i = 0u; i < p.dim; i++) { let v = y[base + i]; ss += v * v; }
+  let scale = 1.0 / sqrt(ss / f32(p.dim) + p.eps);
+  for (var i = 0u; i < p.dim; i++) { y[base + i] = y[base + i] * scale * weight[i]; }
+}
+
+@compute @workgroup_size(64)
+fn layer_norm(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = row_of(gid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.dim;
   var s = 0.0;
-  for (var i = li; i < p.dim; i += WG) { s += x[base + i]; }
-  let mean = reduce_sum(s, li) / f32(p.dim);
+  for (var i = 0u; i < p.dim; i++) { s += x[base + i]; }
+  let mean = s / f32(p.dim);
   // Second pass over squared deviations: no cancellation when |mean| ≫ std.
   var ss = 0.0;
-  for (var i = li; i < p.dim; i += WG) { let d = x[base + i] - mean; ss += d * d; }
-  let scale = 1.0 / sqrt(reduce_sum(ss, li) / f32(p.dim) + p.eps);
-  for (var i = li; i < p.dim; i += WG) { y[base + i] = (x[base + i] - mean) * scale * weight[i] + nbias[i]; }
+  for (var i = 0u; i < p.dim; i++) { let d = x[base + i] - mean; ss += d * d; }
+  let scale = 1.0 / sqrt(ss / f32(p.dim) + p.eps);
+  for (var i = 0u; i < p.dim; i++) { y[base + i] = (x[base + i] - mean) * scale * weight[i] + nbias[i]; }
 }
 
-@compute @workgroup_size(256)
-fn layer_norm_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let row = row_of(wid, nwg);
+@compute @workgroup_size(64)
+fn layer_norm_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = row_of(gid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.dim;
   var s = 0.0;
-  for (var i = li; i < p.dim; i += WG) { s += y[base + i]; }
-  let mean = reduce_sum(s, li) / f32(p.dim);
+  for (var i = 0u; i < p.dim; i++) { s += y[base + i]; }
+  let mean = s / f32(p.dim);
   var ss = 0.0;
-  for (var i = li; i < p.dim; i += WG) { let d = y[base + i] - mean; ss += d * d; }
-  let scale = 1.0 / sqrt(reduce_sum(ss, li) / f32(p.dim) + p.eps);
-  for (var i = li; i < p.dim; i += WG) { y[base + i] = (y[base + i] - mean) * scale * weight[i] + nbias[i]; }
+  for (var i = 0u; i < p.dim; i++) { let d = y[base + i] - mean; ss += d * d; }
+  let scale = 1.0 / sqrt(ss / f32(p.dim) + p.eps);
+  for (var i = 0u; i < p.dim; i++) { y[base + i] = (y[base + i] - mean) * scale * weight[i] + nbias[i]; }
 }

@@ -28,7 +28,8 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
   const buf = (t: DeviceTensor): GPUBuffer => asGpu(t).buffer;
   // One invocation per element (workgroups of 64), spread over two grid dimensions when large.
   const elementGrid = (n: number): [number, number] => grid(Math.ceil(n / ELEMENTWISE_WG), maxDim);
-  const rowGrid = (rows: number): [number, number] => grid(rows, maxDim);
+  // One invocation per row (norms, loss), workgroups of 64.
+  const rowGrid = (rows: number): [number, number] => elementGrid(rows);
 
   return withShapeChecks({
     gemm(x, w, bias, y, rows, inDim, outDim) {
@@ -62,6 +63,7 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
       }), wg);
     },
     siluMul(gate, up, out, length) {
+      if (gate === up && out === gate) throw new KernelShapeError('siluMul: out may alias gate or up, not both');
       const u = (b: Batch) => b.uniform([length, 0, 0, 0]);
       if (out === gate) run('act', 'silu_mul_inplace', (b) => ({ 1: buf(up), 2: buf(out), 3: u(b) }), elementGrid(length));
       else if (out === up) run('act', 'silu_mul_inplace_up', (b) => ({ 0: buf(gate), 2: buf(out), 3: u(b) }), elementGrid(length));
