@@ -126,16 +126,21 @@ fn dsnot_prepare(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   for (var c = tid; c < cols; c = c + WG) {
     if (initially_pruned(c)) { acc = df_add(acc, d64(c)); }
   }
+  // Two levels (16 runs of 16, then the run sums): few barriers.
   red[tid] = acc;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (tid < s) { red[tid] = df_add(red[tid], red[tid + s]); }
-    workgroupBarrier();
+  if (tid < 16u) {
+    var run = red[16u * tid];
+    for (var i = 1u; i < 16u; i = i + 1u) { run = df_add(run, red[16u * tid + i]); }
+    red[16u * tid] = run;
   }
+  workgroupBarrier();
   if (tid == 0u) {
+    var total = red[0];
+    for (var i = 1u; i < 16u; i = i + 1u) { total = df_add(total, red[16u * i]); }
     let e = (params.row_base + r) * ERR_STRIDE;
-    errs[e] = bitcast<u32>(red[0].x);
-    errs[e + 1u] = bitcast<u32>(red[0].y);
+    errs[e] = bitcast<u32>(total.x);
+    errs[e + 1u] = bitcast<u32>(total.y);
   }
 
   let base = list_base(r);
@@ -143,6 +148,7 @@ fn dsnot_prepare(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   if (params.nm_m != 0u) { nlists = 2u; }
   for (var list = 0u; list < nlists; list = list + 1u) {
     let t = radix_select(list, cols, T, tid);
+    let split = radix_ties_split(t, T);
     if (tid == 0u) { atomicStore(&taken_count, 0u); }
     workgroupBarrier();
     var equal_before = 0u;
@@ -150,8 +156,8 @@ fn dsnot_prepare(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
       let p = b + tid;
       var k = KEY_NONE;
       if (p < cols) { k = radix_key(list, p); }
-      let taken = radix_take(k, t, T, equal_before, tid);
-      equal_before = equal_before + workgroupUniformLoad(&rx_total);
+      let taken = radix_take(k, t, T, equal_before, tid, split);
+      if (split) { equal_before = equal_before + workgroupUniformLoad(&rx_total); }
       if (taken) {
         let slot = atomicAdd(&taken_count, 1u);
         lists[base + 4u + 4u * T + list * T + slot] = k;

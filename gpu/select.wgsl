@@ -72,13 +72,14 @@ fn select_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let want = params.k;
   row_base = params.metric_off + row * cols;
   let t = radix_select(0u, cols, want, tid);
+  let split = radix_ties_split(t, want);
   var equal_before = 0u;
   for (var base = 0u; base < cols; base = base + WG) {
     let p = base + tid;
     var k = KEY_NONE;
     if (p < cols) { k = radix_key(0u, p); }
-    let taken = radix_take(k, t, want, equal_before, tid);
-    equal_before = equal_before + workgroupUniformLoad(&rx_total);
+    let taken = radix_take(k, t, want, equal_before, tid, split);
+    if (split) { equal_before = equal_before + workgroupUniformLoad(&rx_total); }
     flags[tid] = select(0u, 1u, taken);
     workgroupBarrier();
     write_flags(params.mask_off + row * cols + base, min(WG, cols - base), tid);

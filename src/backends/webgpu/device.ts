@@ -148,6 +148,10 @@ export async function untilDone<T>(gpu: GpuDeviceHandle, work: Promise<T>, what:
     ),
     gpu.lost.then((reason) => ({ done: false as const, error: new GpuDeviceLostError(`WebGPU device lost during ${what} (${reason})`) })),
   ]);
+  if (!outcome.done && gpu.lostReason === null) {
+    // A readback aborted by a loss can reject before device.lost settles: give it a moment.
+    await Promise.race([gpu.lost, new Promise((resolve) => setTimeout(resolve, 100))]);
+  }
   if (gpu.lostReason !== null) throw new GpuDeviceLostError(`WebGPU device lost during ${what} (${gpu.lostReason})`);
   const errors = gpu.errors.splice(0);
   if (errors.length) throw new GpuKernelError(`WebGPU error during ${what}: ${errors.join('; ')}`);

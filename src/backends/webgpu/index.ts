@@ -22,6 +22,8 @@ export interface WebGpuBackend extends Backend {
   readonly device: GPUDevice;
   /** Bytes held by live tensors and by the buffer pool. */
   readonly footprint: { live: number; pooled: number };
+  /** Why the device was lost, or null while it works (a lost backend must be replaced). */
+  readonly lostReason: string | null;
 }
 
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
@@ -40,6 +42,9 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     device: gpu.device,
     get footprint() {
       return store.footprint;
+    },
+    get lostReason() {
+      return gpu.lostReason;
     },
     upload: <D extends DType>(dtype: D, data: HostArrayOf<D>) => store.upload(dtype, data),
     alloc: (dtype: DType, length: number) => store.alloc(dtype, length),
