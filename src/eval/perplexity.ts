@@ -132,7 +132,6 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
       model.dispose();
     }
   } finally {
-    device.dispose();
     await owned?.close();
   }
 }

@@ -191,7 +191,7 @@ beforeAll(async () => {
   else devices.push(gpu);
 });
 afterAll(() => {
-  for (const d of devices) (d.store as { dispose?: () => void }).dispose?.();
+  for (const d of devices) d.backend.dispose();
 });
 
 describe.each(['wasm', 'webgpu'] as const)('forward kernels on %s', (name) => {

@@ -26,7 +26,7 @@ beforeAll(async () => {
   if ('unavailable' in gpu) gpuMissing = gpu.unavailable;
   else devices.webgpu = gpu;
 });
-afterAll(() => (devices.webgpu?.backend as { dispose?: () => void } | undefined)?.dispose?.());
+afterAll(() => devices.webgpu?.backend.dispose());
 
 function device(name: 'wasm' | 'webgpu'): ForwardDevice {
   const d = devices[name];

@@ -3,11 +3,11 @@
 // submits it; queue order makes later kernels (and TensorStore.read) see earlier results.
 // WebGPU forbids binding one buffer twice when one binding is writable, so outputs that alias
 // an input go to the *_inplace entry points.
-import type { DeviceKind, DeviceTensor } from '../backend.js';
+import type { DeviceTensor } from '../backend.js';
 import { type ForwardKernels, KernelShapeError, withShapeChecks } from '../forward-kernels.js';
-import { acquireGpuDevice, type AcquireOptions, type GpuDeviceHandle, WebGpuUnavailableError } from './device.js';
-import { Batch, type Bindings, grid, PipelineCache } from './pipelines.js';
-import { asGpu, GpuTensorStore } from './store.js';
+import type { GpuDeviceHandle } from './device.js';
+import { Batch, type Bindings, grid, type PipelineCache } from './pipelines.js';
+import { asGpu } from './store.js';
 
 const GEMM_TILE = 64;
 const ELEMENTWISE_WG = 64;
@@ -86,37 +86,4 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
       run('loss', 'nll_rows', (b) => ({ 0: buf(logits), 1: buf(targets), 2: buf(out), 3: b.uniform([rows, vocab, 0, 0]) }), rowGrid(rows));
     },
   });
-}
-
-/** A WebGPU tensor store with the forward kernels: what the decoder models run on. */
-export interface WebGpuForwardBackend extends GpuTensorStore, ForwardKernels {
-  readonly kind: DeviceKind;
-  readonly adapterName: string;
-  readonly isFallbackAdapter: boolean;
-  dispose(): void;
-}
-
-export interface WebGpuForwardOptions extends AcquireOptions {
-  /** Accept a software adapter (SwiftShader, lavapipe). 'auto' device selection does not. */
-  allowFallbackAdapter?: boolean;
-}
-
-export async function createWebGpuForwardBackend(options: WebGpuForwardOptions = {}): Promise<WebGpuForwardBackend> {
-  const gpu = await acquireGpuDevice(options);
-  if (gpu.isFallbackAdapter && !options.allowFallbackAdapter) {
-    gpu.device.destroy();
-    throw new WebGpuUnavailableError(`only a software WebGPU adapter is available (${gpu.adapterName})`);
-  }
-  const store = new GpuTensorStore(gpu);
-  const kernels = createWebGpuForwardKernels(gpu, new PipelineCache(gpu.device));
-  // The store's methods stay on its prototype; the kernels and the identity go on the instance.
-  return Object.assign(store, kernels, {
-    kind: 'webgpu' as const,
-    adapterName: gpu.adapterName,
-    isFallbackAdapter: gpu.isFallbackAdapter,
-    dispose() {
-      store.trim();
-      gpu.device.destroy();
-    },
-  }) as unknown as WebGpuForwardBackend;
 }
