@@ -139,7 +139,10 @@ function wrapDevice(device: GPUDevice, adapterName: string, isFallbackAdapter: b
 
 /** Wait for GPU work, but turn a device loss into a clear error instead of a hang. */
 export async function untilDone<T>(gpu: GpuDeviceHandle, work: Promise<T>, what: string): Promise<T> {
-  if (gpu.lostReason !== null) throw new GpuDeviceLostError(`WebGPU device lost before ${what} (${gpu.lostReason})`);
+  if (gpu.lostReason !== null) {
+    work.catch(() => {}); // it rejects too; the loss is the error to report
+    throw new GpuDeviceLostError(`WebGPU device lost before ${what} (${gpu.lostReason})`);
+  }
   // The loss is raced as a value (not a rejection) so nothing is left rejecting once work wins.
   const outcome = await Promise.race([
     work.then(
