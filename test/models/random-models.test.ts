@@ -1,0 +1,225 @@
+// Random-weight models in the shapes of Mistral (grouped-query attention; also with a sliding
+// window shorter than the sequence), Qwen2 (q/k/v biases, tied embeddings) and OPT (LayerNorm,
+// learned positions with offset 2, biases, ReLU, word_embed_proj_dim ≠ hidden_size, pre- and
+// post-norm), written by the test as config.json + model.safetensors, read back through
+// io's openModel, run layer by layer on each backend, and compared with the plain f64 forward
+// pass of reference-model.ts: logits, every tap's input, pruned-weight reruns, and perplexity.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeviceTensor } from '../../src/backends/backend.js';
+import { evaluate } from '../../src/eval/perplexity.js';
+import { openModel } from '../../src/io/model.js';
+import { encodeSafetensors } from '../../src/io/safetensors.js';
+import { createDecoder, type TapInput } from '../../src/models/decoder.js';
+import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
+import { randn } from '../forward/reference.js';
+import { type LlamaConfig, llamaReference, type OptConfig, optReference, type Taps } from './reference-model.js';
+
+type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
+
+let seed = 100;
+function tensors(specs: Array<[string, number[], 'w' | 'norm' | 'bias']>): Tensors {
+  const out: Tensors = new Map();
+  for (const [name, shape, kind] of specs) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const r = randn(n, seed++, kind === 'w' ? 0.25 : 0.2);
+    out.set(name, { shape, data: kind === 'norm' ? r.map((x) => 1 + x) : r });
+  }
+  return out;
+}
+
+function llamaTensors(c: LlamaConfig, qkvBias: boolean): Tensors {
+  const d = c.hidden_size;
+  const hd = d / c.num_attention_heads;
+  const specs: Array<[string, number[], 'w' | 'norm' | 'bias']> = [['model.embed_tokens.weight', [c.vocab_size, d], 'w'], ['model.norm.weight', [d], 'norm']];
+  if (!c.tie_word_embeddings) specs.push(['lm_head.weight', [c.vocab_size, d], 'w']);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}.`;
+    specs.push(
+      [`${p}input_layernorm.weight`, [d], 'norm'], [`${p}post_attention_layernorm.weight`, [d], 'norm'],
+      [`${p}self_attn.q_proj.weight`, [c.num_attention_heads * hd, d], 'w'],
+      [`${p}self_attn.k_proj.weight`, [c.num_key_value_heads * hd, d], 'w'],
+      [`${p}self_attn.v_proj.weight`, [c.num_key_value_heads * hd, d], 'w'],
+      [`${p}self_attn.o_proj.weight`, [d, c.num_attention_heads * hd], 'w'],
+      [`${p}mlp.gate_proj.weight`, [c.intermediate_size, d], 'w'],
+      [`${p}mlp.up_proj.weight`, [c.intermediate_size, d], 'w'],
+      [`${p}mlp.down_proj.weight`, [d, c.intermediate_size], 'w'],
+    );
+    if (qkvBias) {
+      specs.push([`${p}self_attn.q_proj.bias`, [c.num_attention_heads * hd], 'bias'],
+        [`${p}self_attn.k_proj.bias`, [c.num_key_value_heads * hd], 'bias'], [`${p}self_attn.v_proj.bias`, [c.num_key_value_heads * hd], 'bias']);
+    }
+  }
+  return tensors(specs);
+}
+
+function optTensors(c: OptConfig): Tensors {
+  const d = c.hidden_size;
+  const e = c.word_embed_proj_dim;
+  const P = 'model.decoder.';
+  const specs: Array<[string, number[], 'w' | 'norm' | 'bias']> = [
+    [`${P}embed_tokens.weight`, [c.vocab_size, e], 'w'], [`${P}embed_positions.weight`, [c.max_position_embeddings + 2, d], 'w'],
+  ];
+  if (e !== d) specs.push([`${P}project_in.weight`, [d, e], 'w'], [`${P}project_out.weight`, [e, d], 'w']);
+  if (c.do_layer_norm_before) specs.push([`${P}final_layer_norm.weight`, [d], 'norm'], [`${P}final_layer_norm.bias`, [d], 'bias']);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `${P}layers.${l}.`;
+    for (const n of ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.out_proj']) specs.push([`${p}${n}.weight`, [d, d], 'w'], [`${p}${n}.bias`, [d], 'bias']);
+    specs.push([`${p}fc1.weight`, [c.ffn_dim, d], 'w'], [`${p}fc1.bias`, [c.ffn_dim], 'bias'], [`${p}fc2.weight`, [d, c.ffn_dim], 'w'], [`${p}fc2.bias`, [d], 'bias']);
+    for (const n of ['self_attn_layer_norm', 'final_layer_norm']) specs.push([`${p}${n}.weight`, [d], 'norm'], [`${p}${n}.bias`, [d], 'bias']);
+  }
+  return tensors(specs);
+}
+
+interface Case {
+  name: string;
+  config: LlamaConfig | OptConfig;
+  weights: Tensors;
+  reference(w: (n: string) => Float32Array, ids: number[]): { logits: Float64Array; taps: Taps };
+}
+
+const mistral: LlamaConfig = {
+  model_type: 'mistral', hidden_size: 48, intermediate_size: 72, num_hidden_layers: 2, num_attention_heads: 6, num_key_value_heads: 2,
+  vocab_size: 61, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: false, sliding_window: null,
+};
+const mistralWindow: LlamaConfig = { ...mistral, sliding_window: 5 };
+const qwen2: LlamaConfig = {
+  model_type: 'qwen2', hidden_size: 32, intermediate_size: 56, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+  vocab_size: 53, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: true,
+};
+const opt = (pre: boolean): OptConfig => ({
+  model_type: 'opt', hidden_size: 32, ffn_dim: 64, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 57,
+  max_position_embeddings: 40, word_embed_proj_dim: 16, do_layer_norm_before: pre,
+});
+
+const cases: Case[] = [
+  { name: 'Mistral (GQA 6/2)', config: mistral, weights: llamaTensors(mistral, false), reference: (w, ids) => llamaReference(mistral, w, ids) },
+  { name: 'Mistral, sliding window 5', config: mistralWindow, weights: llamaTensors(mistralWindow, false), reference: (w, ids) => llamaReference(mistralWindow, w, ids) },
+  { name: 'Qwen2 (q/k/v bias, tied)', config: qwen2, weights: llamaTensors(qwen2, true), reference: (w, ids) => llamaReference(qwen2, w, ids) },
+  { name: 'OPT pre-norm, proj 16≠32', config: opt(true), weights: optTensors(opt(true)), reference: (w, ids) => optReference(opt(true), w, ids) },
+  { name: 'OPT post-norm (350m-like)', config: opt(false), weights: optTensors(opt(false)), reference: (w, ids) => optReference(opt(false), w, ids) },
+];
+
+const root = mkdtempSync(join(tmpdir(), 'dsnot-models-'));
+const dirs = new Map<Case, string>();
+for (const [i, c] of cases.entries()) {
+  const dir = join(root, `m${i}`);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(c.config));
+  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors([...c.weights].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }))));
+  dirs.set(c, dir);
+}
+
+const devices: Record<string, ForwardDevice | null> = { wasm: null, webgpu: null };
+let gpuMissing = '';
+beforeAll(async () => {
+  devices.wasm = await wasmDevice();
+  const g = await webgpuDevice();
+  if ('unavailable' in g) gpuMissing = g.unavailable;
+  else devices.webgpu = g;
+});
+afterAll(() => {
+  devices.webgpu?.backend.dispose();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  expect(got.length).toBe(want.length);
+  let err = 0;
+  let mag = 1e-30;
+  for (let i = 0; i < want.length; i++) {
+    if (!Number.isFinite(got[i])) return Infinity;
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+    mag = Math.max(mag, Math.abs(want[i]));
+  }
+  return err / mag;
+}
+
+const IDS = [3, 17, 0, 42, 8, 8, 29, 11, 50, 1, 33, 7, 19];
+
+describe.each(['wasm', 'webgpu'] as const)('random models on %s', (devName) => {
+  it.each(cases.map((c) => [c.name, c] as const))('%s: logits, tap inputs and pruned reruns match the f64 reference', async (_n, c) => {
+    const dev = devices[devName];
+    if (!dev) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
+    const m = await openModel(dirs.get(c)!);
+    const weights = new Map([...c.weights].map(([n, t]) => [n, Float32Array.from(t.data)]));
+    const w = (n: string): Float32Array => {
+      const t = weights.get(n);
+      if (!t) throw new Error(`no ${n}`);
+      return t;
+    };
+    // Prune half of one linear per layer (the first one the spec lists) after the dense pass,
+    // as prune() does: layer i is calibrated (tapped) on the output of the pruned layers < i.
+    const pruned = new Map<string, Float32Array>();
+    for (const layer of m.spec.layers) {
+      const lin = layer.linears[0];
+      pruned.set(lin.weight, w(lin.weight).map((x, i) => (i % 2 === 0 ? 0 : x)));
+    }
+    const dense = new Map(weights);
+    const referenceWith = (prunedLayers: number) => {
+      weights.clear();
+      for (const [n, t] of dense) weights.set(n, t);
+      for (const layer of m.spec.layers.slice(0, prunedLayers)) weights.set(layer.linears[0].weight, pruned.get(layer.linears[0].weight)!);
+      return c.reference(w, IDS);
+    };
+    const tapsOf = m.spec.layers.map((_, i) => referenceWith(i).taps[i]);
+    const sparse = referenceWith(m.spec.numLayers);
+    const denseLogits = referenceWith(0).logits;
+
+    const model = createDecoder(m.spec, dev.backend);
+    const T = IDS.length;
+    const emb = await model.loadEmbeddings(m.reader);
+    let h = await emb.embed(IDS);
+    emb.dispose();
+    const seen = new Set<string>();
+    for (let i = 0; i < m.spec.numLayers; i++) {
+      const layer = await model.loadLayer(i, m.reader);
+      const tap = async (t: TapInput) => {
+        const x = (await dev.store.read(t.x as DeviceTensor & { dtype: 'f32' })).subarray(0, t.rows * t.cols);
+        for (const lin of t.linears) {
+          expect(t.cols).toBe(lin.in);
+          expect(relErr(x, tapsOf[i][lin.role])).toBeLessThan(1e-4);
+          seen.add(`${i}.${lin.role}`);
+        }
+      };
+      await layer.forward(h, T, { tap });
+      for (const lin of layer.spec.linears) if (pruned.has(lin.weight)) layer.setWeight(lin.weight, pruned.get(lin.weight)!);
+      h = await layer.forward(h, T);
+      layer.dispose();
+    }
+    // Every linear's input was handed over exactly by the taps.
+    expect(seen.size).toBe(m.spec.layers.reduce((a, l) => a + l.linears.length, 0));
+    const head = await model.loadHead(m.reader);
+    const logits = await head.logits(h, T);
+    head.dispose();
+    model.dispose();
+    await m.close();
+    expect(relErr(logits, sparse.logits)).toBeLessThan(1e-4);
+    // The dense and pruned logits differ far more than the tolerance: the swap really happened.
+    expect(relErr(denseLogits, sparse.logits)).toBeGreaterThan(1e-2);
+  });
+});
+
+describe('random models: evaluate()', () => {
+  it.each(cases.map((c) => [c.name, c] as const))("%s: the authors' perplexity equals the reference's", async (_n, c) => {
+    const ids = Array.from({ length: 2 * 9 + 4 }, (_, i) => (i * 31 + 7) % c.config.vocab_size);
+    const w = (n: string): Float32Array => c.weights.get(n)!.data;
+    let total = 0;
+    for (let k = 0; k < 2; k++) {
+      const win = ids.slice(k * 9, k * 9 + 9);
+      const { logits } = c.reference(w, win);
+      const V = c.config.vocab_size;
+      for (let t = 0; t < 8; t++) {
+        const row = logits.subarray(t * V, (t + 1) * V);
+        const m = Math.max(...row);
+        total += m + Math.log(row.reduce((a, x) => a + Math.exp(x - m), 0)) - row[win[t + 1]];
+      }
+    }
+    const r = await evaluate({ model: dirs.get(c)!, tokens: ids, seqlen: 9, device: 'wasm' });
+    expect(r.windows).toBe(2);
+    expect(r.tokens).toBe(16);
+    expect(Math.abs(r.nll - total / 16) / (total / 16)).toBeLessThan(1e-5);
+  });
+});

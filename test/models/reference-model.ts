@@ -1,0 +1,169 @@
+// Independent, straightforward forward passes of the two model families in f64, written from
+// the Hugging Face modeling code (LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM,
+// OPTForCausalLM) for the tests only: weights by their checkpoint names, plain loops, no code
+// shared with src/. Returns the logits and every linear layer's input (what the taps must see).
+
+type W = (name: string) => Float32Array;
+export type Taps = Array<Record<string, Float64Array>>;
+
+function linear(x: Float64Array, rows: number, w: Float32Array, b: Float32Array | null, inDim: number, outDim: number): Float64Array {
+  const y = new Float64Array(rows * outDim);
+  for (let t = 0; t < rows; t++) {
+    for (let o = 0; o < outDim; o++) {
+      let s = b ? b[o] : 0;
+      for (let i = 0; i < inDim; i++) s += x[t * inDim + i] * w[o * inDim + i];
+      y[t * outDim + o] = s;
+    }
+  }
+  return y;
+}
+
+function rmsNorm(x: Float64Array, rows: number, d: number, w: Float32Array, eps: number): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let t = 0; t < rows; t++) {
+    let ss = 0;
+    for (let i = 0; i < d; i++) ss += x[t * d + i] ** 2;
+    const r = 1 / Math.sqrt(ss / d + eps);
+    for (let i = 0; i < d; i++) y[t * d + i] = w[i] * (x[t * d + i] * r);
+  }
+  return y;
+}
+
+function layerNorm(x: Float64Array, rows: number, d: number, w: Float32Array, b: Float32Array, eps = 1e-5): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let t = 0; t < rows; t++) {
+    let mean = 0;
+    for (let i = 0; i < d; i++) mean += x[t * d + i] / d;
+    let v = 0;
+    for (let i = 0; i < d; i++) v += (x[t * d + i] - mean) ** 2 / d;
+    for (let i = 0; i < d; i++) y[t * d + i] = ((x[t * d + i] - mean) / Math.sqrt(v + eps)) * w[i] + b[i];
+  }
+  return y;
+}
+
+/** HF apply_rotary_pos_emb: x·cos + rotate_half(x)·sin, rotate_half(x) = [−x2, x1]. */
+function rotary(x: Float64Array, rows: number, heads: number, hd: number, theta: number): void {
+  for (let t = 0; t < rows; t++) {
+    for (let h = 0; h < heads; h++) {
+      const base = (t * heads + h) * hd;
+      const old = x.slice(base, base + hd);
+      for (let j = 0; j < hd; j++) {
+        const i = j % (hd / 2);
+        const angle = t / theta ** ((2 * i) / hd);
+        const rot = j < hd / 2 ? -old[j + hd / 2] : old[j - hd / 2];
+        x[base + j] = old[j] * Math.cos(angle) + rot * Math.sin(angle);
+      }
+    }
+  }
+}
+
+/** softmax(q kᵀ / √hd + causal (and sliding-window) mask) v, kv head = h / (heads / kvHeads). */
+function attend(q: Float64Array, k: Float64Array, v: Float64Array, rows: number, heads: number, kvHeads: number, hd: number, window: number | null): Float64Array {
+  const out = new Float64Array(rows * heads * hd);
+  for (let h = 0; h < heads; h++) {
+    const kh = Math.floor(h / (heads / kvHeads));
+    for (let t = 0; t < rows; t++) {
+      const allowed = (s: number) => s <= t && (window === null || t - s < window);
+      const sc = new Float64Array(rows).fill(-Infinity);
+      for (let s = 0; s < rows; s++) {
+        if (!allowed(s)) continue;
+        let d = 0;
+        for (let i = 0; i < hd; i++) d += q[(t * heads + h) * hd + i] * k[(s * kvHeads + kh) * hd + i];
+        sc[s] = d / Math.sqrt(hd);
+      }
+      const m = Math.max(...sc);
+      let z = 0;
+      for (let s = 0; s < rows; s++) z += Math.exp(sc[s] - m);
+      for (let s = 0; s < rows; s++) {
+        const p = Math.exp(sc[s] - m) / z;
+        for (let i = 0; i < hd; i++) out[(t * heads + h) * hd + i] += p * v[(s * kvHeads + kh) * hd + i];
+      }
+    }
+  }
+  return out;
+}
+
+const add = (a: Float64Array, b: Float64Array): Float64Array => a.map((x, i) => x + b[i]);
+
+export interface LlamaConfig {
+  hidden_size: number; intermediate_size: number; num_hidden_layers: number; num_attention_heads: number;
+  num_key_value_heads: number; vocab_size: number; rms_norm_eps: number; rope_theta: number;
+  tie_word_embeddings: boolean; sliding_window?: number | null; model_type: string;
+}
+
+export function llamaReference(c: LlamaConfig, w: W, ids: number[]): { logits: Float64Array; taps: Taps } {
+  const T = ids.length;
+  const d = c.hidden_size;
+  const hd = d / c.num_attention_heads;
+  const [H, KV, F] = [c.num_attention_heads, c.num_key_value_heads, c.intermediate_size];
+  const has = (n: string) => { try { return w(n); } catch { return null; } };
+  const emb = w('model.embed_tokens.weight');
+  let h = new Float64Array(T * d);
+  ids.forEach((id, t) => { for (let i = 0; i < d; i++) h[t * d + i] = emb[id * d + i]; });
+  const taps: Taps = [];
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}.`;
+    const lin = (x: Float64Array, name: string, i: number, o: number) => linear(x, T, w(`${p}${name}.weight`), has(`${p}${name}.bias`), i, o);
+    const n1 = rmsNorm(h, T, d, w(`${p}input_layernorm.weight`), c.rms_norm_eps);
+    const q = lin(n1, 'self_attn.q_proj', d, H * hd);
+    const k = lin(n1, 'self_attn.k_proj', d, KV * hd);
+    const v = lin(n1, 'self_attn.v_proj', d, KV * hd);
+    rotary(q, T, H, hd, c.rope_theta);
+    rotary(k, T, KV, hd, c.rope_theta);
+    const a = attend(q, k, v, T, H, KV, hd, c.sliding_window ?? null);
+    h = add(h, lin(a, 'self_attn.o_proj', H * hd, d));
+    const n2 = rmsNorm(h, T, d, w(`${p}post_attention_layernorm.weight`), c.rms_norm_eps);
+    const g = lin(n2, 'mlp.gate_proj', d, F);
+    const u = lin(n2, 'mlp.up_proj', d, F);
+    const act = g.map((x, i) => (x / (1 + Math.exp(-x))) * u[i]);
+    h = add(h, lin(act, 'mlp.down_proj', F, d));
+    taps.push({ q: n1, k: n1, v: n1, o: a, gate: n2, up: n2, down: act });
+  }
+  const n = rmsNorm(h, T, d, w('model.norm.weight'), c.rms_norm_eps);
+  const head = c.tie_word_embeddings ? emb : w('lm_head.weight');
+  return { logits: linear(n, T, head, null, d, c.vocab_size), taps };
+}
+
+export interface OptConfig {
+  hidden_size: number; ffn_dim: number; num_hidden_layers: number; num_attention_heads: number; vocab_size: number;
+  max_position_embeddings: number; word_embed_proj_dim: number; do_layer_norm_before: boolean; model_type: 'opt';
+}
+
+export function optReference(c: OptConfig, w: W, ids: number[]): { logits: Float64Array; taps: Taps } {
+  const T = ids.length;
+  const d = c.hidden_size;
+  const H = c.num_attention_heads;
+  const hd = d / H;
+  const e = c.word_embed_proj_dim;
+  const P = 'model.decoder.';
+  const emb = w(`${P}embed_tokens.weight`);
+  let x = new Float64Array(T * e);
+  ids.forEach((id, t) => { for (let i = 0; i < e; i++) x[t * e + i] = emb[id * e + i]; });
+  if (e !== d) x = linear(x, T, w(`${P}project_in.weight`), null, e, d);
+  const pos = w(`${P}embed_positions.weight`);
+  let h = x.map((v, j) => v + pos[(Math.floor(j / d) + 2) * d + (j % d)]); // OPT's position offset 2
+  const taps: Taps = [];
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `${P}layers.${l}.`;
+    const lin = (xx: Float64Array, name: string, i: number, o: number) => linear(xx, T, w(`${p}${name}.weight`), w(`${p}${name}.bias`), i, o);
+    const ln = (xx: Float64Array, name: string) => layerNorm(xx, T, d, w(`${p}${name}.weight`), w(`${p}${name}.bias`));
+    let residual = h;
+    const xa = c.do_layer_norm_before ? ln(h, 'self_attn_layer_norm') : h;
+    // HF scales q after its projection (bias included); the same as scaling the scores.
+    const q = lin(xa, 'self_attn.q_proj', d, d);
+    const k = lin(xa, 'self_attn.k_proj', d, d);
+    const v = lin(xa, 'self_attn.v_proj', d, d);
+    const a = attend(q, k, v, T, H, H, hd, null);
+    h = add(residual, lin(a, 'self_attn.out_proj', d, d));
+    if (!c.do_layer_norm_before) h = ln(h, 'self_attn_layer_norm');
+    residual = h;
+    const xf = c.do_layer_norm_before ? ln(h, 'final_layer_norm') : h;
+    const f1 = lin(xf, 'fc1', d, c.ffn_dim).map((z) => Math.max(z, 0));
+    h = add(residual, lin(f1, 'fc2', c.ffn_dim, d));
+    if (!c.do_layer_norm_before) h = ln(h, 'final_layer_norm');
+    taps.push({ q: xa, k: xa, v: xa, o: a, fc1: xf, fc2: f1 });
+  }
+  if (c.do_layer_norm_before) h = layerNorm(h, T, d, w(`${P}final_layer_norm.weight`), w(`${P}final_layer_norm.bias`));
+  if (e !== d) h = linear(h, T, w(`${P}project_out.weight`), null, d, e);
+  return { logits: linear(h, T, emb, null, e, c.vocab_size), taps };
+}
