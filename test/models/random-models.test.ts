@@ -144,7 +144,7 @@ describe.each(['wasm', 'webgpu'] as const)('random models on %s', (devName) => {
     const dev = devices[devName];
     if (!dev) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
     const m = await openModel(dirs.get(c)!);
-    const weights = new Map([...c.weights].map(([n, t]) => [n, Float32Array.from(t.data)]));
+    const weights = new Map<string, Float32Array>([...c.weights].map(([n, t]) => [n, Float32Array.from(t.data)]));
     const w = (n: string): Float32Array => {
       const t = weights.get(n);
       if (!t) throw new Error(`no ${n}`);

@@ -98,7 +98,7 @@ export function llamaReference(c: LlamaConfig, w: W, ids: number[]): { logits: F
   const [H, KV, F] = [c.num_attention_heads, c.num_key_value_heads, c.intermediate_size];
   const has = (n: string) => { try { return w(n); } catch { return null; } };
   const emb = w('model.embed_tokens.weight');
-  let h = new Float64Array(T * d);
+  let h: Float64Array = new Float64Array(T * d);
   ids.forEach((id, t) => { for (let i = 0; i < d; i++) h[t * d + i] = emb[id * d + i]; });
   const taps: Taps = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
@@ -137,17 +137,17 @@ export function optReference(c: OptConfig, w: W, ids: number[]): { logits: Float
   const e = c.word_embed_proj_dim;
   const P = 'model.decoder.';
   const emb = w(`${P}embed_tokens.weight`);
-  let x = new Float64Array(T * e);
+  let x: Float64Array = new Float64Array(T * e);
   ids.forEach((id, t) => { for (let i = 0; i < e; i++) x[t * e + i] = emb[id * e + i]; });
   if (e !== d) x = linear(x, T, w(`${P}project_in.weight`), null, e, d);
   const pos = w(`${P}embed_positions.weight`);
-  let h = x.map((v, j) => v + pos[(Math.floor(j / d) + 2) * d + (j % d)]); // OPT's position offset 2
+  let h: Float64Array = x.map((v, j) => v + pos[(Math.floor(j / d) + 2) * d + (j % d)]); // OPT's position offset 2
   const taps: Taps = [];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `${P}layers.${l}.`;
     const lin = (xx: Float64Array, name: string, i: number, o: number) => linear(xx, T, w(`${p}${name}.weight`), w(`${p}${name}.bias`), i, o);
     const ln = (xx: Float64Array, name: string) => layerNorm(xx, T, d, w(`${p}${name}.weight`), w(`${p}${name}.bias`));
-    let residual = h;
+    let residual: Float64Array = h;
     const xa = c.do_layer_norm_before ? ln(h, 'self_attn_layer_norm') : h;
     // HF scales q after its projection (bias included); the same as scaling the scores.
     const q = lin(xa, 'self_attn.q_proj', d, d);
