@@ -26,3 +26,13 @@ export type { LayerStats, StatsAccumulatorOptions } from './stats.js';
 export { DsnotInputError } from './validate.js';
 export type { Sparsity } from './validate.js';
 export { decodeF16, decodeBF16, encodeF16, encodeBF16 } from './io/half.js';
+// Forward pass: kernels interface, decoder models (one layer at a time), perplexity.
+export type { ForwardKernels, AttentionShape } from './backends/forward-kernels.js';
+export { KernelShapeError } from './backends/forward-kernels.js';
+export type { Backend, BackendInfo, DeviceTensor, TensorStore, DType } from './backends/backend.js';
+export { acquireBackend } from './backends/select.js';
+export { createDecoder, ModelInputError, UnsupportedModelError } from './models/decoder.js';
+export type { DecoderModel, DecoderLayer, Embeddings, Head, Tap, TapInput, LayerForwardOptions, ForwardBackend, TensorSource } from './models/decoder.js';
+export { ropeTable } from './models/rope.js';
+export { evaluate, evalWindows } from './eval/perplexity.js';
+export type { EvaluateOptions, EvaluateResult, EvaluateProgress, EvalProtocol, EvalWindow } from './eval/perplexity.js';

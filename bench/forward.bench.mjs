@@ -1,0 +1,119 @@
+// Forward-pass GEMM throughput (y[T, N] = x[T, K] · W[N, K]ᵀ, the kernel behind every linear
+// layer) on wasm (one thread) and on WebGPU when an adapter exists, for LLaMA-7B's linear
+// shapes, plus the causal attention kernel at LLaMA-7B's head layout.
+//
+//   node bench/forward.bench.mjs [--tokens 128,512,2048] [--devices wasm,webgpu] [--attention-tokens 512]
+//                                                       (needs the build: npm run build, or DSNOT_DIST=path/to/index.js)
+//
+// GFLOP/s counts 2·T·K·N per GEMM. WebGPU timings wait for the GPU (a 1-float readback after
+// the dispatches), and on a software adapter (SwiftShader) only the smallest T runs. Writes
+// bench/results/forward.json (with the adapter's name and isFallbackAdapter) and prints a table.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Benchmark from 'benchmark';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const distPath = process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(here, '..', 'dist', 'index.js');
+const lib = await import(pathToFileURL(distPath).href);
+
+const argv = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const TOKENS = flag('--tokens', '128,512,2048').split(',').map(Number);
+const DEVICES = flag('--devices', 'wasm,webgpu').split(',');
+const ATTN_TOKENS = Number(flag('--attention-tokens', '512'));
+// LLaMA-7B: q/k/v/o are 4096→4096, gate/up 4096→11008, down 11008→4096.
+const SHAPES = [
+  { name: 'q/k/v/o', inDim: 4096, outDim: 4096 },
+  { name: 'gate/up', inDim: 4096, outDim: 11008 },
+  { name: 'down', inDim: 11008, outDim: 4096 },
+];
+
+function filled(n, seed) {
+  const a = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 4294967296 - 0.5) * 0.1;
+  }
+  return a;
+}
+
+/** Mean seconds per call of `fn` (async), Benchmark.js deferred, few samples for slow cases. */
+function measure(name, fn) {
+  return new Promise((resolvePromise, reject) => {
+    const bench = new Benchmark(name, {
+      defer: true,
+      minSamples: 3,
+      maxTime: 1,
+      initCount: 1,
+      fn: (deferred) => fn().then(() => deferred.resolve(), reject),
+      onComplete: () => resolvePromise(bench.stats.mean),
+      onError: (e) => reject(e.target?.error ?? e),
+    });
+    bench.run({ async: true });
+  });
+}
+
+async function backendFor(device) {
+  try {
+    return await lib.acquireBackend(device);
+  } catch (e) {
+    console.log(`${device}: not measured (${e.message})`);
+    return null;
+  }
+}
+
+const results = [];
+for (const device of DEVICES) {
+  const b = await backendFor(device);
+  if (!b) continue;
+  const sync = b.upload('f32', new Float32Array(1));
+  const done = async () => {
+    if (b.kind === 'webgpu') await b.read(sync);
+  };
+  // A software adapter runs ~100× slower than wasm: only the smallest T there.
+  const tokens = b.isFallbackAdapter ? [Math.min(...TOKENS)] : TOKENS;
+  for (const T of tokens) {
+    for (const s of SHAPES) {
+      const x = b.upload('f32', filled(T * s.inDim, 1));
+      const w = b.upload('f32', filled(s.outDim * s.inDim, 2));
+      const y = b.alloc('f32', T * s.outDim);
+      b.gemm(x, w, null, y, T, s.inDim, s.outDim); // warm-up (pipeline compile, page faults)
+      await done();
+      const sec = await measure(`${device} gemm T=${T} ${s.name}`, async () => {
+        b.gemm(x, w, null, y, T, s.inDim, s.outDim);
+        await done();
+      });
+      const gflops = (2 * T * s.inDim * s.outDim) / sec / 1e9;
+      results.push({ kernel: 'gemm', device: b.kind, adapter: b.adapterName, isFallbackAdapter: b.isFallbackAdapter, tokens: T, shape: s.name, inDim: s.inDim, outDim: s.outDim, ms: sec * 1e3, gflops });
+      console.log(`${b.kind.padEnd(7)} gemm  T=${String(T).padEnd(5)} ${`${s.inDim}→${s.outDim}`.padEnd(11)} ${(sec * 1e3).toFixed(2).padStart(9)} ms  ${gflops.toFixed(1).padStart(8)} GFLOP/s`);
+      for (const t of [x, w, y]) b.release(t);
+    }
+  }
+  // Attention at LLaMA-7B's layout: 32 heads × 128, causal, T tokens (≈ 2·T²·4096 FLOPs).
+  const T = b.isFallbackAdapter ? 64 : ATTN_TOKENS;
+  const [H, hd] = [32, 128];
+  const q = b.upload('f32', filled(T * H * hd, 3));
+  const k = b.upload('f32', filled(T * H * hd, 4));
+  const v = b.upload('f32', filled(T * H * hd, 5));
+  const o = b.alloc('f32', T * H * hd);
+  const shape = { tokens: T, heads: H, kvHeads: H, headDim: hd, scale: 1 / Math.sqrt(hd), window: 0 };
+  b.attention(q, k, v, o, shape);
+  await done();
+  const sec = await measure(`${device} attention T=${T}`, async () => {
+    b.attention(q, k, v, o, shape);
+    await done();
+  });
+  const gflops = (2 * T * T * H * hd) / sec / 1e9; // QKᵀ and PV over the causal half: 2·(T²/2)·H·hd each
+  results.push({ kernel: 'attention', device: b.kind, adapter: b.adapterName, isFallbackAdapter: b.isFallbackAdapter, tokens: T, heads: H, headDim: hd, ms: sec * 1e3, gflops });
+  console.log(`${b.kind.padEnd(7)} attn  T=${String(T).padEnd(5)} ${'32×128'.padEnd(11)} ${(sec * 1e3).toFixed(2).padStart(9)} ms  ${gflops.toFixed(1).padStart(8)} GFLOP/s`);
+  for (const t of [q, k, v, o, sync]) b.release(t);
+}
+
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', 'forward.json'), `${JSON.stringify({ date: new Date().toISOString(), node: process.version, results }, null, 2)}\n`);
+console.log('wrote bench/results/forward.json');
