@@ -96,6 +96,18 @@ export class SafetensorsWriter {
     return [...this.slots].filter(([, s]) => !s.written).map(([n]) => n);
   }
 
+  /**
+   * Count tensors as written without writing them: their bytes are already in the sink's files
+   * (a resumed prune run whose sink reopens the files an interrupted run left).
+   */
+  markWritten(names: Iterable<string>): void {
+    for (const name of names) {
+      const slot = this.slot(name);
+      slot.written = true;
+      this.remaining--;
+    }
+  }
+
   /** Write a tensor from float32 values, converted to its planned dtype (F16/BF16: round to nearest even). */
   async writeFloat32(name: string, values: Float32Array, options?: ReadOptions): Promise<void> {
     const slot = this.slot(name);

@@ -1,0 +1,134 @@
+// What prune() returns (and writes as dsnot-report.json): per linear what was done and how well,
+// plus the authors' sparsity check over the whole model.
+import type { DeviceKind } from '../backends/backend.js';
+import type { EvalProtocol } from '../eval/perplexity.js';
+import type { InitMethod, PruneLayerResult } from '../layer.js';
+import type { Sparsity } from '../validate.js';
+import type { ResolvedDsnot } from './options.js';
+
+/** Per-row surrogate error e (ALGORITHM.md §4.1) summarised: mean |e| over rows, Σ|e|. */
+export interface ErrorSummary {
+  meanAbs: number;
+  totalAbs: number;
+}
+
+export interface LinearReport {
+  layer: number;
+  /** Inside the layer, as the authors name it: 'self_attn.q_proj', 'fc1'. */
+  linear: string;
+  /** Full weight tensor name. */
+  weight: string;
+  rows: number;
+  cols: number;
+  /** Exact zeros in the written weight, and their fraction (the authors' check, per linear). */
+  zeros: number;
+  sparsity: number;
+  /** Weights the mask prunes. */
+  pruned: number;
+  /** DSnoT refined this linear (false: initial mask only, e.g. skipped by `skip`). */
+  refined: boolean;
+  initError: ErrorSummary;
+  error: ErrorSummary;
+  cycles: number;
+  ms: number;
+  /** The device that ran the pruning kernels (SparseGPT runs on wasm, also in a WebGPU run). */
+  device: DeviceKind;
+}
+
+export interface PerplexityReport {
+  /** The dense input model. */
+  before: number;
+  /** The pruned model, as written (weights rounded to their stored dtype). */
+  after: number;
+  tokens: number;
+  windows: number;
+  seqlen: number;
+  protocol: EvalProtocol;
+}
+
+export interface PruneReport {
+  model: string;
+  output: string;
+  format: 'safetensors' | 'llama2c';
+  modelType: string;
+  layers: number;
+  method: string;
+  sparsity: Sparsity;
+  init: InitMethod;
+  dsnot: ResolvedDsnot | null;
+  skip: string[];
+  calibration: { kind: 'text' | 'documents' | 'tokens'; windows: number; tokens: number; seqlen: number; nsamples: number; seed: number };
+  /** The backend of the forward passes and statistics. */
+  device: DeviceKind;
+  adapter: string;
+  /** Why 'auto' did not take WebGPU, when it did not. */
+  deviceNote: string | null;
+  linears: LinearReport[];
+  totals: { linears: number; weights: number; zeros: number; pruned: number; cycles: number; pruneMs: number };
+  /** Exact zeros over all decoder-layer linears / their size (the authors' check_sparsity). */
+  sparsityCheck: number;
+  /** Wall time of this session, split by stage (a resumed run counts only its own work). */
+  timings: { loadMs: number; forwardMs: number; pruneMs: number; writeMs: number; evalMs: number; totalMs: number };
+  perplexity: PerplexityReport | null;
+  /** Layers taken over from an interrupted run (null: started from the first layer). */
+  resumedFromLayer: number | null;
+  /** Why a partial run found in the output was discarded, if one was. */
+  restarted: string | null;
+  /** Files written into the output, in commit order. */
+  files: string[];
+  fingerprint: string;
+}
+
+function summarize(e: Float32Array): ErrorSummary {
+  let total = 0;
+  for (const v of e) total += Math.abs(v);
+  return { meanAbs: e.length ? total / e.length : 0, totalAbs: total };
+}
+
+function countZeros(w: Float32Array): number {
+  let z = 0;
+  for (const v of w) if (v === 0) z++;
+  return z;
+}
+
+function countOnes(m: Uint8Array): number {
+  let n = 0;
+  for (const v of m) n += v;
+  return n;
+}
+
+export function linearReport(
+  at: { layer: number; linear: string; weight: string; rows: number; cols: number; refined: boolean },
+  result: PruneLayerResult,
+  stored: Float32Array,
+): LinearReport {
+  const zeros = countZeros(stored);
+  return {
+    ...at,
+    zeros,
+    sparsity: zeros / stored.length,
+    pruned: countOnes(result.mask),
+    initError: summarize(result.initError),
+    error: summarize(result.error),
+    cycles: result.cycles,
+    ms: result.timings.totalMs,
+    device: result.device,
+  };
+}
+
+export function totalsOf(entries: readonly LinearReport[]): PruneReport['totals'] {
+  let weights = 0;
+  let zeros = 0;
+  let pruned = 0;
+  let cycles = 0;
+  let pruneMs = 0;
+  for (const e of entries) {
+    const n = e.rows * e.cols;
+    weights += n;
+    zeros += e.zeros;
+    pruned += e.pruned;
+    cycles += e.cycles;
+    pruneMs += e.ms;
+  }
+  return { linears: entries.length, weights, zeros, pruned, cycles, pruneMs };
+}

@@ -1,0 +1,494 @@
+// prune(): the authors' layer-sequential procedure (ALGORITHM.md §8) over a streamed model.
+//
+//   calibration windows ──embed──► hidden[w] (host, one Float32Array per window)
+//   for each decoder layer i (weights of layer i+1 read meanwhile):
+//     dense pass of every window, taps feeding one StatsAccumulator per distinct linear input
+//       (o/down see the DENSE q/k/v and gate/up outputs, as in the authors' code)
+//     per linear, in the authors' order: initial mask + DSnoT (skipped linears: initial mask only)
+//     pruned pass of every window on the same inputs → hidden[w] for layer i+1
+//     write layer i's tensors; checkpoint (folder outputs: resumable from here)
+//   copy the untouched tensors (embeddings, final norm, lm head, …), side files, the report;
+//   commit, the weights last.
+// Optional evaluation rides along: its windows take the dense path (perplexity before) and the
+// pruned path (perplexity after) through the same layers, so the model is read once.
+import type { Backend, DeviceKind, DeviceOption } from './backends/backend.js';
+import { acquireBackend, deviceSelectionNote } from './backends/select.js';
+import { evalWindows, type EvalProtocol, type EvalWindow } from './eval/perplexity.js';
+import { loadTokenizer } from './calib/tokenizers.js';
+import { copySideFiles, openModel, type OpenedModel } from './io/model.js';
+import { SafetensorsWriter, planFromReader, writeWholeFile } from './io/safetensors-writer.js';
+import type { OutputTarget } from './io/sink.js';
+import type { ModelInput } from './io/source.js';
+import { pruneLayer, type DsnotOptions, type InitMethod } from './layer.js';
+import type { LayerSpec } from './models/config.js';
+import { createDecoder, type DecoderLayer, type DecoderModel, type TapInput } from './models/decoder.js';
+import { resolveCalibration, type CalibrationInput } from './pipeline/calibration.js';
+import { idsBytes, modelIdentity, PIPELINE_VERSION, sha256Hex } from './pipeline/fingerprint.js';
+import { REPORT_FILE } from './pipeline/folder-state.js';
+import {
+  checkSkipMatches, checkSparsityFits, isSkipped, methodName, resolvePruneOptions,
+  type ResolvedPruneOptions, type SkipOption,
+} from './pipeline/options.js';
+import { openOutput, type PipelineJournal, type PipelineOutput } from './pipeline/output.js';
+import { linearReport, totalsOf, type LinearReport, type PruneReport } from './pipeline/report.js';
+import { asStored, layerTensorNames, prefetchLayer, type RawLayer } from './pipeline/weights.js';
+import { StatsAccumulator, type LayerStats } from './stats.js';
+import { DsnotInputError, type Sparsity } from './validate.js';
+
+export type { CalibrationInput } from './pipeline/calibration.js';
+export type { SkipOption } from './pipeline/options.js';
+export type { PruneReport, LinearReport, PerplexityReport, ErrorSummary } from './pipeline/report.js';
+export { DEFAULT_SKIP } from './pipeline/options.js';
+
+/** Perplexity before and after, computed on the way (evaluate()'s protocols and windows). */
+export interface PruneEvaluation {
+  text?: string;
+  tokens?: ArrayLike<number>;
+  /** Default min(2048, the model's max positions). */
+  seqlen?: number;
+  /** Default 'authors' (non-overlapping windows, tail dropped). */
+  protocol?: EvalProtocol;
+  maxTokens?: number;
+}
+
+export interface PruneProgress {
+  stage: 'prepare' | 'embed' | 'stats' | 'prune' | 'forward' | 'layer-done' | 'eval' | 'write' | 'done';
+  layer?: number;
+  layers: number;
+  /** Stage 'prune': the linear being pruned ('self_attn.q_proj'), its index, and when done its report. */
+  linear?: string;
+  linearIndex?: number;
+  linears?: number;
+  entry?: LinearReport;
+  window?: number;
+  windows?: number;
+  /** Fraction of the run done, 0..1 (layers count equally). */
+  progress: number;
+  /** Layers taken over from an interrupted run. */
+  resumedFromLayer?: number;
+  message?: string;
+}
+
+export interface PruneOptions {
+  /** A path, URL, Blob/File, directory handle or io Source; or a model opened with openModel. */
+  model: ModelInput | OpenedModel;
+  /** A folder path (resumable), a browser directory handle, or a Sink. */
+  output: OutputTarget;
+  calibration: CalibrationInput;
+  /** Unstructured ratio (default 0.5) or { n, m } (e.g. 2:4). */
+  sparsity?: Sparsity;
+  /** Initial mask; default 'wanda'. */
+  init?: InitMethod;
+  /** DSnoT options, or false for the initial method alone. Default: on, the authors' defaults. */
+  dsnot?: false | DsnotOptions;
+  device?: DeviceOption;
+  /** Linears DSnoT leaves at their initial mask; default ['mlp'] (the authors'); 'none' refines all. */
+  skip?: SkipOption;
+  /** Calibration windows sampled from text; default 128. Ignored for given token windows. */
+  nsamples?: number;
+  /** Calibration window length; default min(2048, the model's max positions). */
+  seqlen?: number;
+  /** Seed of the authors' sampling (Python's random); default 0. */
+  seed?: number;
+  evaluation?: PruneEvaluation;
+  /** Folder outputs: continue an interrupted run with the same fingerprint (default true). */
+  resume?: boolean;
+  progress_callback?: (progress: PruneProgress) => void;
+  signal?: AbortSignal;
+}
+
+interface Timings {
+  loadMs: number;
+  forwardMs: number;
+  pruneMs: number;
+  writeMs: number;
+  evalMs: number;
+}
+
+/** Everything one run needs, fixed before the first layer. */
+interface Plan {
+  opened: OpenedModel;
+  opts: ResolvedPruneOptions & { seqlen: number };
+  windows: number[][];
+  calibKind: PruneReport['calibration']['kind'];
+  evaluation: { windows: EvalWindow[]; seqlen: number; protocol: EvalProtocol; tokens: number } | null;
+  backend: Backend;
+  fingerprint: string;
+}
+
+export async function prune(options: PruneOptions): Promise<PruneReport> {
+  const t0 = performance.now();
+  if (options === null || typeof options !== 'object') throw new DsnotInputError('prune needs an options object');
+  const opts = resolvePruneOptions(options);
+  if (options.output === undefined || options.output === null) throw new DsnotInputError('output is required: a folder path, a directory handle or a Sink');
+  if (options.model === undefined || options.model === null) throw new DsnotInputError('model is required');
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const owned = isOpened(options.model) ? null : await openModel(options.model, { signal });
+  const opened = owned ?? (options.model as OpenedModel);
+  try {
+    const plan = await makePlan(options, opts, opened);
+    await checkNotInPlace(options.output, opened);
+    const output = await openOutput(options.output);
+    const { journal, restarted } = await output.begin(plan.fingerprint, options.resume ?? true);
+    if (restarted) options.progress_callback?.({ stage: 'prepare', layers: opened.spec.numLayers, progress: 0, message: restarted });
+    if (journal?.phase === 'commit' && journal.commitFiles) {
+      // Interrupted while renaming finished files into place: finish that, nothing else.
+      await output.commit(journal.commitFiles, journal);
+      options.progress_callback?.({ stage: 'done', layers: opened.spec.numLayers, progress: 1 });
+      return journal.report as PruneReport;
+    }
+    return await runLayers(plan, output, journal, restarted, options, t0);
+  } finally {
+    await owned?.close();
+  }
+}
+
+async function makePlan(options: PruneOptions, opts: ResolvedPruneOptions, opened: OpenedModel): Promise<Plan> {
+  const spec = opened.spec;
+  const linears = spec.layers.flatMap((l) => l.linears);
+  checkSparsityFits(opts.sparsity, linears);
+  if (opts.dsnot) checkSkipMatches(opts.skip, linears);
+  const seqlen = opts.seqlen ?? Math.min(2048, spec.maxPositions);
+  if (seqlen > spec.maxPositions) throw new DsnotInputError(`seqlen ${seqlen} exceeds the model's ${spec.maxPositions} positions`);
+  const calib = await resolveCalibration(options.calibration, opened, { nsamples: opts.nsamples, seqlen, seed: opts.seed });
+  const evaluation = options.evaluation ? await evaluationWindows(options.evaluation, opened) : null;
+  const backend = await acquireBackend(opts.device);
+  const given = calib.kind === 'tokens';
+  const fingerprint = await sha256Hex(
+    JSON.stringify({
+      pipeline: PIPELINE_VERSION,
+      model: await modelIdentity(opened, options.signal),
+      sparsity: opts.sparsity, init: opts.init, dsnot: opts.dsnot, skip: opts.dsnot ? opts.skip : [],
+      // Given windows are used as they are: the sampling options do not change the result.
+      sampling: given ? null : { nsamples: opts.nsamples, seqlen, seed: opts.seed },
+      evaluation: evaluation && { seqlen: evaluation.seqlen, protocol: evaluation.protocol, windows: evaluation.windows.length },
+      device: backend.kind,
+    }),
+    idsBytes(calib.windows),
+    evaluation ? idsBytes(evaluation.windows.flatMap((w) => [w.inputs, w.targets])) : '',
+  );
+  return { opened, opts: { ...opts, seqlen }, windows: calib.windows, calibKind: calib.kind, evaluation, backend, fingerprint };
+}
+
+async function evaluationWindows(e: PruneEvaluation, opened: OpenedModel): Promise<Plan['evaluation']> {
+  if ((e.text === undefined) === (e.tokens === undefined)) throw new DsnotInputError('evaluation needs exactly one of text or tokens');
+  const protocol = e.protocol ?? 'authors';
+  if (protocol !== 'authors' && protocol !== 'overlapping') throw new DsnotInputError(`evaluation.protocol must be 'authors' or 'overlapping' (got ${String(protocol)})`);
+  const seqlen = e.seqlen ?? Math.min(2048, opened.spec.maxPositions);
+  if (seqlen > opened.spec.maxPositions) throw new DsnotInputError(`evaluation seqlen ${seqlen} exceeds the model's ${opened.spec.maxPositions} positions`);
+  const ids = e.tokens ?? (await loadTokenizer(opened)).encode(e.text!);
+  const windows = evalWindows(ids, seqlen, protocol, e.maxTokens);
+  return { windows, seqlen, protocol, tokens: windows.reduce((n, w) => n + w.targets.length, 0) };
+}
+
+/** Writing into the model's own folder would overwrite the input while it is read. */
+async function checkNotInPlace(output: OutputTarget, opened: OpenedModel): Promise<void> {
+  if (typeof output !== 'string') return;
+  const { resolve } = await import('node:path');
+  if (resolve(output) === opened.source.location) throw new DsnotInputError(`output ${output} is the model's own folder: choose another folder`);
+}
+
+/** The layer loop, then the untouched tensors, side files, report and commit. */
+async function runLayers(
+  plan: Plan, output: PipelineOutput, journal: PipelineJournal | null, restarted: string | null,
+  options: PruneOptions, t0: number,
+): Promise<PruneReport> {
+  const { opened, opts, backend } = plan;
+  const { signal } = options;
+  const spec = opened.spec;
+  const layers = spec.numLayers;
+  const timings: Timings = { loadMs: 0, forwardMs: 0, pruneMs: 0, writeMs: 0, evalMs: 0 };
+  const progress = (p: Omit<PruneProgress, 'layers'>) => options.progress_callback?.({ layers, ...p });
+  const writer = new SafetensorsWriter(output.sink, planFromReader(opened.reader));
+  const decoder = createDecoder(spec, backend);
+  const start = journal?.layersDone ?? 0;
+  const entries: LinearReport[] = journal ? [...journal.entries] : [];
+  const written: string[] = journal ? [...journal.written] : [];
+  let next: Promise<RawLayer> | null = null;
+  try {
+    if (journal) writer.markWritten(journal.written);
+    // hidden: calibration windows, then the evaluation's dense chain, then its pruned chain.
+    const nCal = plan.windows.length;
+    const nEval = plan.evaluation?.windows.length ?? 0;
+    let hidden: Float32Array[];
+    if (journal) {
+      hidden = await output.loadHidden(journal);
+      if (hidden.length !== nCal + 2 * nEval) throw new DsnotInputError('the saved hidden states do not match this run');
+      progress({ stage: 'prepare', progress: start / layers, resumedFromLayer: start, message: `resuming after layer ${start} of ${layers}` });
+    } else {
+      progress({ stage: 'embed', progress: 0 });
+      const t = performance.now();
+      const inputs = [...plan.windows, ...(plan.evaluation?.windows.map((w) => w.inputs) ?? [])];
+      const embeddings = await decoder.loadEmbeddings({ readFloat32: (n) => opened.reader.readFloat32(n, { signal }) });
+      try {
+        hidden = [];
+        for (const ids of inputs) {
+          signal?.throwIfAborted();
+          hidden.push(await embeddings.embed(ids));
+        }
+      } finally {
+        embeddings.dispose();
+      }
+      // The dense and the pruned evaluation chains start from the same embeddings.
+      hidden.push(...hidden.slice(nCal));
+      timings.forwardMs += performance.now() - t;
+    }
+    const rows = (w: number): number => hidden[w].length / spec.hiddenSize;
+    const names = (i: number) => layerTensorNames(spec, decoder.layerTensorNames(i), i);
+    next = start < layers ? prefetchLayer(opened.reader, start, names(start), signal) : null;
+
+    for (let i = start; i < layers; i++) {
+      signal?.throwIfAborted();
+      let t = performance.now();
+      const raw = await next!;
+      next = i + 1 < layers ? prefetchLayer(opened.reader, i + 1, names(i + 1), signal) : null;
+      const layer = await decoder.loadLayer(i, raw.source);
+      timings.loadMs += performance.now() - t;
+      try {
+        const layerSpec = spec.layers[i];
+        // Dense pass: statistics of every linear input, and the evaluation's dense chain.
+        t = performance.now();
+        const stats = await denseStats(layer, layerSpec, plan, hidden, nCal, nEval, rows, signal, (w) =>
+          progress({ stage: 'stats', layer: i, window: w, windows: nCal, progress: (i + 0.35 * (w / nCal)) / layers }));
+        timings.forwardMs += performance.now() - t;
+
+        t = performance.now();
+        for (const [li, l] of layerSpec.linears.entries()) {
+          signal?.throwIfAborted();
+          const at = (i + 0.35 + 0.4 * (li / layerSpec.linears.length)) / layers;
+          progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, progress: at });
+          const refined = opts.dsnot !== null && !isSkipped(l, opts.skip);
+          // A skipped linear keeps the initial mask DSnoT starts from (per row, as the authors'
+          // DSnoT computes it): the refinement with zero cycles.
+          const dsnot = opts.dsnot === null ? false : refined ? opts.dsnot : { ...opts.dsnot, maxCycles: 0 };
+          const weight = (await backend.read(layer.tensor(l.weight))) as Float32Array;
+          const result = await pruneLayer({
+            weight, rows: l.out, cols: l.in, stats: stats.get(l.weight)!, sparsity: opts.sparsity, init: opts.init, dsnot, backend,
+          });
+          const dtype = opened.reader.info(l.weight)!.dtype;
+          const stored = asStored(dtype, result.weight);
+          layer.setWeight(l.weight, stored);
+          const tw = performance.now();
+          await writer.writeFloat32(l.weight, stored, { signal });
+          timings.writeMs += performance.now() - tw;
+          const entry = linearReport({ layer: i, linear: l.name, weight: l.weight, rows: l.out, cols: l.in, refined }, result, stored);
+          entries.push(entry);
+          written.push(l.weight);
+          progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, entry, progress: at });
+        }
+        stats.clear();
+        timings.pruneMs += performance.now() - t;
+
+        // Pruned pass: the next layer's inputs, and the evaluation's pruned chain.
+        t = performance.now();
+        const pruned = [...Array(nCal).keys(), ...Array.from({ length: nEval }, (_, k) => nCal + nEval + k)];
+        for (const [k, w] of pruned.entries()) {
+          signal?.throwIfAborted();
+          hidden[w] = await layer.forward(hidden[w], rows(w));
+          if (k < nCal) progress({ stage: 'forward', layer: i, window: k, windows: nCal, progress: (i + 0.75 + 0.25 * (k / nCal)) / layers });
+        }
+        timings.forwardMs += performance.now() - t;
+
+        t = performance.now();
+        const linearWeights = new Set(layerSpec.linears.map((l) => l.weight));
+        for (const [name, { bytes }] of raw.tensors) {
+          if (linearWeights.has(name)) continue;
+          await writer.writeBytes(name, bytes, { signal });
+          written.push(name);
+        }
+        signal?.throwIfAborted();
+        await output.checkpoint(journalOf(plan, i + 1, written, entries), hidden);
+        timings.writeMs += performance.now() - t;
+        progress({ stage: 'layer-done', layer: i, progress: (i + 1) / layers });
+      } finally {
+        layer.dispose();
+      }
+    }
+
+    let perplexity: PruneReport['perplexity'] = null;
+    if (plan.evaluation) {
+      const t = performance.now();
+      progress({ stage: 'eval', progress: 1 });
+      perplexity = await headPerplexity(decoder, plan, hidden, nCal, signal);
+      timings.evalMs += performance.now() - t;
+    }
+
+    // Untouched tensors (embeddings, final norm, lm head, …), side files, the report, then the weights.
+    const t = performance.now();
+    progress({ stage: 'write', progress: 1 });
+    const decoderLinears = new Set(spec.layers.flatMap((l) => l.linears.map((x) => x.weight)));
+    for (const name of writer.pending()) {
+      if (decoderLinears.has(name)) throw new Error(`internal: decoder linear ${name} was never pruned`);
+      signal?.throwIfAborted();
+      await writer.copyFrom(opened.reader, name, { signal });
+    }
+    const sideFiles = await writeSideFiles(opened, output);
+    const shardFiles = writer.plan.shards.map((s) => s.file);
+    const files = [...sideFiles, REPORT_FILE, ...shardFiles, ...(writer.plan.index ? [writer.plan.index.file] : [])];
+    timings.writeMs += performance.now() - t;
+    const report = makeReport(plan, output, entries, perplexity, start, restarted, files, timings, t0);
+    await writeWholeFile(output.sink, REPORT_FILE, new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
+    signal?.throwIfAborted();
+    await writer.finish();
+    await output.commit(files, { ...journalOf(plan, layers, written, entries), hidden: null, report });
+    progress({ stage: 'done', progress: 1 });
+    return report;
+  } catch (e) {
+    await output.interrupted(writer).catch(() => {});
+    throw e;
+  } finally {
+    decoder.dispose();
+    await next?.catch(() => {});
+  }
+}
+
+/**
+ * The dense pass over every calibration window, with the taps feeding one accumulator per
+ * distinct linear input (q/k/v share one, gate/up share one); then the evaluation's dense chain
+ * without taps. Returns the statistics of every linear weight.
+ */
+async function denseStats(
+  layer: DecoderLayer, layerSpec: LayerSpec, plan: Plan, hidden: Float32Array[], nCal: number, nEval: number,
+  rows: (w: number) => number, signal: AbortSignal | undefined, onWindow: (w: number) => void,
+): Promise<Map<string, LayerStats>> {
+  const accumulators = new Map<string, StatsAccumulator>();
+  const hessian = plan.opts.init === 'sparsegpt';
+  const tap = async (input: TapInput): Promise<void> => {
+    const key = input.linears[0].weight;
+    let acc = accumulators.get(key);
+    if (!acc) {
+      acc = await StatsAccumulator.create(input.cols, { hessian, device: plan.backend });
+      accumulators.set(key, acc);
+    }
+    acc.addTensor(input.x, input.rows);
+  };
+  const groupOf = new Map<string, string>();
+  try {
+    for (let w = 0; w < nCal; w++) {
+      signal?.throwIfAborted();
+      onWindow(w);
+      // The dense output is not needed: the pruned pass recomputes this layer's outputs.
+      await layer.forward(hidden[w], rows(w), {
+        tap: (input) => {
+          for (const l of input.linears) groupOf.set(l.weight, input.linears[0].weight);
+          return tap(input);
+        },
+      });
+    }
+    for (let w = nCal; w < nCal + nEval; w++) {
+      signal?.throwIfAborted();
+      hidden[w] = await layer.forward(hidden[w], rows(w));
+    }
+    const finished = new Map<string, LayerStats>();
+    for (const [key, acc] of accumulators) finished.set(key, await acc.finish());
+    const out = new Map<string, LayerStats>();
+    for (const l of layerSpec.linears) {
+      const s = finished.get(groupOf.get(l.weight) ?? '');
+      if (!s) throw new Error(`internal: no statistics were tapped for ${l.weight}`);
+      out.set(l.weight, s);
+    }
+    return out;
+  } finally {
+    for (const acc of accumulators.values()) acc.dispose();
+  }
+}
+
+/** Perplexity of the dense and the pruned evaluation chains through the model's head. */
+async function headPerplexity(
+  decoder: DecoderModel, plan: Plan, hidden: Float32Array[], nCal: number, signal: AbortSignal | undefined,
+): Promise<NonNullable<PruneReport['perplexity']>> {
+  const ev = plan.evaluation!;
+  const reader = plan.opened.reader;
+  const head = await decoder.loadHead({ readFloat32: (n) => reader.readFloat32(n, { signal }) });
+  const d = plan.opened.spec.hiddenSize;
+  try {
+    const nll = async (offset: number): Promise<number> => {
+      let total = 0;
+      let count = 0;
+      for (const [k, w] of ev.windows.entries()) {
+        signal?.throwIfAborted();
+        const r = w.targets.length;
+        const values = await head.nll(hidden[offset + k].subarray(0, r * d), r, w.targets);
+        for (const v of values) total += v;
+        count += r;
+      }
+      return total / count;
+    };
+    const before = await nll(nCal);
+    const after = await nll(nCal + ev.windows.length);
+    return { before: Math.exp(before), after: Math.exp(after), tokens: ev.tokens, windows: ev.windows.length, seqlen: ev.seqlen, protocol: ev.protocol };
+  } finally {
+    head.dispose();
+  }
+}
+
+/**
+ * The model's side files (config.json, tokenizer files) copied unchanged. A llama2.c checkpoint
+ * becomes a Hugging Face folder: config.json is written (LlamaForCausalLM) and its tok*.bin is
+ * copied along (Hugging Face loaders do not read it; dsnot does not either for safetensors).
+ */
+async function writeSideFiles(opened: OpenedModel, output: PipelineOutput): Promise<string[]> {
+  const files = [...opened.sideFiles];
+  if (opened.format === 'llama2c') {
+    if (!files.includes('config.json')) {
+      await writeWholeFile(output.sink, 'config.json', new TextEncoder().encode(JSON.stringify(opened.config, null, 2) + '\n'));
+      files.unshift('config.json');
+    }
+    if (opened.llama2cTokenizerFile && !files.includes(opened.llama2cTokenizerFile)) {
+      await copySideFiles(opened.source, output.sink, [opened.llama2cTokenizerFile]);
+      files.push(opened.llama2cTokenizerFile);
+    }
+  }
+  await copySideFiles(opened.source, output.sink, opened.sideFiles.filter((f) => !(opened.format === 'llama2c' && f === 'config.json')));
+  return files;
+}
+
+function journalOf(plan: Plan, layersDone: number, written: string[], entries: LinearReport[]): Omit<PipelineJournal, 'hidden'> {
+  return { fingerprint: plan.fingerprint, device: plan.backend.kind, layers: plan.opened.spec.numLayers, layersDone, written, entries, phase: 'layers' };
+}
+
+function makeReport(
+  plan: Plan, output: PipelineOutput, entries: LinearReport[], perplexity: PruneReport['perplexity'],
+  start: number, restarted: string | null, files: string[], timings: Timings, t0: number,
+): PruneReport {
+  const { opened, opts } = plan;
+  const totals = totalsOf(entries);
+  const device: DeviceKind = plan.backend.kind;
+  return {
+    model: opened.source.location + (opened.source.entry ? `/${opened.source.entry}` : ''),
+    output: output.location,
+    format: opened.format,
+    modelType: opened.spec.modelType,
+    layers: opened.spec.numLayers,
+    method: methodName(opts),
+    sparsity: opts.sparsity,
+    init: opts.init,
+    dsnot: opts.dsnot,
+    skip: opts.dsnot ? opts.skip : [],
+    calibration: {
+      kind: plan.calibKind,
+      windows: plan.windows.length,
+      tokens: plan.windows.reduce((n, w) => n + w.length, 0),
+      seqlen: plan.calibKind === 'tokens' ? Math.max(...plan.windows.map((w) => w.length)) : opts.seqlen,
+      nsamples: plan.windows.length,
+      seed: opts.seed,
+    },
+    device,
+    adapter: plan.backend.adapterName,
+    deviceNote: opts.device === 'auto' ? deviceSelectionNote() : null,
+    linears: entries,
+    totals,
+    sparsityCheck: totals.weights ? totals.zeros / totals.weights : 0,
+    timings: { ...timings, totalMs: performance.now() - t0 },
+    perplexity,
+    resumedFromLayer: start > 0 ? start : null,
+    restarted,
+    files,
+    fingerprint: plan.fingerprint,
+  };
+}
+
+function isOpened(m: unknown): m is OpenedModel {
+  return typeof m === 'object' && m !== null && 'spec' in m && 'reader' in m && 'source' in m && 'close' in m;
+}
