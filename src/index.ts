@@ -36,3 +36,7 @@ export type { DecoderModel, DecoderLayer, Embeddings, Head, Tap, TapInput, Layer
 export { ropeTable } from './models/rope.js';
 export { evaluate, evalWindows } from './eval/perplexity.js';
 export type { EvaluateOptions, EvaluateResult, EvaluateProgress, EvalProtocol, EvalWindow } from './eval/perplexity.js';
+// The model pipeline: prune() (streamed, resumable), its report and options.
+export { prune, DEFAULT_SKIP } from './prune.js';
+export type { PruneOptions, PruneProgress, PruneEvaluation, PruneReport, LinearReport, PerplexityReport, ErrorSummary, CalibrationInput, SkipOption } from './prune.js';
+export { CalibrationError } from './calib/data.js';
