@@ -136,9 +136,10 @@ describe('dsnot and applyMask', () => {
       const [sq, s32, s64, vp] = [columns.sqrtScaler, columns.sum32, columns.sum64, columns.varPow].map(put);
       const initErr = ctx.allocBytes(8 * rows);
       const err = ctx.allocBytes(8 * rows);
-      const scratch = ctx.allocBytes(32 + 32 * 50);
+      const scratchBytes = ctx.exports.dsnotScratchBytes(50, cols);
+      const scratch = ctx.allocBytes(scratchBytes);
       for (const p of [initErr, err]) ctx.u8(p, 8 * rows).fill(0xaa);
-      ctx.u8(scratch, 32 + 32 * 50).fill(0xaa);
+      ctx.u8(scratch, scratchBytes).fill(0xaa);
       const cycles = ctx.exports.dsnotRefine(
         w.ptr, mask.ptr, rows, cols, sq, s32, s64, vp, met.ptr, nm ? nm.m : 0, 50, 0.1, 0, initErr, err, scratch,
       );

@@ -134,7 +134,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
 
   async function dsnot(a: DsnotArgs): Promise<DsnotResult> {
     const c: ColumnVectors = a.columns;
-    const scratchBytes = 32 + 32 * a.maxCycles;
+    const scratchBytes = e.dsnotScratchBytes(a.maxCycles, a.cols);
     return withVectors([c.sqrtScaler, c.sum32, c.sum64, c.varPow], (sqrtScaler, sum32, sum64, varPow) =>
       withScratch([8 * a.rows, 8 * a.rows, scratchBytes], (initErr, err, scratch) => {
         const cycles = e.dsnotRefine(
