@@ -24,7 +24,7 @@
 // Numerics (shared with the WebGPU backend): D32 = W·sum32, G = D32/varPow (0 when D32 == 0),
 // Wanda = |W|·sqrtScaler, all single f32 operations; the error e is f64 with D64 = W·sum64,
 // summed over the pruned columns in ascending order; a swap does e = (e + D64_q) − D64_g.
-import { orderKey, orderKeys } from './order-key';
+import { orderKey, orderKeys, PACK } from './order-key';
 
 // Per-call constants, set once by dsnotRefine (single-threaded module).
 let gCols: i32 = 0;
@@ -181,26 +181,6 @@ function offer(w: usize, mask: usize, c: i32): void {
   return i32x4.ne(i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(mask + <usize>c))), i32x4.splat(0));
 }
 
-// Left-packing of 32-bit lanes: row `bits` of the table moves the lanes set in `bits` to the
-// front, in lane order (i8x16.swizzle controls; 0x80 gives 0).
-const PACK: usize = memory.data<u8>([
-  128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
-  0, 1, 2, 3, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
-  4, 5, 6, 7, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
-  0, 1, 2, 3, 4, 5, 6, 7, 128, 128, 128, 128, 128, 128, 128, 128,
-  8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
-  0, 1, 2, 3, 8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128,
-  4, 5, 6, 7, 8, 9, 10, 11, 128, 128, 128, 128, 128, 128, 128, 128,
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 128, 128, 128, 128,
-  12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
-  0, 1, 2, 3, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
-  4, 5, 6, 7, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
-  0, 1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 128, 128, 128, 128,
-  8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128, 128, 128, 128, 128,
-  0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128,
-  4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 128, 128, 128, 128,
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-], 16);
 
 // Fill the buffers of the lists in `enabled` (bit l = list l) from one pass over the row; the
 // other lists are left as they are. Two phases keep the hot loop free of data-dependent branches:

@@ -10,11 +10,11 @@
 //
 // Scratch from the host: `hist` = selectHistBytes() bytes; `cand` = candCap u32.
 
-import { orderKey, orderKeys } from './order-key';
+import { orderKey, orderKeys, PACK } from './order-key';
 
 /** Bytes of the `hist` scratch every selection needs. */
 export function selectHistBytes(): i32 {
-  return 2048 * 4;
+  return 2048 * 4; // keyOfRank's 2048 bins; the per-row path uses 4 × 256
 }
 
 let gRank: i32 = 0; // rank inside the bin found by findBin
@@ -111,18 +111,47 @@ function markBelow(src: usize, n: i32, t: u32, orEqual: bool, out: usize): void 
   }
 }
 
-// Marks the `need` lowest-index elements whose key equals T.
-function markTies(src: usize, n: i32, t: u32, need: i32, out: usize): void {
-  for (let i = 0; i < n && need > 0; i++) {
-    if (orderKey(load<f32>(src + (<usize>i << 2))) == t) {
-      store<u8>(out + <usize>i, 1);
-      need--;
-    }
+// Per-row selection works on the row's keys, computed once into `keys`; the radix digits are
+// bytes (sign + 7 exponent bits first), and the candidates are carried as column indices in
+// ascending order, so the ties at the threshold are the first ones left at the end.
+const SUB: usize = 4 * 256 * 4; // four interleaved 256-bin histograms (no store-to-load chains)
+
+function histogramTop(keys: usize, n: i32, hist: usize): void {
+  memory.fill(hist, 0, SUB);
+  const end4 = n & ~3;
+  let i = 0;
+  for (; i < end4; i += 4) {
+    const p = keys + (<usize>i << 2);
+    bump(hist, load<u32>(p) >> 24);
+    bump(hist + 1024, load<u32>(p, 4) >> 24);
+    bump(hist + 2048, load<u32>(p, 8) >> 24);
+    bump(hist + 3072, load<u32>(p, 12) >> 24);
+  }
+  for (; i < n; i++) bump(hist, load<u32>(keys + (<usize>i << 2)) >> 24);
+  for (let d: usize = 0; d < 256; d++) {
+    const p = hist + (d << 2);
+    store<i32>(p, load<i32>(p) + load<i32>(p + 1024) + load<i32>(p + 2048) + load<i32>(p + 3072));
   }
 }
 
-/** mask[r,·] = 1 for the k smallest metrics of each row (ties: lower column), else 0. */
+// Keep the candidates (column indices into keys) whose byte at `shift` is `digit`; returns how many.
+function narrow(keys: usize, cand: usize, count: i32, shift: u32, digit: u32): i32 {
+  let kept = 0;
+  for (let t = 0; t < count; t++) {
+    const c = load<u32>(cand + (<usize>t << 2));
+    store<u32>(cand + (<usize>kept << 2), c);
+    kept += <i32>(((load<u32>(keys + (<usize>c << 2)) >> shift) & 255) == digit);
+  }
+  return kept;
+}
+
+/**
+ * mask[r,·] = 1 for the k smallest metrics of each row (ties: lower column), else 0.
+ * Scratch: hist = selectHistBytes(); cand = 2·cols + 4 u32.
+ */
 export function selectRowsSmallest(metric: usize, rows: i32, cols: i32, k: i32, mask: usize, hist: usize, cand: usize): void {
+  const keys = cand + ((<usize>cols + 4) << 2);
+  const vecEnd = cols & ~3;
   for (let r = 0; r < rows; r++) {
     const src = metric + (<usize>r * <usize>cols << 2);
     const out = mask + <usize>r * <usize>cols;
@@ -130,9 +159,53 @@ export function selectRowsSmallest(metric: usize, rows: i32, cols: i32, k: i32, 
       memory.fill(out, 0, <usize>cols);
       continue;
     }
-    const t = keyOfRank(src, cols, k - 1, hist, cand, cols);
-    markBelow(src, cols, t, false, out);
-    markTies(src, cols, t, k - gLess, out);
+    let c = 0;
+    for (; c < vecEnd; c += 4) v128.store(keys + (<usize>c << 2), orderKeys(v128.load(src + (<usize>c << 2))));
+    for (; c < cols; c++) store<u32>(keys + (<usize>c << 2), orderKey(load<f32>(src + (<usize>c << 2))));
+
+    // First digit over the whole row, then the columns in its bin, packed in column order.
+    histogramTop(keys, cols, hist);
+    const d1 = findBin(hist, 256, k - 1);
+    let r0 = gRank;
+    const top = i32x4.splat(d1);
+    let col = i32x4(0, 1, 2, 3);
+    let n: usize = 0;
+    for (c = 0; c < vecEnd; c += 4) {
+      const bits = i32x4.bitmask(i32x4.eq(i32x4.shr_u(v128.load(keys + (<usize>c << 2)), 24), top));
+      v128.store(cand + (n << 2), i8x16.swizzle(col, v128.load(PACK + (<usize>bits << 4))));
+      n += <usize>popcnt(bits);
+      col = i32x4.add(col, i32x4.splat(4));
+    }
+    for (; c < cols; c++) {
+      store<u32>(cand + (n << 2), c);
+      n += <usize>((load<u32>(keys + (<usize>c << 2)) >> 24) == d1);
+    }
+    // The other three digits over the candidates only.
+    let count = <i32>n;
+    let t = d1 << 24;
+    for (let shift: i32 = 16; shift >= 0; shift -= 8) {
+      memory.fill(hist, 0, 1024);
+      for (let i = 0; i < count; i++) {
+        bump(hist, (load<u32>(keys + (<usize>load<u32>(cand + (<usize>i << 2)) << 2)) >> <u32>shift) & 255);
+      }
+      const d = findBin(hist, 256, r0);
+      r0 = gRank;
+      count = narrow(keys, cand, count, <u32>shift, d);
+      t |= d << <u32>shift;
+    }
+    // Below T: vector compare. Equal to T: the candidates left, lowest columns first.
+    const tv = i32x4.splat(t);
+    const one = i8x16.splat(1);
+    const end16 = cols & ~15;
+    for (c = 0; c < end16; c += 16) {
+      const p = keys + (<usize>c << 2);
+      const m01 = i16x8.narrow_i32x4_s(i32x4.lt_u(v128.load(p), tv), i32x4.lt_u(v128.load(p, 16), tv));
+      const m23 = i16x8.narrow_i32x4_s(i32x4.lt_u(v128.load(p, 32), tv), i32x4.lt_u(v128.load(p, 48), tv));
+      v128.store(out + <usize>c, v128.and(i8x16.narrow_i16x8_s(m01, m23), one));
+    }
+    for (; c < cols; c++) store<u8>(out + <usize>c, <u8>(load<u32>(keys + (<usize>c << 2)) < t));
+    // k − (number below T) ties are taken; r0 is the rank of the k-th among them.
+    for (let i = 0; i <= r0; i++) store<u8>(out + <usize>load<u32>(cand + (<usize>i << 2)), 1);
   }
 }
 

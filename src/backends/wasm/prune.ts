@@ -120,7 +120,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
   }
 
   function selectRows(m: DeviceTensor, rows: number, cols: number, k: number, mask: DeviceTensor): void {
-    withScratch([e.selectHistBytes(), 4 * cols], (hist, cand) => e.selectRowsSmallest(ptr(m), rows, cols, k, ptr(mask), hist, cand));
+    withScratch([e.selectHistBytes(), 4 * (2 * cols + 8)], (hist, cand) => e.selectRowsSmallest(ptr(m), rows, cols, k, ptr(mask), hist, cand));
   }
 
   function selectNM(m: DeviceTensor, rows: number, cols: number, n: number, mm: number, mask: DeviceTensor): void {
