@@ -327,15 +327,16 @@ function rowErrors(w: usize, mask: usize, r0: i32, count: i32, out: usize): void
 /**
  * Refines `mask` (u8 [rows, cols], 1 = pruned, in/out) and writes the per-row errors before and
  * after (f64). nmM == 0: unstructured; else N:M with `initialMetric` (f32 [rows, cols]).
- * Scratch: dsnotScratchBytes(maxCycles, cols) bytes. Returns the number of loop iterations the authors'
- * lock-step loop would run: min(maxCycles, the latest iteration at which a row stopped).
+ * Scratch: dsnotScratchBytes(maxCycles, cols) bytes, kept between the calls for successive chunks
+ * of rows of one matrix (firstChunk: true for the first). Returns the number of loop iterations the
+ * authors' lock-step loop would run: min(maxCycles, the latest iteration at which a row stopped).
  */
 export function dsnotRefine(
   w: usize, mask: usize, rows: i32, cols: i32,
   sqrtScaler: usize, sum32: usize, sum64: usize, varPow: usize,
   initialMetric: usize, nmM: i32,
   maxCycles: i32, threshold: f64, sameSign: bool,
-  initErr: usize, err: usize, scratch: usize,
+  initErr: usize, err: usize, scratch: usize, firstChunk: bool,
 ): i32 {
   gCols = cols;
   gCap = maxCycles;
@@ -346,7 +347,8 @@ export function dsnotRefine(
   gSqrt = sqrtScaler;
   gMeta = scratch;
   gStream = scratch + META_BYTES + ((<usize>4 * <usize>gBuf) << 3);
-  for (let l = 0; l < 4; l++) store<u32>(guessAt(l), NO_LIMIT);
+  // The limits guessed from the previous row carry over from the previous chunk of rows.
+  if (firstChunk) for (let l = 0; l < 4; l++) store<u32>(guessAt(l), NO_LIMIT);
   const nm = nmM > 0;
   const lists = nm ? 2 : 4;
   let cycles = 0;

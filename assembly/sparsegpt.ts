@@ -8,7 +8,7 @@
 // Reversing both indices of a row-major square matrix is reversing its flat array.
 // DSnoT's SparseGPT initial mask needs only diag(U)_c = 1 / M[n−1−c, n−1−c]: no inverse at all.
 //
-// The pruning: columns in blocks of B; per block an OBS mask (unstructured: ONE threshold over the
+// The pruning (sparsegptLoad, sparsegptBlock per block, sparsegptStore): columns in blocks of B; per block an OBS mask (unstructured: ONE threshold over the
 // rows×B block, t = W1²/diag(U)², prune t ≤ sorted(t)[int(numel·s)]; N:M: per row and group of M,
 // the n smallest of the CURRENT W1), the in-block OBS updates row by row, then the lazy batch
 // update W[:, i2:] −= Err1 · U[i1:i2, i2:].
@@ -78,65 +78,194 @@ function reverseFlat(m: usize, count: usize): void {
   }
 }
 
-// Lower Cholesky factor in place (row by row: L[i,j] = (A[i,j] − L[i,:j]·L[j,:j]) / L[j,j]);
-// the strict upper triangle is left as it was. Returns 0, or 1 + the first failing pivot.
-function choleskyLower(a: usize, n: i32): i32 {
-  for (let i = 0; i < n; i++) {
-    const rowI = at(a, n, i, 0);
-    for (let j = 0; j < i; j++) {
-      const rowJ = at(a, n, j, 0);
-      const p = rowI + (<usize>j << 3);
-      store<f64>(p, (load<f64>(p) - dot(rowI, rowJ, j)) / load<f64>(rowJ + (<usize>j << 3)));
-    }
-    const p = rowI + (<usize>i << 3);
-    const s = load<f64>(p) - dot(rowI, rowI, i);
-    if (!(s > 0)) return i + 1;
-    store<f64>(p, Math.sqrt(s));
+// The factor runs as steps the host calls in chunks (sparsegptFactorBegin, then row ranges of
+// sparsegptCholeskyRows and sparsegptInverseRows, then sparsegptFactorEnd or
+// sparsegptObsDiagonal): many short calls let the engine optimise the hot loops after the first
+// chunk instead of running one long call in its baseline tier.
+
+/** Dead columns and damping on the full symmetric H, then JHJ (the flat reversal). dead: u8 [n] out. */
+export function sparsegptFactorBegin(h: usize, n: i32, percDamp: f64, dead: usize): void {
+  prepare(h, n, percDamp, dead);
+  reverseFlat(h, <usize>n * <usize>n);
+}
+
+// Four dot products over k < len at once: (a0·b0, a0·b1, a1·b0, a1·b1) into gD00, gD01, gD10, gD11.
+let gD00: f64 = 0, gD01: f64 = 0, gD10: f64 = 0, gD11: f64 = 0;
+@inline function dot2x2(a0: usize, a1: usize, b0: usize, b1: usize, len: i32): void {
+  let s00 = f64x2.splat(0), s01 = f64x2.splat(0), s10 = f64x2.splat(0), s11 = f64x2.splat(0);
+  let k = 0;
+  const end2 = len & ~1;
+  for (; k < end2; k += 2) {
+    const o = <usize>k << 3;
+    const x0 = v128.load(a0 + o);
+    const x1 = v128.load(a1 + o);
+    const y0 = v128.load(b0 + o);
+    const y1 = v128.load(b1 + o);
+    s00 = f64x2.add(s00, f64x2.mul(x0, y0));
+    s01 = f64x2.add(s01, f64x2.mul(x0, y1));
+    s10 = f64x2.add(s10, f64x2.mul(x1, y0));
+    s11 = f64x2.add(s11, f64x2.mul(x1, y1));
   }
+  gD00 = f64x2.extract_lane(s00, 0) + f64x2.extract_lane(s00, 1);
+  gD01 = f64x2.extract_lane(s01, 0) + f64x2.extract_lane(s01, 1);
+  gD10 = f64x2.extract_lane(s10, 0) + f64x2.extract_lane(s10, 1);
+  gD11 = f64x2.extract_lane(s11, 0) + f64x2.extract_lane(s11, 1);
+  if (k < len) {
+    const o = <usize>k << 3;
+    const x0 = load<f64>(a0 + o), x1 = load<f64>(a1 + o), y0 = load<f64>(b0 + o), y1 = load<f64>(b1 + o);
+    gD00 += x0 * y0;
+    gD01 += x0 * y1;
+    gD10 += x1 * y0;
+    gD11 += x1 * y1;
+  }
+}
+
+// Two dot products over k < len at once: (a·b0, a·b1) into gD00, gD01.
+@inline function dot1x2(a: usize, b0: usize, b1: usize, len: i32): void {
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  let k = 0;
+  const end2 = len & ~1;
+  for (; k < end2; k += 2) {
+    const o = <usize>k << 3;
+    const x = v128.load(a + o);
+    s0 = f64x2.add(s0, f64x2.mul(x, v128.load(b0 + o)));
+    s1 = f64x2.add(s1, f64x2.mul(x, v128.load(b1 + o)));
+  }
+  gD00 = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1);
+  gD01 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+  if (k < len) {
+    const o = <usize>k << 3;
+    const x = load<f64>(a + o);
+    gD00 += x * load<f64>(b0 + o);
+    gD01 += x * load<f64>(b1 + o);
+  }
+}
+
+/**
+ * Rows [i0, i1) of the lower Cholesky factor of the (reversed, damped) matrix, in place, row by
+ * row: L[i,j] = (A[i,j] − L[i,:j]·L[j,:j]) / L[j,j]. Two rows i against two rows j at a time
+ * share every load. Rows below i0 must be done. Returns 0, or 1 + the first failing pivot.
+ */
+export function sparsegptCholeskyRows(a: usize, n: i32, i0: i32, i1: i32): i32 {
+  let i = i0;
+  for (; i + 1 < i1; i += 2) {
+    const f = choleskyPair(a, n, i);
+    if (f != 0) return f;
+  }
+  if (i < i1) return choleskyRow(a, n, i);
+  return 0;
+}
+
+function choleskyRow(a: usize, n: i32, i: i32): i32 {
+  const rowI = at(a, n, i, 0);
+  for (let j = 0; j < i; j++) {
+    const rowJ = at(a, n, j, 0);
+    const p = rowI + (<usize>j << 3);
+    store<f64>(p, (load<f64>(p) - dot(rowI, rowJ, j)) / load<f64>(rowJ + (<usize>j << 3)));
+  }
+  const p = rowI + (<usize>i << 3);
+  const s = load<f64>(p) - dot(rowI, rowI, i);
+  if (!(s > 0)) return i + 1;
+  store<f64>(p, Math.sqrt(s));
+  return 0;
+}
+
+function choleskyPair(a: usize, n: i32, i: i32): i32 {
+  const r0 = at(a, n, i, 0);
+  const r1 = at(a, n, i + 1, 0);
+  let j = 0;
+  for (; j + 1 < i; j += 2) {
+    const q0 = at(a, n, j, 0);
+    const q1 = at(a, n, j + 1, 0);
+    dot2x2(r0, r1, q0, q1, j);
+    const ljj = load<f64>(q0 + (<usize>j << 3));
+    const lj1j = load<f64>(q1 + (<usize>j << 3));
+    const lj1j1 = load<f64>(q1 + (<usize>(j + 1) << 3));
+    const oj = <usize>j << 3;
+    const l0j = (load<f64>(r0 + oj) - gD00) / ljj;
+    const l1j = (load<f64>(r1 + oj) - gD10) / ljj;
+    store<f64>(r0 + oj, l0j);
+    store<f64>(r1 + oj, l1j);
+    store<f64>(r0 + oj + 8, (load<f64>(r0 + oj + 8) - gD01 - l0j * lj1j) / lj1j1);
+    store<f64>(r1 + oj + 8, (load<f64>(r1 + oj + 8) - gD11 - l1j * lj1j) / lj1j1);
+  }
+  if (j < i) {
+    // One row j left (i odd).
+    const q0 = at(a, n, j, 0);
+    dot2x2(r0, r1, q0, q0, j);
+    const ljj = load<f64>(q0 + (<usize>j << 3));
+    const oj = <usize>j << 3;
+    store<f64>(r0 + oj, (load<f64>(r0 + oj) - gD00) / ljj);
+    store<f64>(r1 + oj, (load<f64>(r1 + oj) - gD10) / ljj);
+  }
+  // The 2×2 diagonal block.
+  const oi = <usize>i << 3;
+  dot2x2(r0, r1, r0, r1, i);
+  const s0 = load<f64>(r0 + oi) - gD00;
+  if (!(s0 > 0)) return i + 1;
+  const lii = Math.sqrt(s0);
+  store<f64>(r0 + oi, lii);
+  const l10 = (load<f64>(r1 + oi) - gD10) / lii;
+  store<f64>(r1 + oi, l10);
+  const s1 = load<f64>(r1 + oi + 8) - gD11 - l10 * l10;
+  if (!(s1 > 0)) return i + 2;
+  store<f64>(r1 + oi + 8, Math.sqrt(s1));
   return 0;
 }
 
 /**
- * diag(U) for DSnoT's SparseGPT initial mask (+inf for a dead column). Destroys h (full symmetric H, f64 n×n).
- * dead: u8 [n] out; diagOut: f64 [n] out. Returns 0, or 1 + a failing pivot (not positive definite).
+ * diag(U) for DSnoT's SparseGPT initial mask, after the Cholesky rows: diag(U)_c = 1/M[n−1−c, n−1−c]
+ * (+inf for a dead column: its weights are zeroed, so its saliency is 0).
  */
-export function sparsegptObsDiagonal(h: usize, n: i32, percDamp: f64, dead: usize, diagOut: usize): i32 {
-  prepare(h, n, percDamp, dead);
-  reverseFlat(h, <usize>n * <usize>n);
-  const fail = choleskyLower(h, n);
-  if (fail != 0) return n - fail + 1; // report the pivot in H's own column order
-  // A dead column's weights are zeroed, so its saliency is 0: d = +inf says so to the metric.
+export function sparsegptObsDiagonal(h: usize, n: i32, dead: usize, diagOut: usize): void {
   for (let c = 0; c < n; c++) {
     const d = load<u8>(dead + <usize>c) != 0 ? Infinity : 1 / load<f64>(at(h, n, n - 1 - c, n - 1 - c));
     store<f64>(diagOut + (<usize>c << 3), d);
   }
-  return 0;
+}
+
+/** Save diag(M) to scratch (f64 [n]) before sparsegptInverseRows overwrites it. */
+export function sparsegptSaveDiagonal(h: usize, n: i32, diag: usize): void {
+  for (let i = 0; i < n; i++) store<f64>(diag + (<usize>i << 3), load<f64>(at(h, n, i, i)));
 }
 
 /**
- * U in place of h (upper triangle; the strict lower triangle is zeroed). dead: u8 [n] out;
- * scratch: f64 [n]. Returns 0, or 1 + a failing pivot.
+ * Rows [j0, j1) of Y = (M⁻¹)ᵀ (upper): Y[j,j] = 1/M[j,j], Y[j,i] = −(M[i, j:i]·Y[j, j:i]) / M[i,i].
+ * Y overwrites the upper triangle and the diagonal; the strict lower triangle still holds M, which
+ * is all a row of Y reads, so rows are independent. Two rows j share the loads of M's rows.
  */
-export function sparsegptFactor(h: usize, n: i32, percDamp: f64, dead: usize, scratch: usize): i32 {
-  prepare(h, n, percDamp, dead);
-  reverseFlat(h, <usize>n * <usize>n);
-  const fail = choleskyLower(h, n);
-  if (fail != 0) return n - fail + 1;
-  // Y = (M⁻¹)ᵀ, upper, row j by row j: Y[j,j] = 1/M[j,j];
-  // Y[j,i] = −(M[i, j:i] · Y[j, j:i]) / M[i,i] for i > j. It overwrites the upper triangle and
-  // the diagonal (saved to scratch first); the strict lower triangle still holds M.
-  const diag = scratch;
-  for (let i = 0; i < n; i++) store<f64>(diag + (<usize>i << 3), load<f64>(at(h, n, i, i)));
-  for (let j = 0; j < n; j++) {
+export function sparsegptInverseRows(h: usize, n: i32, diag: usize, j0: i32, j1: i32): void {
+  let j = j0;
+  for (; j + 1 < j1; j += 2) {
+    const y0 = at(h, n, j, j);
+    const y1 = at(h, n, j + 1, j + 1);
+    store<f64>(y0, 1 / load<f64>(diag + (<usize>j << 3)));
+    store<f64>(y1, 1 / load<f64>(diag + (<usize>(j + 1) << 3)));
+    // Y[j, j+1] first: it needs only Y[j, j].
+    store<f64>(y0 + 8, -(load<f64>(at(h, n, j + 1, j)) * load<f64>(y0)) / load<f64>(diag + (<usize>(j + 1) << 3)));
+    for (let i = j + 2; i < n; i++) {
+      // Over k in [j+1, i): M[i, k]·Y[j, k] and M[i, k]·Y[j+1, k]; then row j's k = j term.
+      dot1x2(at(h, n, i, j + 1), y0 + 8, y1, i - j - 1);
+      const s0 = gD00 + load<f64>(at(h, n, i, j)) * load<f64>(y0);
+      const mii = load<f64>(diag + (<usize>i << 3));
+      store<f64>(at(h, n, j, i), -s0 / mii);
+      store<f64>(at(h, n, j + 1, i), -gD01 / mii);
+    }
+  }
+  if (j < j1) {
     const y = at(h, n, j, j);
     store<f64>(y, 1 / load<f64>(diag + (<usize>j << 3)));
     for (let i = j + 1; i < n; i++) {
-      const s = dot(at(h, n, i, j), y, i - j);
-      store<f64>(at(h, n, j, i), -s / load<f64>(diag + (<usize>i << 3)));
+      store<f64>(at(h, n, j, i), -dot(at(h, n, i, j), y, i - j) / load<f64>(diag + (<usize>i << 3)));
     }
   }
-  // U[a,b] = M⁻¹[n−1−a, n−1−b] = Y[n−1−b, n−1−a]: reflect the upper triangle across the
-  // anti-diagonal, then clear the lower triangle.
+}
+
+/**
+ * U[a,b] = M⁻¹[n−1−a, n−1−b] = Y[n−1−b, n−1−a]: reflect the upper triangle across the
+ * anti-diagonal, then clear the strict lower triangle. h then holds U.
+ */
+export function sparsegptFactorEnd(h: usize, n: i32): void {
   for (let p = 0; p < n; p++) {
     for (let q = p; p + q < n - 1; q++) {
       const x = at(h, n, p, q);
@@ -147,7 +276,6 @@ export function sparsegptFactor(h: usize, n: i32, percDamp: f64, dead: usize, sc
     }
   }
   for (let i = 1; i < n; i++) memory.fill(at(h, n, i, 0), 0, <usize>i << 3);
-  return 0;
 }
 
 // k-th smallest (0-based) of n f64 at a, reordering them (quickselect, median of three).
@@ -240,48 +368,53 @@ function lazyTail(w: usize, cols: i32, u: usize, err: usize, eStride: usize, r: 
   }
 }
 
-/**
- * SparseGPT with its weight update. weight: f32 [rows, cols] in/out (pruned entries exactly 0);
- * u: f64 [cols, cols] from sparsegptFactor; dead: u8 [cols]; mask: u8 [rows, cols] out.
- * nmM == 0: unstructured at `sparsity`. Scratch: work f64 [rows·cols], err f64 [rows·B],
- * sel f64 [rows·B]. Blocks of `block` columns.
- */
-export function sparsegptPrune(
-  weight: usize, rows: i32, cols: i32, u: usize, dead: usize, mask: usize,
-  sparsity: f64, nmN: i32, nmM: i32, block: i32,
-  work: usize, err: usize, sel: usize,
-): void {
+/** work (f64 [rows, cols]) = weight with the dead columns zeroed. */
+export function sparsegptLoad(weight: usize, rows: i32, cols: i32, dead: usize, work: usize): void {
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const v = load<u8>(dead + <usize>c) != 0 ? 0 : <f64>load<f32>(weight + ((<usize>r * <usize>cols + <usize>c) << 2));
       store<f64>(at(work, cols, r, c), v);
     }
   }
-  for (let i1 = 0; i1 < cols; i1 += block) {
-    const i2 = min(i1 + block, cols);
-    const count = i2 - i1;
-    if (nmM == 0) blockMask(work, rows, cols, u, mask, sparsity, i1, count, sel);
-    for (let r = 0; r < rows; r++) {
-      const wRow = at(work, cols, r, 0);
-      const mRow = mask + <usize>r * <usize>cols;
-      for (let i = 0; i < count; i++) {
-        const c = i1 + i;
-        if (nmM > 0 && i % nmM == 0) groupMask(wRow, mRow, u, cols, c, nmN, nmM);
-        const x = load<f64>(wRow + (<usize>c << 3));
-        const q = load<u8>(mRow + <usize>c) != 0 ? 0 : x;
-        const e = (x - q) / load<f64>(at(u, cols, c, c));
-        axpyNeg(wRow + (<usize>(c + 1) << 3), at(u, cols, c, c + 1), e, i2 - c - 1);
-        store<f64>(wRow + (<usize>c << 3), q);
-        store<f64>(err + ((<usize>r * <usize>count + <usize>i) << 3), e);
-      }
-    }
-    lazyUpdate(work, rows, cols, u, err, i1, count, i2);
-  }
+}
+
+/** weight = f32(work): the pruned entries are exactly 0. */
+export function sparsegptStore(work: usize, rows: i32, cols: i32, weight: usize): void {
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       store<f32>(weight + ((<usize>r * <usize>cols + <usize>c) << 2), <f32>load<f64>(at(work, cols, r, c)));
     }
   }
+}
+
+/**
+ * One block of columns [i1, i1 + block): its mask, the in-block OBS updates row by row, and the
+ * lazy batch update of the later columns. u: f64 [cols, cols] (the factor); mask: u8 [rows, cols]
+ * out for the block's columns. nmM == 0: unstructured at `sparsity`. Scratch: err and sel f64
+ * [rows·block].
+ */
+export function sparsegptBlock(
+  work: usize, rows: i32, cols: i32, u: usize, mask: usize,
+  sparsity: f64, nmN: i32, nmM: i32, i1: i32, block: i32, err: usize, sel: usize,
+): void {
+  const i2 = min(i1 + block, cols);
+  const count = i2 - i1;
+  if (nmM == 0) blockMask(work, rows, cols, u, mask, sparsity, i1, count, sel);
+  for (let r = 0; r < rows; r++) {
+    const wRow = at(work, cols, r, 0);
+    const mRow = mask + <usize>r * <usize>cols;
+    for (let i = 0; i < count; i++) {
+      const c = i1 + i;
+      if (nmM > 0 && i % nmM == 0) groupMask(wRow, mRow, u, cols, c, nmN, nmM);
+      const x = load<f64>(wRow + (<usize>c << 3));
+      const q = load<u8>(mRow + <usize>c) != 0 ? 0 : x;
+      const e = (x - q) / load<f64>(at(u, cols, c, c));
+      axpyNeg(wRow + (<usize>(c + 1) << 3), at(u, cols, c, c + 1), e, i2 - c - 1);
+      store<f64>(wRow + (<usize>c << 3), q);
+      store<f64>(err + ((<usize>r * <usize>count + <usize>i) << 3), e);
+    }
+  }
+  lazyUpdate(work, rows, cols, u, err, i1, count, i2);
 }
 
 // Unstructured block mask: t = W1²/d², one threshold for the whole rows × count block.

@@ -141,7 +141,7 @@ describe('dsnot and applyMask', () => {
       for (const p of [initErr, err]) ctx.u8(p, 8 * rows).fill(0xaa);
       ctx.u8(scratch, scratchBytes).fill(0xaa);
       const cycles = ctx.exports.dsnotRefine(
-        w.ptr, mask.ptr, rows, cols, sq, s32, s64, vp, met.ptr, nm ? nm.m : 0, 50, 0.1, 0, initErr, err, scratch,
+        w.ptr, mask.ptr, rows, cols, sq, s32, s64, vp, met.ptr, nm ? nm.m : 0, 50, 0.1, 0, initErr, err, scratch, 1,
       );
       expect(cycles).toBe(ref.cycles);
       expect(Array.from(ctx.f64(initErr, rows))).toEqual(Array.from(ref.initError));

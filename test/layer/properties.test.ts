@@ -44,6 +44,12 @@ const CASES: Case[] = [
   { name: '64 cols, exhausted lists', rows: 16, cols: 64, sparsity: 0.5, init: 'wanda', seed: 13, threshold: 0, maxCycles: 200 },
   { name: '64 cols, 3:4 exhausted groups', rows: 16, cols: 64, sparsity: { n: 3, m: 4 }, init: 'wanda', seed: 14, threshold: 0, maxCycles: 200 },
   { name: '37 cols, sparsity 0', rows: 4, cols: 37, sparsity: 0, init: 'wanda', seed: 15 },
+  // More rows than one kernel call takes (the wasm backend calls its kernels in chunks of rows),
+  // and rows unlike their neighbours (the per-row candidate limit guessed from the previous row
+  // is then far off, in both directions).
+  { name: '4096 cols, 70 rows, unlike neighbours', rows: 70, cols: 4096, sparsity: 0.5, init: 'wanda', seed: 16, data: { rowScales: true } },
+  { name: '2048 cols, 140 rows, 2:4, unlike neighbours', rows: 140, cols: 2048, sparsity: { n: 2, m: 4 }, init: 'magnitude', seed: 17, data: { rowScales: true } },
+  { name: '64 cols, 4200 rows', rows: 4200, cols: 64, sparsity: 0.6, init: 'wanda', seed: 18 },
 ];
 
 function statsOf(c: Case): LayerStats & { hessian: Float64Array } {

@@ -32,6 +32,8 @@ export interface RandomLayerOptions {
   constantEvery?: number;
   nseq?: number;
   seqlen?: number;
+  /** Scale row r by 4^((r mod 5) − 2): neighbouring rows unlike each other. */
+  rowScales?: boolean;
 }
 
 export function randomLayer(seed: number, rows: number, cols: number, o: RandomLayerOptions = {}): RandomLayer {
@@ -44,6 +46,7 @@ export function randomLayer(seed: number, rows: number, cols: number, o: RandomL
     if (o.grid) w = Math.round(w * o.grid) / o.grid;
     // No exact zeros: a zero weight is a legitimate input but makes the tests weaker.
     weight[i] = w === 0 ? 1 / (o.grid || 1024) : w;
+    if (o.rowScales) weight[i] *= 4 ** ((Math.floor(i / cols) % 5) - 2);
   }
   // Channels with a mean of either sign (so the DSnoT error has both signs) and varied spread.
   const mean = Float64Array.from({ length: cols }, () => normal(next));

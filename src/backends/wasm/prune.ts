@@ -12,6 +12,19 @@ const ptr = (t: DeviceTensor): number => (t as WasmTensor).ptr;
 
 /** Largest candidate buffer of the whole-matrix selection (beyond it, it rescans instead). */
 const MAX_CANDIDATES = 1 << 22;
+/** Rows of SparseGPT's factorisation per kernel call. */
+const FACTOR_CHUNK = 16;
+/**
+ * Weights per kernel call for the row-wise kernels. Engines optimise a wasm function for its
+ * next call, not while a call runs: a layer done in one call would run in the baseline tier.
+ */
+const CHUNK_WEIGHTS = 1 << 18;
+
+/** Calls fn(firstRow, rowCount) over consecutive chunks of about CHUNK_WEIGHTS weights. */
+function forRowChunks(rows: number, cols: number, fn: (r0: number, count: number) => void): void {
+  const step = Math.max(1, Math.floor(CHUNK_WEIGHTS / cols));
+  for (let r0 = 0; r0 < rows; r0 += step) fn(r0, Math.min(step, rows - r0));
+}
 
 interface WasmStatsHandle extends StatsHandle {
   /** sum | sumSq | tokenVar, f64 [3·cols]. */
@@ -108,23 +121,27 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
   };
 
   function metric(weight: DeviceTensor, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null, out: DeviceTensor): void {
+    const w = ptr(weight);
+    const o = ptr(out);
     if (kind === 'magnitude') {
-      e.metricMagnitude(ptr(weight), rows * cols, ptr(out));
+      forRowChunks(rows, cols, (r0, n) => e.metricMagnitude(w + 4 * r0 * cols, n * cols, o + 4 * r0 * cols));
       return;
     }
     if (!colScale || colScale.length !== cols) throw new RangeError(`metric ${kind}: needs a column scale of length ${cols}`);
+    const run = kind === 'wanda' ? e.metricWanda : e.metricObs;
     withVectors([colScale], (scale) => {
-      if (kind === 'wanda') e.metricWanda(ptr(weight), rows, cols, scale, ptr(out));
-      else e.metricObs(ptr(weight), rows, cols, scale, ptr(out));
+      forRowChunks(rows, cols, (r0, n) => run(w + 4 * r0 * cols, n, cols, scale, o + 4 * r0 * cols));
     });
   }
 
   function selectRows(m: DeviceTensor, rows: number, cols: number, k: number, mask: DeviceTensor): void {
-    withScratch([e.selectHistBytes(), 4 * (2 * cols + 8)], (hist, cand) => e.selectRowsSmallest(ptr(m), rows, cols, k, ptr(mask), hist, cand));
+    withScratch([e.selectHistBytes(), 4 * (2 * cols + 8)], (hist, cand) => {
+      forRowChunks(rows, cols, (r0, n) => e.selectRowsSmallest(ptr(m) + 4 * r0 * cols, n, cols, k, ptr(mask) + r0 * cols, hist, cand));
+    });
   }
 
   function selectNM(m: DeviceTensor, rows: number, cols: number, n: number, mm: number, mask: DeviceTensor): void {
-    e.selectNM(ptr(m), rows, cols, n, mm, ptr(mask));
+    forRowChunks(rows, cols, (r0, count) => e.selectNM(ptr(m) + 4 * r0 * cols, count, cols, n, mm, ptr(mask) + r0 * cols));
   }
 
   function selectThreshold(m: DeviceTensor, length: number, rank: number, mask: DeviceTensor): void {
@@ -135,25 +152,50 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
   async function dsnot(a: DsnotArgs): Promise<DsnotResult> {
     const c: ColumnVectors = a.columns;
     const scratchBytes = e.dsnotScratchBytes(a.maxCycles, a.cols);
+    const cols = a.cols;
     return withVectors([c.sqrtScaler, c.sum32, c.sum64, c.varPow], (sqrtScaler, sum32, sum64, varPow) =>
       withScratch([8 * a.rows, 8 * a.rows, scratchBytes], (initErr, err, scratch) => {
-        const cycles = e.dsnotRefine(
-          ptr(a.weight), ptr(a.mask), a.rows, a.cols,
-          sqrtScaler, sum32, sum64, varPow,
-          a.initialMetric ? ptr(a.initialMetric) : 0, a.nm ? a.nm.m : 0,
-          a.maxCycles, a.updateThreshold, a.nm ? 1 : a.sameSign ? 1 : 0,
-          initErr, err, scratch,
-        );
+        let cycles = 0;
+        forRowChunks(a.rows, cols, (r0, n) => {
+          const got = e.dsnotRefine(
+            ptr(a.weight) + 4 * r0 * cols, ptr(a.mask) + r0 * cols, n, cols,
+            sqrtScaler, sum32, sum64, varPow,
+            a.initialMetric ? ptr(a.initialMetric) + 4 * r0 * cols : 0, a.nm ? a.nm.m : 0,
+            a.maxCycles, a.updateThreshold, a.nm ? 1 : a.sameSign ? 1 : 0,
+            initErr + 8 * r0, err + 8 * r0, scratch, r0 === 0 ? 1 : 0,
+          );
+          cycles = Math.max(cycles, got);
+        });
         return { initError: ctx.f64(initErr, a.rows).slice(), error: ctx.f64(err, a.rows).slice(), cycles };
       }));
   }
 
   function applyMask(weight: DeviceTensor, mask: DeviceTensor, length: number): void {
-    e.dsnotApplyMask(ptr(weight), ptr(mask), length);
+    for (let i = 0; i < length; i += CHUNK_WEIGHTS) {
+      e.dsnotApplyMask(ptr(weight) + 4 * i, ptr(mask) + i, Math.min(CHUNK_WEIGHTS, length - i));
+    }
   }
 
-  function notPositiveDefinite(code: number): DsnotInputError {
-    return new DsnotInputError(`hessian: not positive definite after damping (pivot at column ${code - 1}); give more calibration data or a valid H`);
+  function notPositiveDefinite(column: number): DsnotInputError {
+    return new DsnotInputError(`hessian: not positive definite after damping (pivot at column ${column}); give more calibration data or a valid H`);
+  }
+
+  /**
+   * SparseGPT's factor of H (wasm copy at h, destroyed): the Cholesky rows of the reversed, damped
+   * matrix, then (withInverse) U in place of h. Called in row chunks so that the engine optimises
+   * the loops after the first chunks (one long call would stay in its baseline tier).
+   */
+  function factorize(h: number, n: number, percDamp: number, dead: number, diag: number, withInverse: boolean): void {
+    e.sparsegptFactorBegin(h, n, percDamp, dead);
+    for (let i0 = 0; i0 < n; i0 += FACTOR_CHUNK) {
+      const code = e.sparsegptCholeskyRows(h, n, i0, Math.min(n, i0 + FACTOR_CHUNK));
+      // The rows are reversed: pivot p of JHJ is column n−1−p of H.
+      if (code !== 0) throw notPositiveDefinite(n - code);
+    }
+    if (!withInverse) return;
+    e.sparsegptSaveDiagonal(h, n, diag);
+    for (let j0 = 0; j0 < n; j0 += FACTOR_CHUNK) e.sparsegptInverseRows(h, n, diag, j0, Math.min(n, j0 + FACTOR_CHUNK));
+    e.sparsegptFactorEnd(h, n);
   }
 
   async function sparseGpt(a: SparseGptArgs): Promise<void> {
@@ -161,21 +203,20 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     const block = a.blockSize;
     withVectors([a.hessian], (u) =>
       withScratch([n, 8 * n, 8 * a.rows * n, 8 * a.rows * block, 8 * a.rows * block], (dead, diag, work, err, sel) => {
-        const code = e.sparsegptFactor(u, n, a.percDamp, dead, diag);
-        if (code !== 0) throw notPositiveDefinite(code);
-        e.sparsegptPrune(
-          ptr(a.weight), a.rows, n, u, dead, ptr(a.mask),
-          a.sparsity, a.nm ? a.nm.n : 0, a.nm ? a.nm.m : 0, block,
-          work, err, sel,
-        );
+        factorize(u, n, a.percDamp, dead, diag, true);
+        e.sparsegptLoad(ptr(a.weight), a.rows, n, dead, work);
+        for (let i1 = 0; i1 < n; i1 += block) {
+          e.sparsegptBlock(work, a.rows, n, u, ptr(a.mask), a.sparsity, a.nm ? a.nm.n : 0, a.nm ? a.nm.m : 0, i1, block, err, sel);
+        }
+        e.sparsegptStore(work, a.rows, n, ptr(a.weight));
       }));
   }
 
   function obsDiagonal(hessian: Float64Array, cols: number, percDamp: number): Float64Array {
     return withVectors([hessian], (h) =>
       withScratch([cols, 8 * cols], (dead, diag) => {
-        const code = e.sparsegptObsDiagonal(h, cols, percDamp, dead, diag);
-        if (code !== 0) throw notPositiveDefinite(code);
+        factorize(h, cols, percDamp, dead, diag, false);
+        e.sparsegptObsDiagonal(h, cols, dead, diag);
         return ctx.f64(diag, cols).slice();
       }));
   }

@@ -1,0 +1,164 @@
+// Per-layer pruning on wasm (one thread) for LLaMA-7B-shaped linears with synthetic weights and
+// statistics: the Wanda initial mask, the DSnoT refinement, and SparseGPT (O(cols³): fewer runs).
+//
+//   node bench/layer.bench.mjs [--shapes 4096x4096,11008x4096,4096x11008] [--no-sparsegpt]
+//                              [--sparsegpt-shapes 4096x4096]      (needs the build: npm run build)
+//
+// Each case is a Benchmark.js deferred test around pruneLayer(); besides the whole call it keeps
+// the call's own split (timings.initMs = metric + selection, timings.dsnotMs = the DSnoT kernel),
+// because "DSnoT refinement" means the refinement alone, not the initial mask or the copies.
+// Writes bench/results/layer-wasm.json and prints a table; checks growth is linear in rows×cols.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Benchmark from 'benchmark';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const distPath = process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(here, '..', 'dist', 'index.js');
+const { pruneLayer } = await import(pathToFileURL(distPath).href);
+
+const argv = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : fallback;
+};
+const parseShapes = (s) => s.split(',').filter(Boolean).map((x) => x.split('x').map(Number));
+const SHAPES = parseShapes(flag('--shapes', '4096x4096,11008x4096,4096x11008'));
+const SPARSEGPT_SHAPES = argv.includes('--no-sparsegpt') ? [] : parseShapes(flag('--sparsegpt-shapes', '4096x4096,11008x4096,4096x11008'));
+
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const normal = (next) => Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
+
+/** Weights ~ N(0, 0.02²); statistics as one 2048-token sequence per call would give them. */
+function synthetic(rows, cols, withHessian) {
+  const next = rng(rows * 7919 + cols);
+  const weight = new Float32Array(rows * cols);
+  for (let i = 0; i < weight.length; i++) weight[i] = 0.02 * normal(next);
+  const seqlen = 2048;
+  const mean = Float64Array.from({ length: cols }, () => 0.05 * normal(next));
+  const sd = Float64Array.from({ length: cols }, () => 0.2 + next());
+  const stats = {
+    scalerRow: Float64Array.from({ length: cols }, (_, j) => seqlen * (sd[j] ** 2 + mean[j] ** 2)),
+    sumMetricRow: Float64Array.from({ length: cols }, (_, j) => seqlen * mean[j]),
+    var: Float64Array.from(sd, (s) => s * s),
+    hessian: null,
+  };
+  if (withHessian) {
+    // H = 2·(A Aᵀ/r + diag): positive definite with realistic off-diagonal mass, built in O(cols²·r).
+    const r = 16;
+    const a = Float64Array.from({ length: cols * r }, () => normal(next));
+    const h = new Float64Array(cols * cols);
+    for (let i = 0; i < cols; i++) {
+      for (let j = i; j < cols; j++) {
+        let s = 0;
+        for (let t = 0; t < r; t++) s += a[i * r + t] * a[j * r + t];
+        h[i * cols + j] = h[j * cols + i] = (2 * s) / r;
+      }
+      h[i * cols + i] += 2 * stats.scalerRow[i] / seqlen;
+    }
+    stats.hessian = h;
+  }
+  return { weight, stats };
+}
+
+function runCase(name, options, minSamples, maxTime) {
+  return new Promise((resolvePromise, reject) => {
+    const split = { initMs: [], dsnotMs: [], cycles: 0 };
+    const bench = new Benchmark(name, {
+      defer: true,
+      minSamples,
+      maxTime,
+      initCount: 1,
+      async fn(deferred) {
+        const out = await pruneLayer(options);
+        split.initMs.push(out.timings.initMs);
+        split.dsnotMs.push(out.timings.dsnotMs);
+        split.cycles = out.cycles;
+        if (out.device !== 'wasm') throw new Error(`ran on ${out.device}`);
+        deferred.resolve();
+      },
+      onError: (e) => reject(e.target.error ?? e),
+      onComplete() {
+        const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+        resolvePromise({
+          callMs: this.stats.mean * 1000,
+          rme: this.stats.rme,
+          samples: this.stats.sample.length,
+          initMs: mean(split.initMs),
+          dsnotMs: mean(split.dsnotMs),
+          cycles: split.cycles,
+        });
+      },
+    });
+    bench.run({ async: true });
+  });
+}
+
+const results = [];
+const table = [];
+for (const [rows, cols] of SHAPES) {
+  const { weight, stats } = synthetic(rows, cols, false);
+  const base = { weight, rows, cols, stats, sparsity: 0.5, device: 'wasm' };
+  // Warm up once (module compile, memory growth), then measure.
+  await pruneLayer({ ...base, init: 'wanda' });
+  const wanda = await runCase(`wanda ${rows}x${cols}`, { ...base, init: 'wanda', dsnot: false }, 5, 8);
+  const dsnot = await runCase(`dsnot ${rows}x${cols}`, { ...base, init: 'wanda' }, 5, 8);
+  const mw = (rows * cols) / 1e6;
+  const rec = {
+    rows, cols, weights: rows * cols,
+    wandaMaskMs: wanda.initMs, wandaCallMs: wanda.callMs,
+    dsnotRefineMs: dsnot.dsnotMs, dsnotCallMs: dsnot.callMs, dsnotCycles: dsnot.cycles,
+    dsnotRowsPerSec: rows / (dsnot.dsnotMs / 1000),
+    wandaMsPerMWeights: wanda.initMs / mw, dsnotMsPerMWeights: dsnot.dsnotMs / mw,
+    samples: { wanda: wanda.samples, dsnot: dsnot.samples }, rmePercent: { wanda: wanda.rme, dsnot: dsnot.rme },
+  };
+  results.push(rec);
+  table.push({
+    shape: `${rows}×${cols}`,
+    'wanda mask ms': rec.wandaMaskMs.toFixed(1),
+    'dsnot refine ms': rec.dsnotRefineMs.toFixed(1),
+    'dsnot rows/s': Math.round(rec.dsnotRowsPerSec),
+    'wanda ms/Mw': rec.wandaMsPerMWeights.toFixed(2),
+    'dsnot ms/Mw': rec.dsnotMsPerMWeights.toFixed(2),
+    'whole call ms (wanda / +dsnot)': `${wanda.callMs.toFixed(0)} / ${dsnot.callMs.toFixed(0)}`,
+    cycles: dsnot.cycles,
+  });
+}
+
+const sparsegpt = [];
+for (const [rows, cols] of SPARSEGPT_SHAPES) {
+  const { weight, stats } = synthetic(rows, cols, true);
+  // One run each: a single SparseGPT layer takes seconds to minutes on one core.
+  const t0 = performance.now();
+  const out = await pruneLayer({ weight, rows, cols, stats, sparsity: 0.5, init: 'sparsegpt', dsnot: false, device: 'wasm' });
+  const ms = performance.now() - t0;
+  const rec = { rows, cols, ms, kernelMs: out.timings.initMs, rowsPerSec: rows / (out.timings.initMs / 1000) };
+  sparsegpt.push(rec);
+  table.push({ shape: `${rows}×${cols}`, 'sparsegpt ms (1 run)': rec.kernelMs.toFixed(0), 'sparsegpt rows/s': rec.rowsPerSec.toFixed(1) });
+}
+
+const perMw = results.map((r) => r.dsnotMsPerMWeights);
+const linear = perMw.length > 1 ? Math.max(...perMw) / Math.min(...perMw) : 1;
+const out = {
+  date: new Date().toISOString(),
+  node: process.version,
+  threads: 1,
+  command: `node bench/layer.bench.mjs ${argv.join(' ')}`.trim(),
+  sparsity: 0.5,
+  layers: results,
+  sparsegpt,
+  linearity: { dsnotMsPerMWeightsMaxOverMin: linear },
+};
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', 'layer-wasm.json'), `${JSON.stringify(out, null, 2)}\n`);
+console.table(table);
+console.log(`DSnoT ms per million weights, max/min across shapes: ${linear.toFixed(2)} (1 = perfectly linear in rows×cols)`);
