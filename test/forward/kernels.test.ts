@@ -80,6 +80,8 @@ for (const [rows, heads, headDim, offset, theta] of [[3, 2, 8, 0, 10000], [9, 3,
 
 for (const [tokens, heads, kvHeads, headDim, window] of [
   [1, 2, 2, 4, 0], [7, 4, 2, 8, 0], [19, 6, 3, 10, 0], [33, 8, 1, 16, 0], [12, 4, 4, 8, 5],
+  // Several GPU workgroups (64 rows) and staged key blocks (BK = 2048 / headDim, at most 64).
+  [70, 4, 2, 8, 0], [100, 2, 1, 64, 0], [90, 2, 2, 32, 37], [67, 2, 1, 128, 0],
 ] as const) {
   const q = rnd(tokens * heads * headDim, 2);
   const k = rnd(tokens * kvHeads * headDim, 2);

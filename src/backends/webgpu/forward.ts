@@ -57,10 +57,14 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
       if (s.headDim > MAX_HEAD_DIM) throw new KernelShapeError(`attention: head dimension ${s.headDim} exceeds the WebGPU kernel's ${MAX_HEAD_DIM}`);
       const wg: [number, number] = [Math.ceil(s.tokens / 64), s.heads];
       if (wg[0] > maxDim || wg[1] > maxDim) throw new KernelShapeError(`attention: ${s.tokens} tokens × ${s.heads} heads exceed this GPU's dispatch grid`);
-      run('attention', 'attention', (b) => ({
+      // Pipeline constants: the head size, and keys per staged block (both tiles in 16 KiB).
+      const constants = { HEAD_DIM: s.headDim, BK: Math.min(64, Math.floor(2048 / s.headDim)) };
+      const batch = new Batch(device, cache, 'attention');
+      batch.dispatch('attention', 'attention', {
         0: buf(q), 1: buf(k), 2: buf(v), 3: buf(out),
-        4: b.uniform([s.tokens, s.heads, s.kvHeads, s.headDim, f32Bits(s.scale), s.window, 0, 0]),
-      }), wg);
+        4: batch.uniform([s.tokens, s.heads, s.kvHeads, s.headDim, f32Bits(s.scale), s.window, 0, 0]),
+      }, wg, constants);
+      batch.submit();
     },
     siluMul(gate, up, out, length) {
       if (gate === up && out === gate) throw new KernelShapeError('siluMul: out may alias gate or up, not both');
