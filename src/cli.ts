@@ -11,6 +11,9 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   layer: { summary: 'prune one linear layer held in a safetensors file', load: () => import('./cli/layer.js') },
+  prune: { summary: 'prune a whole model, one decoder layer at a time (resumable)', load: () => import('./cli/prune.js') },
+  eval: { summary: 'perplexity of a model on text or token ids', load: () => import('./cli/eval.js') },
+  info: { summary: 'architecture, linears, dtypes and files of a model', load: () => import('./cli/info.js') },
 };
 
 function usage(): string {

@@ -1,0 +1,123 @@
+// `dsnot info MODEL`: what a model is, from its headers only (no weight is read): architecture,
+// layers, the prunable linears with their shapes, dtypes, parameter counts, files.
+import { openModel, type OpenedModel } from '../io/model.js';
+import { CliUsageError, parseFlags, type FlagSpec } from './args.js';
+
+const FLAGS: FlagSpec = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const HELP = `usage: dsnot info MODEL [--json]
+MODEL: a folder with config.json + safetensors, a .safetensors/.index.json file, or a llama2.c .bin.`;
+
+export interface ModelInfo {
+  model: string;
+  format: 'safetensors' | 'llama2c';
+  modelType: string;
+  family: string;
+  layers: number;
+  hiddenSize: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediateSize: number;
+  vocabSize: number;
+  maxPositions: number;
+  norm: string;
+  activation: string;
+  tiedEmbeddings: boolean;
+  /** Stored dtypes and how many parameters each holds. */
+  dtypes: Record<string, number>;
+  parameters: number;
+  /** Parameters of the decoder-layer linears (what prune() prunes). */
+  prunableParameters: number;
+  /** The linears of one decoder layer (every layer has the same). */
+  linears: Array<{ name: string; shape: [number, number]; dtype: string; bias: boolean }>;
+  files: Array<{ name: string; bytes: number | null }>;
+}
+
+export async function modelInfo(opened: OpenedModel): Promise<ModelInfo> {
+  const { spec, reader } = opened;
+  const count = (shape: number[]) => shape.reduce((a, d) => a * d, 1);
+  const dtypes: Record<string, number> = {};
+  let parameters = 0;
+  for (const t of reader.tensors) {
+    dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + count(t.shape);
+    parameters += count(t.shape);
+  }
+  const prunableParameters = spec.layers.flatMap((l) => l.linears).reduce((n, l) => n + l.out * l.in, 0);
+  const layer0 = spec.layers[0];
+  const weightFiles = opened.format === 'llama2c' ? [opened.source.entry ?? (reader as { file?: string }).file ?? ''] : reader.layout.shards.map((s) => s.file);
+  const names = [...new Set([...weightFiles, ...(reader.layout.indexMetadata ? ['model.safetensors.index.json'] : []), ...opened.sideFiles,
+    ...(opened.llama2cTokenizerFile ? [opened.llama2cTokenizerFile] : [])])].filter(Boolean);
+  const files = await Promise.all(names.map(async (name) => ({ name, bytes: await opened.source.size(name) })));
+  return {
+    model: opened.source.location + (opened.source.entry ? `/${opened.source.entry}` : ''),
+    format: opened.format,
+    modelType: spec.modelType,
+    family: spec.family,
+    layers: spec.numLayers,
+    hiddenSize: spec.hiddenSize,
+    heads: spec.numHeads,
+    kvHeads: spec.numKvHeads,
+    headDim: spec.headDim,
+    intermediateSize: spec.intermediateSize,
+    vocabSize: spec.vocabSize,
+    maxPositions: spec.maxPositions,
+    norm: `${spec.norm.kind} (eps ${spec.norm.eps})`,
+    activation: spec.activation,
+    tiedEmbeddings: spec.tieWordEmbeddings,
+    dtypes,
+    parameters,
+    prunableParameters,
+    linears: (layer0?.linears ?? []).map((l) => ({
+      name: l.name, shape: [l.out, l.in] as [number, number], dtype: reader.info(l.weight)?.dtype ?? '?', bias: l.bias !== null,
+    })),
+    files,
+  };
+}
+
+export function formatInfo(i: ModelInfo): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const width = Math.max(...i.linears.map((l) => l.name.length), 4);
+  return [
+    `${i.model}`,
+    `  format: ${i.format}   model_type: ${i.modelType} (${i.family} family)`,
+    `  ${i.layers} decoder layers, hidden ${i.hiddenSize}, ${i.heads} heads (${i.kvHeads} key/value), head dim ${i.headDim}, MLP ${i.intermediateSize} (${i.activation})`,
+    `  vocabulary ${n(i.vocabSize)}, ${n(i.maxPositions)} positions, ${i.norm}${i.tiedEmbeddings ? ', tied embeddings' : ''}`,
+    `  parameters: ${n(i.parameters)} (${Object.entries(i.dtypes).map(([d, c]) => `${d} ${n(c)}`).join(', ')}); prunable (decoder linears): ${n(i.prunableParameters)}`,
+    `  linears of each layer:`,
+    ...i.linears.map((l) => `    ${l.name.padEnd(width)}  [${l.shape.join(', ')}]  ${l.dtype}${l.bias ? ' + bias' : ''}`),
+    `  files: ${i.files.map((f) => (f.bytes === null ? f.name : `${f.name} (${formatBytes(f.bytes)})`)).join(', ')}`,
+  ].join('\n');
+}
+
+function formatBytes(b: number): string {
+  if (b < 1024) return `${b} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = b / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseFlags(argv, FLAGS, true);
+  if (args.flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (args.positionals.length !== 1) throw new CliUsageError('one MODEL is required (dsnot info MODEL)');
+  const opened = await openModel(args.positionals[0]);
+  try {
+    const info = await modelInfo(opened);
+    console.log(args.flags.json ? JSON.stringify(info, null, 2) : formatInfo(info));
+  } finally {
+    await opened.close();
+  }
+  return 0;
+}

@@ -1,0 +1,159 @@
+// `dsnot prune MODEL --out DIR …`: prune a whole model (DESIGN.md's command line). A progress
+// bar on a terminal; --json prints the report. Ctrl-C stops at the next window/linear boundary
+// and keeps the partial state: the same command resumes.
+import type { DsnotOptions, InitMethod } from '../layer.js';
+import { prune, type PruneEvaluation, type PruneProgress, type PruneReport } from '../prune.js';
+import { sparsityLabel } from '../pipeline/options.js';
+import { parseSparsity } from '../validate.js';
+import { CliUsageError, oneOf, optionalNumber, optionalString, parseFlags, type FlagSpec } from './args.js';
+import { integerFlag, readText, readTokenStream } from './inputs.js';
+import { formatDuration, ProgressBar } from './progress.js';
+
+const FLAGS: FlagSpec = {
+  out: { type: 'string' },
+  sparsity: { type: 'string' },
+  init: { type: 'string' },
+  'no-dsnot': { type: 'boolean' },
+  skip: { type: 'string' },
+  'max-cycles': { type: 'string' },
+  threshold: { type: 'string' },
+  'pow-var': { type: 'string' },
+  'same-sign': { type: 'boolean' },
+  calib: { type: 'string' },
+  nsamples: { type: 'string' },
+  seqlen: { type: 'string' },
+  seed: { type: 'string' },
+  device: { type: 'string' },
+  'eval-text': { type: 'string' },
+  'eval-tokens': { type: 'string' },
+  'eval-seqlen': { type: 'string' },
+  'no-resume': { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+const HELP = `usage: dsnot prune MODEL --out DIR --calib FILE
+            [--sparsity 0.5|2:4] [--init wanda|magnitude|sparsegpt] [--no-dsnot] [--skip mlp|none|LIST]
+            [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign]
+            [--nsamples 128] [--seqlen 2048] [--seed 0] [--device auto|wasm|webgpu]
+            [--eval-text FILE | --eval-tokens FILE.json] [--eval-seqlen N] [--no-resume] [--json]
+MODEL: a folder with config.json + safetensors, a .safetensors/.index.json file, or a llama2.c .bin.
+--calib (required): plain text or C4-style JSON lines (optionally .gz), sampled as the authors do
+  (--nsamples windows of --seqlen tokens, --seed), or a .json array of token-id arrays used as given.
+--skip: linears DSnoT leaves at their initial mask (default mlp, the authors'; none = refine all;
+  or a comma list of mlp, self_attn, linear names such as o_proj).
+--eval-text/--eval-tokens: also report perplexity before and after (authors' protocol).
+An interrupted run (Ctrl-C, kill, crash) resumes when the same command is run again.`;
+
+const INITS = ['wanda', 'magnitude', 'sparsegpt'] as const;
+const DEVICES = ['auto', 'wasm', 'webgpu'] as const;
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseFlags(argv, FLAGS, true);
+  if (args.flags.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (args.positionals.length !== 1) throw new CliUsageError(args.positionals.length ? `one MODEL expected, got ${args.positionals.length}: ${args.positionals.join(' ')}` : 'MODEL is required (dsnot prune MODEL --out DIR --calib FILE)');
+  const model = args.positionals[0];
+  const out = optionalString(args, 'out');
+  if (!out) throw new CliUsageError('--out DIR is required');
+  const calib = optionalString(args, 'calib');
+  if (!calib) throw new CliUsageError('--calib FILE is required: a text file (plain or C4 JSON lines, optionally .gz) or a .json file of token-id windows');
+  const noDsnot = args.flags['no-dsnot'] === true;
+  const dsnotFlags = ['max-cycles', 'threshold', 'pow-var', 'same-sign', 'skip'].filter((f) => args.flags[f] !== undefined);
+  if (noDsnot && dsnotFlags.length) throw new CliUsageError(`--no-dsnot conflicts with --${dsnotFlags[0]}`);
+  const dsnot: false | DsnotOptions = noDsnot ? false : {
+    maxCycles: integerFlag(args.flags, 'max-cycles'),
+    updateThreshold: optionalNumber(args, 'threshold'),
+    powOfVarRegrowing: optionalNumber(args, 'pow-var'),
+    sameSign: args.flags['same-sign'] === true,
+  };
+  const skipText = optionalString(args, 'skip');
+  const evaluation = await evaluationFlags(args.flags);
+  const json = args.flags.json === true;
+
+  const bar = new ProgressBar(process.stderr, process.stderr.isTTY === true && !json);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Error('interrupted (Ctrl-C): run the same command again to resume'));
+  process.once('SIGINT', onSigint);
+  let report: PruneReport;
+  try {
+    report = await prune({
+      model,
+      output: out,
+      calibration: calib,
+      sparsity: sparsityFlag(optionalString(args, 'sparsity') ?? '0.5'),
+      init: oneOf(args, 'init', INITS, 'wanda') as InitMethod,
+      dsnot,
+      skip: skipText === undefined ? undefined : skipText === 'none' ? 'none' : skipText.split(',').map((s) => s.trim()).filter(Boolean),
+      nsamples: integerFlag(args.flags, 'nsamples'),
+      seqlen: integerFlag(args.flags, 'seqlen'),
+      seed: integerFlag(args.flags, 'seed'),
+      device: oneOf(args, 'device', DEVICES, 'auto'),
+      evaluation,
+      resume: args.flags['no-resume'] !== true,
+      signal: controller.signal,
+      progress_callback: (p) => showProgress(bar, p, json),
+    });
+  } finally {
+    bar.done();
+    process.off('SIGINT', onSigint);
+  }
+  if (json) console.log(JSON.stringify(report, null, 2));
+  else console.log(summary(report));
+  return 0;
+}
+
+function showProgress(bar: ProgressBar, p: PruneProgress, json: boolean): void {
+  if (p.message && !json) {
+    if (bar.enabled) bar.note(`dsnot prune: ${p.message}`);
+    else console.error(`dsnot prune: ${p.message}`);
+  }
+  const head = p.layer === undefined ? p.stage : `layer ${p.layer + 1}/${p.layers}`;
+  const detail = p.stage === 'prune' ? `prune ${p.linear}`
+    : p.stage === 'stats' || p.stage === 'forward' ? `${p.stage === 'stats' ? 'dense pass' : 'pruned pass'} ${(p.window ?? 0) + 1}/${p.windows}`
+      : p.stage;
+  bar.update(p.progress, head, detail, p.stage === 'layer-done' || p.stage === 'done');
+}
+
+export function summary(r: PruneReport): string {
+  const lines = [
+    `pruned ${r.model} → ${r.output}`,
+    `  ${r.method}, sparsity ${sparsityLabel(r.sparsity)}${r.dsnot ? `, DSnoT skips ${r.skip.length ? r.skip.join(',') : 'nothing'}` : ''}; ${r.layers} layers, ${r.totals.linears} linears on ${r.device}${r.resumedFromLayer ? ` (resumed after layer ${r.resumedFromLayer})` : ''}`,
+    `  calibration: ${r.calibration.windows} windows, ${r.calibration.tokens} tokens (${r.calibration.kind})`,
+    `  sparsity check: ${r.sparsityCheck.toFixed(4)} (${r.totals.zeros} of ${r.totals.weights} decoder-linear weights are zero)`,
+  ];
+  if (r.perplexity) {
+    const p = r.perplexity;
+    lines.push(`  perplexity: ${p.before.toFixed(3)} dense → ${p.after.toFixed(3)} pruned (${p.tokens} tokens, seqlen ${p.seqlen}, ${p.protocol} protocol)`);
+  }
+  const t = r.timings;
+  const s = (ms: number) => (ms / 1000).toFixed(1);
+  lines.push(`  time: ${formatDuration(t.totalMs / 1000)} (load ${s(t.loadMs)} s, forward ${s(t.forwardMs)} s, prune ${s(t.pruneMs)} s, write ${s(t.writeMs)} s${t.evalMs ? `, eval ${s(t.evalMs)} s` : ''})`);
+  lines.push(`  files: ${r.files.join(', ')}`);
+  return lines.join('\n');
+}
+
+async function evaluationFlags(flags: Record<string, string | boolean | undefined>): Promise<PruneEvaluation | undefined> {
+  const textFile = flags['eval-text'];
+  const tokensFile = flags['eval-tokens'];
+  const seqlen = integerFlag(flags, 'eval-seqlen');
+  if (typeof textFile === 'string' && typeof tokensFile === 'string') throw new CliUsageError('give --eval-text or --eval-tokens, not both');
+  if (typeof textFile === 'string') return { text: await readText(textFile, '--eval-text'), seqlen };
+  if (typeof tokensFile === 'string') return { tokens: await readTokenStream(tokensFile, '--eval-tokens'), seqlen };
+  if (seqlen !== undefined) throw new CliUsageError('--eval-seqlen needs --eval-text or --eval-tokens');
+  return undefined;
+}
+
+function sparsityFlag(text: string): number | { n: number; m: number } {
+  let s: number | { n: number; m: number };
+  try {
+    s = parseSparsity(text);
+  } catch (e) {
+    throw new CliUsageError((e as Error).message);
+  }
+  const ok = typeof s === 'number' ? s >= 0 && s < 1 : s.n >= 1 && s.n < s.m;
+  if (!ok) throw new CliUsageError(`--sparsity must be a ratio in [0, 1) such as 0.5, or N:M with 1 ≤ N < M such as 2:4 (got '${text}')`);
+  return s;
+}
