@@ -232,7 +232,7 @@ export function sparsegptSaveDiagonal(h: usize, n: i32, diag: usize): void {
 /**
  * Rows [j0, j1) of Y = (M⁻¹)ᵀ (upper): Y[j,j] = 1/M[j,j], Y[j,i] = −(M[i, j:i]·Y[j, j:i]) / M[i,i].
  * Y overwrites the upper triangle and the diagonal; the strict lower triangle still holds M, which
- * is all a row of Y reads, so rows are independent. Two rows j share the loads of M's rows.
+ * is all a row of Y reads, so rows are independent. Two rows j against two rows of M per step.
  */
 export function sparsegptInverseRows(h: usize, n: i32, diag: usize, j0: i32, j1: i32): void {
   let j = j0;
@@ -243,12 +243,27 @@ export function sparsegptInverseRows(h: usize, n: i32, diag: usize, j0: i32, j1:
     store<f64>(y1, 1 / load<f64>(diag + (<usize>(j + 1) << 3)));
     // Y[j, j+1] first: it needs only Y[j, j].
     store<f64>(y0 + 8, -(load<f64>(at(h, n, j + 1, j)) * load<f64>(y0)) / load<f64>(diag + (<usize>(j + 1) << 3)));
-    for (let i = j + 2; i < n; i++) {
-      // Over k in [j+1, i): M[i, k]·Y[j, k] and M[i, k]·Y[j+1, k]; then row j's k = j term.
-      dot1x2(at(h, n, i, j + 1), y0 + 8, y1, i - j - 1);
-      const s0 = gD00 + load<f64>(at(h, n, i, j)) * load<f64>(y0);
+    const yjj = load<f64>(y0);
+    let i = j + 2;
+    // Two rows i of M at a time as well: over k in [j+1, i) the four products share their loads;
+    // then the terms outside that range (k = j for row j, k = i for column i+1).
+    for (; i + 1 < n; i += 2) {
+      const len = i - j - 1;
+      dot2x2(at(h, n, i, j + 1), at(h, n, i + 1, j + 1), y0 + 8, y1, len);
       const mii = load<f64>(diag + (<usize>i << 3));
-      store<f64>(at(h, n, j, i), -s0 / mii);
+      const mi1 = load<f64>(diag + (<usize>(i + 1) << 3));
+      const yji = -(gD00 + load<f64>(at(h, n, i, j)) * yjj) / mii;
+      const yj1i = -gD01 / mii;
+      const mi1i = load<f64>(at(h, n, i + 1, i));
+      store<f64>(at(h, n, j, i), yji);
+      store<f64>(at(h, n, j + 1, i), yj1i);
+      store<f64>(at(h, n, j, i + 1), -(gD10 + load<f64>(at(h, n, i + 1, j)) * yjj + mi1i * yji) / mi1);
+      store<f64>(at(h, n, j + 1, i + 1), -(gD11 + mi1i * yj1i) / mi1);
+    }
+    if (i < n) {
+      dot1x2(at(h, n, i, j + 1), y0 + 8, y1, i - j - 1);
+      const mii = load<f64>(diag + (<usize>i << 3));
+      store<f64>(at(h, n, j, i), -(gD00 + load<f64>(at(h, n, i, j)) * yjj) / mii);
       store<f64>(at(h, n, j + 1, i), -gD01 / mii);
     }
   }

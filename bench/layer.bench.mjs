@@ -6,7 +6,8 @@
 //
 // Each case is a Benchmark.js deferred test around pruneLayer(); besides the whole call it keeps
 // the call's own split (timings.initMs = metric + selection, timings.dsnotMs = the DSnoT kernel),
-// because "DSnoT refinement" means the refinement alone, not the initial mask or the copies.
+// because "DSnoT refinement" means the refinement alone, not the initial mask or the copies, and
+// the process CPU time of each call (wall time on a shared machine includes waiting for a core).
 // Writes bench/results/layer-wasm.json and prints a table; checks growth is linear in rows×cols.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -72,14 +73,17 @@ function synthetic(rows, cols, withHessian) {
 
 function runCase(name, options, minSamples, maxTime) {
   return new Promise((resolvePromise, reject) => {
-    const split = { initMs: [], dsnotMs: [], cycles: 0 };
+    const split = { initMs: [], dsnotMs: [], cpuMs: [], cycles: 0 };
     const bench = new Benchmark(name, {
       defer: true,
       minSamples,
       maxTime,
       initCount: 1,
       async fn(deferred) {
+        const cpu0 = process.cpuUsage();
         const out = await pruneLayer(options);
+        const cpu = process.cpuUsage(cpu0);
+        split.cpuMs.push((cpu.user + cpu.system) / 1000);
         split.initMs.push(out.timings.initMs);
         split.dsnotMs.push(out.timings.dsnotMs);
         split.cycles = out.cycles;
@@ -95,6 +99,7 @@ function runCase(name, options, minSamples, maxTime) {
           samples: this.stats.sample.length,
           initMs: mean(split.initMs),
           dsnotMs: mean(split.dsnotMs),
+          cpuMs: mean(split.cpuMs),
           cycles: split.cycles,
         });
       },
@@ -115,8 +120,10 @@ for (const [rows, cols] of SHAPES) {
   const mw = (rows * cols) / 1e6;
   const rec = {
     rows, cols, weights: rows * cols,
-    wandaMaskMs: wanda.initMs, wandaCallMs: wanda.callMs,
-    dsnotRefineMs: dsnot.dsnotMs, dsnotCallMs: dsnot.callMs, dsnotCycles: dsnot.cycles,
+    wandaMaskMs: wanda.initMs, wandaCallMs: wanda.callMs, wandaCallCpuMs: wanda.cpuMs,
+    dsnotRefineMs: dsnot.dsnotMs, dsnotCallMs: dsnot.callMs, dsnotCallCpuMs: dsnot.cpuMs, dsnotCycles: dsnot.cycles,
+    // CPU the refinement adds to a Wanda-only call (which runs the same kernel with 0 cycles).
+    dsnotExtraCpuMs: dsnot.cpuMs - wanda.cpuMs,
     dsnotRowsPerSec: rows / (dsnot.dsnotMs / 1000),
     wandaMsPerMWeights: wanda.initMs / mw, dsnotMsPerMWeights: dsnot.dsnotMs / mw,
     samples: { wanda: wanda.samples, dsnot: dsnot.samples }, rmePercent: { wanda: wanda.rme, dsnot: dsnot.rme },
@@ -129,7 +136,9 @@ for (const [rows, cols] of SHAPES) {
     'dsnot rows/s': Math.round(rec.dsnotRowsPerSec),
     'wanda ms/Mw': rec.wandaMsPerMWeights.toFixed(2),
     'dsnot ms/Mw': rec.dsnotMsPerMWeights.toFixed(2),
-    'whole call ms (wanda / +dsnot)': `${wanda.callMs.toFixed(0)} / ${dsnot.callMs.toFixed(0)}`,
+    'dsnot extra cpu ms': rec.dsnotExtraCpuMs.toFixed(0),
+    'call wall ms (wanda / +dsnot)': `${wanda.callMs.toFixed(0)} / ${dsnot.callMs.toFixed(0)}`,
+    'call cpu ms (wanda / +dsnot)': `${wanda.cpuMs.toFixed(0)} / ${dsnot.cpuMs.toFixed(0)}`,
     cycles: dsnot.cycles,
   });
 }
@@ -139,18 +148,29 @@ for (const [rows, cols] of SPARSEGPT_SHAPES) {
   const { weight, stats } = synthetic(rows, cols, true);
   // One run each: a single SparseGPT layer takes seconds to minutes on one core.
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const out = await pruneLayer({ weight, rows, cols, stats, sparsity: 0.5, init: 'sparsegpt', dsnot: false, device: 'wasm' });
+  const cpu = process.cpuUsage(cpu0);
   const ms = performance.now() - t0;
-  const rec = { rows, cols, ms, kernelMs: out.timings.initMs, rowsPerSec: rows / (out.timings.initMs / 1000) };
+  const rec = {
+    rows, cols, callMs: ms, callCpuMs: (cpu.user + cpu.system) / 1000, kernelMs: out.timings.initMs,
+    rowsPerSec: rows / (out.timings.initMs / 1000),
+  };
   sparsegpt.push(rec);
-  table.push({ shape: `${rows}×${cols}`, 'sparsegpt ms (1 run)': rec.kernelMs.toFixed(0), 'sparsegpt rows/s': rec.rowsPerSec.toFixed(1) });
+  table.push({
+    shape: `${rows}×${cols}`, 'sparsegpt ms (1 run)': rec.kernelMs.toFixed(0), 'sparsegpt cpu ms': rec.callCpuMs.toFixed(0),
+    'sparsegpt rows/s': rec.rowsPerSec.toFixed(1),
+  });
 }
 
 const perMw = results.map((r) => r.dsnotMsPerMWeights);
 const linear = perMw.length > 1 ? Math.max(...perMw) / Math.min(...perMw) : 1;
+const load = (await import('node:os')).loadavg();
 const out = {
   date: new Date().toISOString(),
   node: process.version,
+  cpu: (await import('node:os')).cpus()[0]?.model,
+  loadAverageAtEnd: load,
   threads: 1,
   command: `node bench/layer.bench.mjs ${argv.join(' ')}`.trim(),
   sparsity: 0.5,
@@ -162,3 +182,4 @@ mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'layer-wasm.json'), `${JSON.stringify(out, null, 2)}\n`);
 console.table(table);
 console.log(`DSnoT ms per million weights, max/min across shapes: ${linear.toFixed(2)} (1 = perfectly linear in rows×cols)`);
+console.log(`load average ${load.map((x) => x.toFixed(1)).join(' ')}: wall times on a shared machine include waiting; cpu ms do not`);

@@ -99,7 +99,7 @@ export interface LayerPlan {
   rows: number;
   cols: number;
   stats: LayerStats;
-  /** H as f64, when init is 'sparsegpt'. */
+  /** H as f64 (the caller's array when it already is one; never modified), when init is 'sparsegpt'. */
   hessian: Float64Array | null;
   ratio: number;
   nm: { n: number; m: number } | null;
@@ -148,7 +148,7 @@ export function validateLayerOptions(o: PruneLayerOptions): LayerPlan {
     const badH = firstNonFinite(s.hessian);
     if (badH >= 0) fail(`stats.hessian[${Math.floor(badH / cols)}, ${badH % cols}] is ${s.hessian[badH]}: must be finite`);
     if (nm && !dsnot && SPARSEGPT_BLOCK % nm.m !== 0) fail(`SparseGPT N:M needs m to divide its ${SPARSEGPT_BLOCK}-column block (m = ${nm.m})`);
-    hessian = Float64Array.from(s.hessian);
+    hessian = s.hessian instanceof Float64Array ? s.hessian : Float64Array.from(s.hessian);
   }
   return {
     weight: o.weight, rows, cols, stats: s, hessian, ratio, nm,

@@ -37,7 +37,7 @@ export interface ColumnVectors {
   varPow: Float32Array;
 }
 
-/** Which initial metric: magnitude |W|; wanda |W|·c_j; obs W²/c_j (c_j = fround(d_j²), d = diag(U)). */
+/** Which initial metric: magnitude |W|; wanda |W|·c_j; obs W²/c_j (c_j = fround(d_j²), d = diag(U); c_j = +inf → 0). */
 export type MetricKind = 'magnitude' | 'wanda' | 'obs';
 
 export interface DsnotArgs {
@@ -109,6 +109,11 @@ export interface PruneKernels {
   // --- sparsegpt --- (a backend without it says so: pruneLayer then runs it on wasm and reports that)
   readonly hasSparseGpt: boolean;
   sparseGpt(args: SparseGptArgs): Promise<void>;
-  /** d = diag(U), U = upper Cholesky factor of (H + λI)⁻¹ with SparseGPT's dead-column and damping rules. */
+  /**
+   * d = diag(U), U = upper Cholesky factor of (H + λI)⁻¹ with SparseGPT's dead-column and damping
+   * rules; d = +inf for a dead column (diag(H) == 0: its weights are zeroed, so its saliency is 0,
+   * which c = fround(d)² = +inf gives the 'obs' metric). Throws DsnotInputError when H + λI is
+   * not positive definite.
+   */
   obsDiagonal(hessian: Float64Array, cols: number, percDamp: number): Float64Array;
 }
