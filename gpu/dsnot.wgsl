@@ -40,7 +40,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> mask_atomic: array<atomic<u32>>;
 // Per column: sum32, sum64 hi, sum64 lo, varPow, sqrtScaler (f32 bit patterns).
 @group(0) @binding(2) var<storage, read> columns: array<u32>;
-// Per chunk row: 4 list lengths, then [4][T] sorted columns, [4][T] keys, [4][T] positions.
+// Per chunk row: 4 list lengths, then [4][T] sorted columns, [4][T] keys, [4][T] columns as taken.
 @group(0) @binding(3) var<storage, read_write> lists: array<u32>;
 // Per global row: e_init (hi, lo), e (hi, lo), the iteration where the row stopped, 3 spare.
 @group(0) @binding(4) var<storage, read_write> errs: array<u32>;
@@ -77,36 +77,31 @@ fn grow_score(c: u32) -> u32 {
 fn wanda(c: u32) -> u32 { return f32_mul_cr(weight[row_w + c] & 0x7FFFFFFFu, sqrt_scaler(c)); }
 fn d64(c: u32) -> vec2<f32> { return df_mul_f(sum64(c), bitcast<f32>(weight[row_w + c])); }
 
-// The column at position `pos` of list `list` (list 0 runs from the right).
-fn list_col(list: u32, pos: u32) -> u32 {
-  if (list == 0u) { return params.cols - 1u - pos; }
-  return pos;
-}
+// Keys of column `pos` in a pair of lists (positions are columns in both):
+//   pair 0, growing:  (list 0: ~key(G) for G > 0 or NaN, descending;  list 1: key(G) for G < 0)
+//   pair 1, pruning:  (list 2: key(Wanda) for kept with D32 < 0;      list 3: ... with D32 > 0)
+var<private> pair: u32;
 
-fn radix_key(list: u32, pos: u32) -> u32 {
-  let c = list_col(list, pos);
+fn radix_keys(c: u32) -> vec2<u32> {
+  let none = vec2<u32>(KEY_NONE, KEY_NONE);
   let pruned = initially_pruned(c);
-  if (list == 0u) {
-    if (!pruned) { return KEY_NONE; }
-    let g = grow_score(c);
-    if (is_pos_bits(g) || is_nan_bits(g)) { return ~key_of_bits(g); } // descending: NaN, +inf, … first
-    return KEY_NONE;
-  }
-  if (list == 1u) {
-    if (!pruned) { return KEY_NONE; }
-    let g = grow_score(c);
-    if (is_neg_bits(g)) { return key_of_bits(g); }
-    return KEY_NONE;
-  }
-  if (pruned) { return KEY_NONE; }
   let d = d32(c);
-  if ((list == 2u && is_neg_bits(d)) || (list == 3u && is_pos_bits(d))) { return key_of_bits(wanda(c)); }
-  return KEY_NONE; // D32 == 0 or NaN: never a pruning candidate (quirk Q4)
+  if (pair == 0u) {
+    if (!pruned || is_zero_bits(d)) { return none; }
+    let g = f32_div_cr(d, var_pow(c));
+    if (is_pos_bits(g) || is_nan_bits(g)) { return vec2<u32>(~key_of_bits(g), KEY_NONE); } // NaN, +inf, … first
+    if (is_neg_bits(g)) { return vec2<u32>(KEY_NONE, key_of_bits(g)); }
+    return none; // G underflowed to 0: not a candidate
+  }
+  if (pruned) { return none; }
+  if (is_neg_bits(d)) { return vec2<u32>(key_of_bits(wanda(c)), KEY_NONE); }
+  if (is_pos_bits(d)) { return vec2<u32>(KEY_NONE, key_of_bits(wanda(c))); }
+  return none; // D32 == 0 or NaN: never a pruning candidate (quirk Q4)
 }
 
 var<workgroup> red: array<vec2<f32>, 256>;
-var<workgroup> taken_count: atomic<u32>;
-var<workgroup> taken_total: u32;
+var<workgroup> taken_count: array<atomic<u32>, 2>;
+var<workgroup> taken_total: array<u32, 2>;
 
 fn list_base(r: u32) -> u32 { return r * (4u + 12u * params.list_len); }
 
@@ -143,44 +138,57 @@ fn dsnot_prepare(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
     errs[e + 1u] = bitcast<u32>(total.y);
   }
 
+  if (T == 0u) { return; } // no refinement: only e_init was wanted
   let base = list_base(r);
-  var nlists = 4u;
-  if (params.nm_m != 0u) { nlists = 2u; }
-  for (var list = 0u; list < nlists; list = list + 1u) {
-    let t = radix_select(list, cols, T, tid);
-    let split = radix_ties_split(t, T);
-    if (tid == 0u) { atomicStore(&taken_count, 0u); }
+  var npairs = 2u;
+  if (params.nm_m != 0u) { npairs = 1u; }
+  let wants = vec2<u32>(T, T);
+  for (var pr = 0u; pr < npairs; pr = pr + 1u) {
+    pair = pr; // read by radix_keys
+    let t = radix_select2(cols, wants, tid);
+    if (tid < 2u) { atomicStore(&taken_count[tid], 0u); }
     workgroupBarrier();
-    var equal_before = 0u;
+    // List 0 walks from the right: of equal G, the higher column comes first.
+    let from_end = vec2<bool>(pr == 0u, false);
+    var equal_before = vec2<u32>(0u, 0u);
     for (var b = 0u; b < cols; b = b + WG) {
-      let p = b + tid;
-      var k = KEY_NONE;
-      if (p < cols) { k = radix_key(list, p); }
-      let taken = radix_take(k, t, T, equal_before, tid, split);
-      if (split) { equal_before = equal_before + workgroupUniformLoad(&rx_total); }
-      if (taken) {
-        let slot = atomicAdd(&taken_count, 1u);
-        lists[base + 4u + 4u * T + list * T + slot] = k;
-        lists[base + 4u + 8u * T + list * T + slot] = p;
+      let c = b + tid;
+      var k = vec2<u32>(KEY_NONE, KEY_NONE);
+      if (c < cols) { k = radix_keys(c); }
+      let taken = radix_take2(k, t, wants, equal_before, from_end, tid);
+      equal_before = radix_equal_after(t, wants, equal_before);
+      for (var s = 0u; s < 2u; s = s + 1u) {
+        if (taken[s]) {
+          let list = 2u * pr + s;
+          let slot = atomicAdd(&taken_count[s], 1u);
+          lists[base + 4u + 4u * T + list * T + slot] = k[s];
+          lists[base + 4u + 8u * T + list * T + slot] = c;
+        }
       }
     }
     workgroupBarrier();
-    if (tid == 0u) { taken_total = atomicLoad(&taken_count); }
+    if (tid < 2u) { taken_total[tid] = atomicLoad(&taken_count[tid]); }
     let n = workgroupUniformLoad(&taken_total);
     storageBarrier();
-    // The taken entries arrived in any order: place each by its rank in (key, position) order.
-    for (var i = tid; i < n; i = i + WG) {
-      let ki = lists[base + 4u + 4u * T + list * T + i];
-      let pi = lists[base + 4u + 8u * T + list * T + i];
-      var rank = 0u;
-      for (var j = 0u; j < n; j = j + 1u) {
-        let kj = lists[base + 4u + 4u * T + list * T + j];
-        let pj = lists[base + 4u + 8u * T + list * T + j];
-        if (kj < ki || (kj == ki && pj < pi)) { rank = rank + 1u; }
+    // The taken entries arrived in any order: place each by its rank in (key, column) order,
+    // columns descending on ties for list 0.
+    for (var s = 0u; s < 2u; s = s + 1u) {
+      let list = 2u * pr + s;
+      let keys = base + 4u + 4u * T + list * T;
+      let cols_at = base + 4u + 8u * T + list * T;
+      for (var i = tid; i < n[s]; i = i + WG) {
+        let ki = lists[keys + i];
+        let ci = lists[cols_at + i];
+        var rank = 0u;
+        for (var j = 0u; j < n[s]; j = j + 1u) {
+          let kj = lists[keys + j];
+          let cj = lists[cols_at + j];
+          if (kj < ki || (kj == ki && ((list == 0u && cj > ci) || (list != 0u && cj < ci)))) { rank = rank + 1u; }
+        }
+        lists[base + 4u + list * T + rank] = ci;
       }
-      lists[base + 4u + list * T + rank] = list_col(list, pi);
+      if (tid == 0u) { lists[base + list] = n[s]; }
     }
-    if (tid == 0u) { lists[base + list] = n; }
     storageBarrier();
     workgroupBarrier();
   }

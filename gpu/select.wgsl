@@ -31,8 +31,9 @@ const STATE_REMAINING: u32 = 258u;
 
 var<private> row_base: u32;
 
-fn radix_key(list: u32, pos: u32) -> u32 {
-  return key_of_bits(metric[row_base + pos]);
+// One list (the row's metrics); the second list of the radix pair is left empty.
+fn radix_keys(pos: u32) -> vec2<u32> {
+  return vec2<u32>(key_of_bits(metric[row_base + pos]), KEY_NONE);
 }
 
 var<workgroup> flags: array<u32, 256>;
@@ -71,16 +72,16 @@ fn select_rows(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   let cols = params.cols;
   let want = params.k;
   row_base = params.metric_off + row * cols;
-  let t = radix_select(0u, cols, want, tid);
-  let split = radix_ties_split(t, want);
-  var equal_before = 0u;
+  let wants = vec2<u32>(want, 0u);
+  let t = radix_select2(cols, wants, tid);
+  var equal_before = vec2<u32>(0u, 0u);
   for (var base = 0u; base < cols; base = base + WG) {
     let p = base + tid;
-    var k = KEY_NONE;
-    if (p < cols) { k = radix_key(0u, p); }
-    let taken = radix_take(k, t, want, equal_before, tid, split);
-    if (split) { equal_before = equal_before + workgroupUniformLoad(&rx_total); }
-    flags[tid] = select(0u, 1u, taken);
+    var k = vec2<u32>(KEY_NONE, KEY_NONE);
+    if (p < cols) { k = radix_keys(p); }
+    let taken = radix_take2(k, t, wants, equal_before, vec2<bool>(false, false), tid);
+    equal_before = radix_equal_after(t, wants, equal_before);
+    flags[tid] = select(0u, 1u, taken.x);
     workgroupBarrier();
     write_flags(params.mask_off + row * cols + base, min(WG, cols - base), tid);
     workgroupBarrier();

@@ -36,6 +36,11 @@ export type { DecoderModel, DecoderLayer, Embeddings, Head, Tap, TapInput, Layer
 export { ropeTable } from './models/rope.js';
 export { evaluate, evalWindows } from './eval/perplexity.js';
 export type { EvaluateOptions, EvaluateResult, EvaluateProgress, EvalProtocol, EvalWindow } from './eval/perplexity.js';
+// WebGPU backend: run on a GPUDevice of your own (pruneLayer({ backend })), its typed errors, and
+// why device 'auto' chose wasm.
+export { createWebGpuBackend, WebGpuUnavailableError, GpuDeviceLostError, GpuKernelError } from './backends/webgpu/index.js';
+export type { WebGpuBackend, WebGpuBackendOptions } from './backends/webgpu/index.js';
+export { deviceSelectionNote } from './backends/select.js';
 // The model pipeline: prune() (streamed, resumable), its report and options.
 export { prune, DEFAULT_SKIP } from './prune.js';
 export type { PruneOptions, PruneProgress, PruneEvaluation, PruneReport, LinearReport, PerplexityReport, ErrorSummary, CalibrationInput, SkipOption } from './prune.js';
