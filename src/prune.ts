@@ -31,7 +31,7 @@ import {
 } from './pipeline/options.js';
 import { openOutput, type PipelineJournal, type PipelineOutput } from './pipeline/output.js';
 import { linearReport, totalsOf, type LinearReport, type PruneReport } from './pipeline/report.js';
-import { asStored, layerTensorNames, prefetchLayer, type RawLayer } from './pipeline/weights.js';
+import { asStored, embeddingRowsSource, layerTensorNames, prefetchLayer, type RawLayer } from './pipeline/weights.js';
 import { StatsAccumulator, type LayerStats } from './stats.js';
 import { DsnotInputError, type Sparsity } from './validate.js';
 
@@ -220,7 +220,7 @@ async function runLayers(
       progress({ stage: 'embed', progress: 0 });
       const t = performance.now();
       const inputs = [...plan.windows, ...(plan.evaluation?.windows.map((w) => w.inputs) ?? [])];
-      const embeddings = await decoder.loadEmbeddings({ readFloat32: (n) => opened.reader.readFloat32(n, { signal }) });
+      const embeddings = await decoder.loadEmbeddings(embeddingRowsSource(opened.reader, spec.embedTokens.name, inputs.flatMap((w) => [...w]), spec.wordEmbedDim, signal));
       try {
         hidden = [];
         for (const ids of inputs) {
@@ -244,6 +244,8 @@ async function runLayers(
       const raw = await next!;
       next = i + 1 < layers ? prefetchLayer(opened.reader, i + 1, names(i + 1), signal) : null;
       const layer = await decoder.loadLayer(i, raw.source);
+      // The linears live on the backend now (pruning reads them from there): drop their bytes.
+      for (const l of spec.layers[i].linears) raw.tensors.delete(l.weight);
       timings.loadMs += performance.now() - t;
       try {
         const layerSpec = spec.layers[i];
@@ -268,11 +270,11 @@ async function runLayers(
           });
           const dtype = opened.reader.info(l.weight)!.dtype;
           const stored = asStored(dtype, result.weight);
-          layer.setWeight(l.weight, stored);
+          layer.setWeight(l.weight, stored.values);
           const tw = performance.now();
-          await writer.writeFloat32(l.weight, stored, { signal });
+          await writer.writeBytes(l.weight, stored.bytes, { signal });
           timings.writeMs += performance.now() - tw;
-          const entry = linearReport({ layer: i, linear: l.name, weight: l.weight, rows: l.out, cols: l.in, refined }, result, stored);
+          const entry = linearReport({ layer: i, linear: l.name, weight: l.weight, rows: l.out, cols: l.in, refined }, result, stored.values);
           entries.push(entry);
           written.push(l.weight);
           progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, entry, progress: at });

@@ -54,14 +54,47 @@ export function prefetchLayer(reader: ModelReader, index: number, names: string[
 }
 
 /**
- * The values a weight will have once stored in `dtype`: what the pruned pass must compute with,
- * so that the next layer is calibrated on the model that is written (SparseGPT's updated
- * weights get rounded; kept weights of the other methods are stored values already).
+ * A weight as it will be stored: its bytes in `dtype` (written as they are) and the values those
+ * bytes hold, which the pruned pass must compute with, so that the next layer is calibrated on
+ * the model that is written (SparseGPT's updated weights get rounded to F16/BF16; kept weights
+ * of the other methods are stored values already and come back unchanged).
  */
-export function asStored(dtype: SafetensorsDType, values: Float32Array): Float32Array {
+export function asStored(dtype: SafetensorsDType, values: Float32Array): { bytes: Uint8Array; values: Float32Array } {
   switch (dtype) {
-    case 'F16': return toFloat32('F16', encodeF16(values));
-    case 'BF16': return toFloat32('BF16', encodeBF16(values));
-    default: return values;
+    case 'F32': return { bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength), values };
+    case 'F16': {
+      const bytes = encodeF16(values);
+      return { bytes, values: toFloat32('F16', bytes) };
+    }
+    case 'BF16': {
+      const bytes = encodeBF16(values);
+      return { bytes, values: toFloat32('BF16', bytes) };
+    }
+    case 'F64': return { bytes: new Uint8Array(Float64Array.from(values).buffer), values };
+    default: throw new Error(`a pruned weight cannot be stored as ${dtype}`);
   }
+}
+
+/**
+ * The token embedding table as the decoder's loadEmbeddings() takes it (all [vocab, dim] f32),
+ * with only the rows of the given ids filled in. The rest of the table is never written, so its
+ * zero pages are never touched and cost no memory: a 32000 × 4096 table would otherwise take
+ * 512 MiB, more than a decoder layer, for the few thousand rows calibration needs.
+ */
+export function embeddingRowsSource(reader: ModelReader, name: string, ids: Iterable<number>, dim: number, signal?: AbortSignal): TensorSource {
+  return {
+    readFloat32: async (n) => {
+      if (n !== name) return reader.readFloat32(n, { signal });
+      const info = reader.info(name)!;
+      const raw = await reader.readBytes(name, { signal });
+      const rows = info.shape[0];
+      const rowBytes = raw.length / rows;
+      const table = new Float32Array(rows * dim);
+      for (const id of new Set(ids)) {
+        // Out-of-range ids are left for embed() to refuse with its own message.
+        if (Number.isInteger(id) && id >= 0 && id < rows) table.set(toFloat32(info.dtype, raw.subarray(id * rowBytes, (id + 1) * rowBytes), name), id * dim);
+      }
+      return table;
+    },
+  };
 }

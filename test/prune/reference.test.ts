@@ -3,8 +3,11 @@
 // random llama model with grouped-query attention: the same mask for every linear of every
 // layer (so layer 1 was calibrated on the pruned layer 0's outputs, and o/down on the dense
 // q/k/v and gate/up outputs), and the same perplexity before and after.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { evaluate } from '../../src/eval/perplexity.js';
+import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { prune } from '../../src/prune.js';
 import { randn } from '../forward/reference.js';
 import { expectSameMask } from '../layer/expect.js';
@@ -50,5 +53,42 @@ describe.each(CASES)('%s', (_name, method) => {
     expect(Math.abs(Math.log(ppl.before) - ref.nllBefore)).toBeLessThan(1e-5);
     expect(Math.abs(Math.log(ppl.after) - ref.nllAfter)).toBeLessThan(1e-5);
     expect(ppl.after).not.toBeCloseTo(ppl.before, 3);
+  });
+});
+
+describe('an F16 model', () => {
+  let f16Dir: string;
+  beforeAll(() => {
+    f16Dir = tempDir('dsnot-tiny16-');
+    writeTinyModel(f16Dir, 7, 'F16');
+  });
+
+  it('stays F16; SparseGPT’s updated weights are rounded to F16 before the pruned pass', async () => {
+    const out = tempDir();
+    const evalTokens = evalWindows.flat();
+    const report = await prune({
+      model: f16Dir, output: out, calibration: { tokens: windows }, device: 'wasm', init: 'sparsegpt', dsnot: false, sparsity: 0.5,
+      evaluation: { tokens: evalTokens, seqlen: 12 },
+    });
+    const file = decodeSafetensors(new Uint8Array(readFileSync(join(out, 'model.safetensors'))));
+    expect(new Set(file.header.tensors.map((t) => t.dtype))).toEqual(new Set(['F16']));
+    // The written model scores exactly what the run computed: the pruned pass used the F16 values.
+    const again = await evaluate({ model: out, tokens: evalTokens, seqlen: 12, device: 'wasm' });
+    expect(again.perplexity).toBe(report.perplexity!.after);
+  });
+
+  it('a mask-only method writes every kept weight’s F16 bytes unchanged', async () => {
+    const out = tempDir();
+    await prune({ model: f16Dir, output: out, calibration: { tokens: windows }, device: 'wasm' });
+    const before = decodeSafetensors(new Uint8Array(readFileSync(join(f16Dir, 'model.safetensors'))));
+    const after = decodeSafetensors(new Uint8Array(readFileSync(join(out, 'model.safetensors'))));
+    for (const t of before.header.tensors) {
+      const a = new Uint16Array(before.tensor(t.name).slice().buffer);
+      const b = new Uint16Array(after.tensor(t.name).slice().buffer);
+      let changed = 0;
+      for (let i = 0; i < a.length; i++) if (b[i] !== 0 && b[i] !== a[i]) changed++;
+      expect(changed, t.name).toBe(0);
+      if (!t.name.endsWith('_proj.weight')) expect(b).toEqual(a);
+    }
   });
 });

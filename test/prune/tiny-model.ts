@@ -4,6 +4,8 @@
 // statistics, masks from the plain-TS reference of test/reference/, pruned pass, head.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { encodeF16 } from '../../src/io/half.js';
+import { toFloat32 } from '../../src/io/safetensors-reader.js';
 import { encodeSafetensors, type TensorToWrite } from '../../src/io/safetensors.js';
 import { attention, gemm, nll, randn, rmsNorm, rope, silu } from '../forward/reference.js';
 import { referenceDsnot } from '../reference/dsnot.js';
@@ -27,8 +29,8 @@ export function linearShape(name: string): [number, number] {
   return shapes[name];
 }
 
-/** Writes the model into `dir`; returns its weights. Norm weights near 1, linears ~U(−0.3, 0.3). */
-export function writeTinyModel(dir: string, seed = 7): Weights {
+/** Writes the model into `dir`; returns its weights (as stored). Norm weights near 1, linears ~U(−0.3, 0.3). */
+export function writeTinyModel(dir: string, seed = 7, dtype: 'F32' | 'F16' = 'F32'): Weights {
   const w: Weights = new Map();
   let s = seed;
   w.set('model.embed_tokens.weight', randn(D.vocab * D.hidden, s++, 1));
@@ -43,7 +45,10 @@ export function writeTinyModel(dir: string, seed = 7): Weights {
   }
   w.set('model.norm.weight', randn(D.hidden, s++, 0.2).map((x) => 1 + x));
   w.set('lm_head.weight', randn(D.vocab * D.hidden, s++, 0.5));
-  const tensors: TensorToWrite[] = [...w].map(([name, data]) => ({ name, dtype: 'F32', shape: shapeOf(name), data }));
+  if (dtype === 'F16') for (const [name, v] of w) w.set(name, toFloat32('F16', encodeF16(v)));
+  const tensors: TensorToWrite[] = [...w].map(([name, data]) => ({
+    name, dtype, shape: shapeOf(name), data: dtype === 'F16' ? encodeF16(data) : data,
+  }));
   writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({
     model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: D.hidden, intermediate_size: D.ff,
@@ -137,9 +142,9 @@ export function referencePrune(w: Weights, windows: number[][], evalWindows: num
     ids.forEach((id, t) => { for (let j = 0; j < D.hidden; j++) h[t * D.hidden + j] = e[id * D.hidden + j]; });
     return h;
   };
-  let hidden = windows.map(embed);
-  let dense = evalWindows.map((ids) => embed(ids.slice(0, -1)));
-  let pruned = dense.map((h) => h.slice());
+  let hidden: Float64Array[] = windows.map(embed);
+  let dense: Float64Array[] = evalWindows.map((ids) => embed(ids.slice(0, -1)));
+  let pruned: Float64Array[] = dense.map((h) => h.slice());
   const pw: Weights = new Map(w);
   const masks = new Map<string, Uint8Array>();
   for (let i = 0; i < D.layers; i++) {
