@@ -24,7 +24,7 @@ import Benchmark from 'benchmark';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distPath = process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(here, '..', 'dist', 'index.js');
-const { pruneLayer, createWebGpuBackend, columnVectors } = await import(pathToFileURL(distPath).href);
+const { pruneLayer, createWebGpuBackend, acquireBackend, columnVectors } = await import(pathToFileURL(distPath).href);
 
 const argv = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -33,8 +33,8 @@ const flag = (name, fallback) => {
 };
 const small = argv.includes('--small');
 const parseShapes = (s) => s.split(',').filter(Boolean).map((x) => x.split('x').map(Number));
-const SHAPES = parseShapes(flag('--shapes', small ? '256x1024,512x512,128x2048' : '4096x4096,11008x4096,4096x11008'));
-const REPS = Number(flag('--reps', small ? 3 : 5));
+const SHAPES = parseShapes(flag('--shapes', small ? '128x512,256x256,64x1024' : '4096x4096,11008x4096,4096x11008'));
+const REPS = Number(flag('--reps', small ? 2 : 5));
 const CHECK = !argv.includes('--no-check');
 const SPARSITY = 0.5;
 
@@ -93,12 +93,40 @@ async function phases(backend, rows, cols, weight, columns) {
   backend.applyMask(w, mask, n);
   await idle();
   lap();
-  await backend.read(mask);
+  const maskOut = await backend.read(mask);
   await backend.read(w);
   lap();
   for (const x of [w, metric, mask]) backend.release(x);
   const d = t.slice(1).map((x, i) => x - t[i]);
-  return { uploadMs: d[0], wandaMs: d[1], dsnotMs: d[2], applyMs: d[3], readbackMs: d[4], totalMs: t[5] - t[0], cycles: r.cycles };
+  return {
+    times: { uploadMs: d[0], wandaMs: d[1], dsnotMs: d[2], applyMs: d[3], readbackMs: d[4], totalMs: t[5] - t[0] },
+    result: { mask: maskOut, initError: r.initError, error: r.error, cycles: r.cycles },
+  };
+}
+
+/** The same kernels on wasm, for the bit-for-bit check (f64 errors, not pruneLayer's f32 copies). */
+async function onWasm(wasm, rows, cols, weight, columns) {
+  const n = rows * cols;
+  const k = Math.floor(cols * SPARSITY);
+  const w = wasm.upload('f32', weight);
+  const metric = wasm.alloc('f32', n);
+  const mask = wasm.alloc('u8', n);
+  wasm.metric(w, rows, cols, 'wanda', columns.sqrtScaler, metric);
+  wasm.selectRows(metric, rows, cols, k, mask);
+  const r = await wasm.dsnot({
+    weight: w, rows, cols, mask, initialMetric: null, columns, k, nm: null,
+    maxCycles: 50, updateThreshold: 0.1, sameSign: false,
+  });
+  const out = { mask: await wasm.read(mask), initError: r.initError, error: r.error, cycles: r.cycles };
+  for (const x of [w, metric, mask]) wasm.release(x);
+  return out;
+}
+
+/** Largest |a − b| relative to max(|b|, the update threshold) over the rows. */
+function maxRelDiff(a, b) {
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 0.1));
+  return m;
 }
 
 function benchCall(name, options, minSamples, maxTime) {
@@ -147,30 +175,42 @@ for (const [rows, cols] of SHAPES) {
   const columns = columnVectors(stats, 1);
   await phases(backend, rows, cols, weight, columns); // warm-up: pipelines, buffer pool
   const runs = [];
-  for (let i = 0; i < REPS; i++) runs.push(await phases(backend, rows, cols, weight, columns));
+  let last = null;
+  for (let i = 0; i < REPS; i++) {
+    const p = await phases(backend, rows, cols, weight, columns);
+    runs.push(p.times);
+    last = p.result;
+  }
   const m = (key) => median(runs.map((r) => r[key]));
   const base = { weight, rows, cols, stats, sparsity: SPARSITY, backend };
   const wandaCall = await benchCall(`wanda ${rows}x${cols}`, { ...base, init: 'wanda', dsnot: false }, small ? 3 : 5, small ? 4 : 8);
   const dsnotCall = await benchCall(`dsnot ${rows}x${cols}`, { ...base, init: 'wanda' }, small ? 3 : 5, small ? 4 : 8);
-  let identicalToWasm = null;
-  let wasmCallMs = null;
+  let check = null;
   if (CHECK) {
-    const gpu = await pruneLayer({ ...base, init: 'wanda' });
     const t0 = performance.now();
-    const cpu = await pruneLayer({ weight, rows, cols, stats, sparsity: SPARSITY, init: 'wanda', device: 'wasm' });
-    wasmCallMs = performance.now() - t0;
-    identicalToWasm = sameBits(gpu.mask, cpu.mask) && sameBits(gpu.initMask, cpu.initMask) && gpu.cycles === cpu.cycles
-      && sameBits(new Uint32Array(gpu.weight.buffer), new Uint32Array(cpu.weight.buffer));
+    const cpu = await onWasm(await acquireBackend('wasm'), rows, cols, weight, columns);
+    const wasmKernelsMs = performance.now() - t0;
+    const gpuCall = await pruneLayer({ ...base, init: 'wanda' });
+    const cpuCall = await pruneLayer({ weight, rows, cols, stats, sparsity: SPARSITY, init: 'wanda', device: 'wasm' });
+    check = {
+      identicalMasks: sameBits(last.mask, cpu.mask) && sameBits(gpuCall.mask, cpuCall.mask) && sameBits(gpuCall.initMask, cpuCall.initMask),
+      identicalWeights: sameBits(new Uint32Array(gpuCall.weight.buffer), new Uint32Array(cpuCall.weight.buffer)),
+      sameCycles: last.cycles === cpu.cycles && gpuCall.cycles === cpuCall.cycles,
+      initErrorMaxRelDiff: maxRelDiff(last.initError, cpu.initError),
+      errorMaxRelDiff: maxRelDiff(last.error, cpu.error),
+      wasmKernelsMs,
+    };
   }
+  const identicalToWasm = check ? check.identicalMasks && check.identicalWeights && check.sameCycles : null;
   const wasmRow = wasmRef?.layers?.find((l) => l.rows === rows && l.cols === cols);
   const rec = {
     rows, cols, weights: rows * cols, reps: REPS,
     uploadMs: m('uploadMs'), wandaMaskMs: m('wandaMs'), dsnotRefineMs: m('dsnotMs'), applyMaskMs: m('applyMs'), readbackMs: m('readbackMs'),
-    phasesTotalMs: m('totalMs'), dsnotCycles: runs[0].cycles,
+    phasesTotalMs: m('totalMs'), dsnotCycles: last.cycles,
     wandaCallMs: wandaCall.callMs, dsnotCallMs: dsnotCall.callMs,
     rmePercent: { wanda: wandaCall.rme, dsnot: dsnotCall.rme },
     dsnotRowsPerSec: rows / (m('dsnotMs') / 1000),
-    identicalToWasm, wasmCallMs,
+    identicalToWasm, check,
     wasmFromLayerWasmJson: wasmRow ? { wandaMaskMs: wasmRow.wandaMaskMs, dsnotRefineMs: wasmRow.dsnotRefineMs } : null,
     allRuns: runs,
   };
@@ -185,7 +225,7 @@ for (const [rows, cols] of SHAPES) {
     'call ms (wanda / +dsnot)': `${rec.wandaCallMs.toFixed(0)} / ${rec.dsnotCallMs.toFixed(0)}`,
     'wasm ms (wanda / dsnot)': wasmRow ? `${wasmRow.wandaMaskMs.toFixed(0)} / ${wasmRow.dsnotRefineMs.toFixed(0)}` : '-',
     cycles: rec.dsnotCycles,
-    'same as wasm': identicalToWasm === null ? '-' : identicalToWasm ? 'yes' : 'NO',
+    'same as wasm': identicalToWasm === null ? '-' : identicalToWasm ? `yes (e ±${check.errorMaxRelDiff.toExponential(0)})` : 'NO',
   });
 }
 

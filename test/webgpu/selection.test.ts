@@ -68,6 +68,27 @@ describe('device selection', () => {
   });
 });
 
+describe('a GPUDevice of the caller', () => {
+  it('is used as it is (its own limits: the default 128 MiB binding) and not destroyed by dispose()', async () => {
+    const adapter = await requestAdapter();
+    if (typeof adapter === 'string') throw new Error(adapter);
+    const device = await adapter.requestDevice();
+    const b = await createWebGpuBackend({ device });
+    expect(b.device).toBe(device);
+    const c = dsnotCase({ rows: 8, cols: 96, sparsity: 0.5, seed: 7 });
+    const got = await runDsnot(b, c);
+    const wasm = await runDsnot(await acquireBackend('wasm'), c);
+    expect(got.mask).toEqual(wasm.mask);
+    expect(got.cycles).toBe(wasm.cycles);
+    b.dispose();
+    // Still usable by its owner.
+    const buf = device.createBuffer({ size: 16, usage: 1 | 8 /* MAP_READ | COPY_DST */ });
+    await buf.mapAsync(1);
+    expect(buf.getMappedRange().byteLength).toBe(16);
+    device.destroy();
+  });
+});
+
 describe('robustness', () => {
   it('a device lost during dsnot gives GpuDeviceLostError, not a hang', async () => {
     const b = await createWebGpuBackend();
