@@ -1,14 +1,16 @@
 // Mask selection from an f32 metric without sorting (ALGORITHM.md §3): what a stable ascending
-// sort would pick, in O(n) per row.
+// sort would pick, in O(n).
 //
-// Every f32 maps to an order-preserving u32 key (−0 folded onto +0, so the two tie as they do in
-// torch). A three-digit radix select (11 + 11 + 10 bits) finds the key T of the wanted rank;
-// the elements below T are taken, and among the elements equal to T the lowest indices, which is
-// exactly the stable sort's choice. The first digit scans the data; the later digits scan only
-// the candidates that share the first digit, copied to `cand` (or, when they would not fit
-// there, rescan the data with a prefix filter).
+// Every f32 maps to an order-preserving u32 key (order-key.ts). A radix select finds the key T of
+// the wanted rank; the elements below T are taken, and among the elements equal to T the lowest
+// indices, which is exactly the stable sort's choice.
+//   * Per row (selectRowsSmallest): the row's keys are computed once; byte digits; the first over
+//     the whole row, the next three over the candidates only, carried as column indices in order.
+//   * Whole matrix (selectAtOrBelowRank, the magnitude baseline): 11 + 11 + 10-bit digits with the
+//     keys recomputed on the fly (no n-sized key copy); the candidates of the first digit are
+//     copied to `cand`, or, when they would not fit there, found again by rescanning.
 //
-// Scratch from the host: `hist` = selectHistBytes() bytes; `cand` = candCap u32.
+// Scratch from the host: `hist` = selectHistBytes() bytes; `cand` as each function says.
 
 import { orderKey, orderKeys, PACK } from './order-key';
 
@@ -209,7 +211,7 @@ export function selectRowsSmallest(metric: usize, rows: i32, cols: i32, k: i32, 
   }
 }
 
-/** Magnitude baseline: T = key of ascending `rank` over the whole matrix; mask = metric ≤ T. */
+/** Magnitude baseline: T = key of ascending `rank` over the whole matrix; mask = metric ≤ T. cand: candCap u32. */
 export function selectAtOrBelowRank(metric: usize, length: i32, rank: i32, mask: usize, hist: usize, cand: usize, candCap: i32): void {
   const t = keyOfRank(metric, length, rank, hist, cand, candCap);
   markBelow(metric, length, t, true, mask);
