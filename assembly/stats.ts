@@ -92,13 +92,51 @@ export function statsGramScratchBytes(cols: i32): i32 {
   return s;
 }
 
+// Four dot products over t < len at once (rows a0, a1 against rows b0, b1), added to the Gram
+// entries (i, j), (i, j+1), (i+1, j), (i+1, j+1).
+@inline function addDot2x2(a0: usize, a1: usize, b0: usize, b1: usize, len: i32, g: usize, cols: usize): void {
+  let s00 = f64x2.splat(0), s01 = f64x2.splat(0), s10 = f64x2.splat(0), s11 = f64x2.splat(0);
+  let t = 0;
+  const end2 = len & ~1;
+  for (; t < end2; t += 2) {
+    const o = <usize>t << 3;
+    const x0 = v128.load(a0 + o);
+    const x1 = v128.load(a1 + o);
+    const y0 = v128.load(b0 + o);
+    const y1 = v128.load(b1 + o);
+    s00 = f64x2.add(s00, f64x2.mul(x0, y0));
+    s01 = f64x2.add(s01, f64x2.mul(x0, y1));
+    s10 = f64x2.add(s10, f64x2.mul(x1, y0));
+    s11 = f64x2.add(s11, f64x2.mul(x1, y1));
+  }
+  let d00 = f64x2.extract_lane(s00, 0) + f64x2.extract_lane(s00, 1);
+  let d01 = f64x2.extract_lane(s01, 0) + f64x2.extract_lane(s01, 1);
+  let d10 = f64x2.extract_lane(s10, 0) + f64x2.extract_lane(s10, 1);
+  let d11 = f64x2.extract_lane(s11, 0) + f64x2.extract_lane(s11, 1);
+  if (t < len) {
+    const o = <usize>t << 3;
+    const x0 = load<f64>(a0 + o), x1 = load<f64>(a1 + o), y0 = load<f64>(b0 + o), y1 = load<f64>(b1 + o);
+    d00 += x0 * y0;
+    d01 += x0 * y1;
+    d10 += x1 * y0;
+    d11 += x1 * y1;
+  }
+  const row1 = g + (cols << 3);
+  store<f64>(g, load<f64>(g) + d00);
+  store<f64>(g + 8, load<f64>(g + 8) + d01);
+  store<f64>(row1, load<f64>(row1) + d10);
+  store<f64>(row1 + 8, load<f64>(row1 + 8) + d11);
+}
+
 /**
- * gram[i,j] += Σ_t x[t,i]·x[t,j] for j ≥ i. The sequence is copied transposed to f64, a chunk of
- * tokens at a time, so every entry is a contiguous dot product; columns j are taken a tile at a
- * time so the tile's rows stay in cache while all rows i ≤ j stream past. Products of f32 values
+ * gram[i,j] += Σ_t x[t,i]·x[t,j] for j ≥ i (a few entries below the diagonal are written too, and
+ * ignored). The sequence is copied transposed to f64, a chunk of tokens at a time, so every entry
+ * is a contiguous dot product, two rows against two rows per step; columns j are taken a tile at
+ * a time so the tile's rows stay in cache while all rows i ≤ j stream past. Products of f32 values
  * are exact in f64.
  */
 export function statsAddGram(x: usize, tokens: i32, cols: i32, gram: usize, scratch: usize): void {
+  const even = cols & ~1;
   for (let t0 = 0; t0 < tokens; t0 += TOKEN_CHUNK) {
     const len = min(TOKEN_CHUNK, tokens - t0);
     const stride = <usize>len << 3; // bytes per transposed column
@@ -110,10 +148,28 @@ export function statsAddGram(x: usize, tokens: i32, cols: i32, gram: usize, scra
     }
     for (let j0 = 0; j0 < cols; j0 += TILE) {
       const j1 = min(j0 + TILE, cols);
+      const jEven = min(j1, even);
       for (let i = 0; i < j1; i++) {
         const a = scratch + <usize>i * stride;
         const gRow = gram + (<usize>i * <usize>cols << 3);
-        for (let j = max(i, j0); j < j1; j++) {
+        let j = max(i, j0);
+        if (i + 1 < even && (i & 1) == 0) {
+          // Rows i, i+1 together over the even-aligned pairs of columns; j starts even (i, j0 even).
+          for (; j + 1 < jEven; j += 2) {
+            addDot2x2(a, a + stride, scratch + <usize>j * stride, scratch + <usize>(j + 1) * stride, len, gRow + (<usize>j << 3), <usize>cols);
+          }
+          // What is left of the tile for both rows.
+          for (let jj = j; jj < j1; jj++) {
+            const b = scratch + <usize>jj * stride;
+            let p = gRow + (<usize>jj << 3);
+            store<f64>(p, load<f64>(p) + dot(a, b, len));
+            p += <usize>cols << 3;
+            store<f64>(p, load<f64>(p) + dot(a + stride, b, len));
+          }
+          i++; // row i+1 is done
+          continue;
+        }
+        for (; j < j1; j++) {
           const p = gRow + (<usize>j << 3);
           store<f64>(p, load<f64>(p) + dot(a, scratch + <usize>j * stride, len));
         }

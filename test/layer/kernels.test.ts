@@ -37,7 +37,8 @@ beforeEach(async () => {
 });
 
 describe('stats', () => {
-  it.each([[37, 2, 5], [64, 3, 16], [13, 1, 1]])('%i cols: sums, variance and Gram match the definitions', async (cols, nseq, seqlen) => {
+  // 131 columns and 300 tokens: Gram tiles of 64 columns with an odd tail, two token chunks.
+  it.each([[37, 2, 5], [64, 3, 16], [13, 1, 1], [131, 2, 300]])('%i cols: sums, variance and Gram match the definitions', async (cols, nseq, seqlen) => {
     const { x3 } = randomLayer(cols, 2, cols, { nseq, seqlen, constantEvery: 5 });
     poisonFreeMemory(1 << 20);
     const h = k.statsCreate(cols, true);
