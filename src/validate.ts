@@ -159,7 +159,8 @@ export function validateLayerOptions(o: PruneLayerOptions): LayerPlan {
   };
 }
 
-function checkDsnotOptions(d: unknown): Required<DsnotOptions> | null {
+/** DSnoT options with the authors' defaults filled in; null for `false`. */
+export function checkDsnotOptions(d: unknown): Required<DsnotOptions> | null {
   if (d === false) return null;
   if (d === undefined || d === true) d = {};
   if (d === null || typeof d !== 'object') fail(`dsnot must be false or an options object (got ${String(d)})`);

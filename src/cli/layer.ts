@@ -8,7 +8,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { pruneLayer, type InitMethod } from '../layer.js';
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { StatsAccumulator, type LayerStats } from '../stats.js';
-import { DsnotInputError, parseSparsity } from '../validate.js';
+import { checkDsnotOptions, checkSparsity, DsnotInputError, parseSparsity } from '../validate.js';
 import { CliUsageError, oneOf, optionalNumber, parseFlags, requireString, type FlagSpec } from './args.js';
 
 const FLAGS: FlagSpec = {
@@ -61,6 +61,9 @@ export async function run(argv: string[]): Promise<number> {
   const entries = new Map(file.header.tensors.map((t) => [t.name, t]));
   const wEntry = expectTensor(entries, 'W', ['F32'], 2);
   const [rows, cols] = wEntry.shape;
+  // The cheap checks first: a bad option fails before any statistics are computed.
+  checkSparsity(sparsity, cols);
+  checkDsnotOptions(dsnot);
   const weight = new Float32Array(file.tensor('W').slice().buffer);
 
   let stats: LayerStats;

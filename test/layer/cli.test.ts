@@ -128,6 +128,10 @@ describe('dsnot layer (the built bin)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^dsnot layer: .*missing\.safetensors/);
+    // A bad option is refused before any statistics are computed (or any device probed).
+    const nm = spawnSync(process.execPath, [CLI, 'layer', '--in', join(VECTOR_DIR, 'v01_dsnot_wanda_s50.safetensors'), '--out', join(dir, 'o'), '--sparsity', '2:3'], { encoding: 'utf8' });
+    expect(nm.status).toBe(1);
+    expect(nm.stderr).toBe('dsnot layer: N:M sparsity: m = 3 does not divide the 256 columns\n');
     const u = spawnSync(process.execPath, [CLI, 'layer', '--sparsity', '2:2'], { encoding: 'utf8' });
     expect(u.status).toBe(2);
     expect(u.stderr).toMatch(/^dsnot layer: --in is required\n$/);
