@@ -31,7 +31,7 @@ import {
 } from './pipeline/options.js';
 import { openOutput, type PipelineJournal, type PipelineOutput } from './pipeline/output.js';
 import { linearReport, totalsOf, type LinearReport, type PruneReport } from './pipeline/report.js';
-import { asStored, embeddingRowsSource, layerTensorNames, prefetchLayer, type RawLayer } from './pipeline/weights.js';
+import { asStored, embeddingRowsSource, LayerReader, layerTensorNames, type RawLayer } from './pipeline/weights.js';
 import { StatsAccumulator, type LayerStats } from './stats.js';
 import { DsnotInputError, type Sparsity } from './validate.js';
 
@@ -202,6 +202,7 @@ async function runLayers(
   const progress = (p: Omit<PruneProgress, 'layers'>) => options.progress_callback?.({ layers, ...p });
   const writer = new SafetensorsWriter(output.sink, planFromReader(opened.reader));
   const decoder = createDecoder(spec, backend);
+  const layerReader = new LayerReader(opened.reader, signal);
   const start = journal?.layersDone ?? 0;
   const entries: LinearReport[] = journal ? [...journal.entries] : [];
   const written: string[] = journal ? [...journal.written] : [];
@@ -220,7 +221,8 @@ async function runLayers(
       progress({ stage: 'embed', progress: 0 });
       const t = performance.now();
       const inputs = [...plan.windows, ...(plan.evaluation?.windows.map((w) => w.inputs) ?? [])];
-      const embeddings = await decoder.loadEmbeddings(embeddingRowsSource(opened.reader, spec.embedTokens.name, inputs.flatMap((w) => [...w]), spec.wordEmbedDim, signal));
+      const embedSource = embeddingRowsSource(opened.reader, spec.embedTokens.name, null, inputs.flatMap((w) => [...w]), spec.wordEmbedDim, signal);
+      const embeddings = await decoder.loadEmbeddings(embedSource);
       try {
         hidden = [];
         for (const ids of inputs) {
@@ -236,13 +238,13 @@ async function runLayers(
     }
     const rows = (w: number): number => hidden[w].length / spec.hiddenSize;
     const names = (i: number) => layerTensorNames(spec, decoder.layerTensorNames(i), i);
-    next = start < layers ? prefetchLayer(opened.reader, start, names(start), signal) : null;
+    next = start < layers ? layerReader.prefetch(start, names(start)) : null;
 
     for (let i = start; i < layers; i++) {
       signal?.throwIfAborted();
       let t = performance.now();
       const raw = await next!;
-      next = i + 1 < layers ? prefetchLayer(opened.reader, i + 1, names(i + 1), signal) : null;
+      next = null;
       const layer = await decoder.loadLayer(i, raw.source);
       // The linears live on the backend now (pruning reads them from there): drop their bytes.
       for (const l of spec.layers[i].linears) raw.tensors.delete(l.weight);
@@ -269,7 +271,8 @@ async function runLayers(
             weight, rows: l.out, cols: l.in, stats: stats.get(l.weight)!, sparsity: opts.sparsity, init: opts.init, dsnot, backend,
           });
           const dtype = opened.reader.info(l.weight)!.dtype;
-          const stored = asStored(dtype, result.weight);
+          // Only SparseGPT's own update changes kept weights; a mask keeps stored values exact.
+          const stored = asStored(dtype, result.weight, opts.init === 'sparsegpt' && opts.dsnot === null);
           layer.setWeight(l.weight, stored.values);
           const tw = performance.now();
           await writer.writeBytes(l.weight, stored.bytes, { signal });
@@ -281,6 +284,10 @@ async function runLayers(
         }
         stats.clear();
         timings.pruneMs += performance.now() - t;
+        // Layer i+1 is read while the pruned pass and the checkpoint run. Not earlier: during
+        // pruning, the largest linear's buffers are the peak of the run, and the prefetched
+        // layer would sit on top of them.
+        next = i + 1 < layers ? layerReader.prefetch(i + 1, names(i + 1)) : null;
 
         // Pruned pass: the next layer's inputs, and the evaluation's pruned chain.
         t = performance.now();
@@ -320,11 +327,19 @@ async function runLayers(
     const t = performance.now();
     progress({ stage: 'write', progress: 1 });
     const decoderLinears = new Set(spec.layers.flatMap((l) => l.linears.map((x) => x.weight)));
-    for (const name of writer.pending()) {
+    layerReader.release();
+    // One buffer for all of them (the embedding table and the lm head are often the largest tensors).
+    const pending = writer.pending();
+    let buffer: Uint8Array | null = new Uint8Array(Math.max(0, ...pending.map((n) => opened.reader.info(n)!.byteLength)));
+    for (const name of pending) {
       if (decoderLinears.has(name)) throw new Error(`internal: decoder linear ${name} was never pruned`);
       signal?.throwIfAborted();
-      await writer.copyFrom(opened.reader, name, { signal });
+      const into = buffer.subarray(0, opened.reader.info(name)!.byteLength);
+      // Readers that cannot fill a given buffer return their own bytes; either is written as is.
+      const bytes = await (opened.reader as { readBytes(n: string, o: object): Promise<Uint8Array> }).readBytes(name, { signal, into });
+      await writer.writeBytes(name, bytes, { signal });
     }
+    buffer = null;
     const sideFiles = await writeSideFiles(opened, output);
     const shardFiles = writer.plan.shards.map((s) => s.file);
     const files = [...sideFiles, REPORT_FILE, ...shardFiles, ...(writer.plan.index ? [writer.plan.index.file] : [])];

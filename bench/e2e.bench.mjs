@@ -1,0 +1,256 @@
+// End-to-end prune of a synthetic LLaMA-shaped F16 model of ≥ 1 GB (generated into os.tmpdir()
+// and deleted afterwards) with a small calibration set: wall time split into load / forward /
+// prune / write, the forward GEMM throughput on each available backend at the model's shapes,
+// and peak RSS against one layer's size plus the calibration activations.
+//
+//   npm run build && node bench/e2e.bench.mjs [--layers 8] [--hidden 2048] [--ff 5632] [--vocab 32000]
+//                                             [--nsamples 4] [--seqlen 128] [--device auto] [--keep]
+//
+// Memory target: peak RSS < 2 × the largest layer + the calibration activations + 200 MB,
+// whatever the model's size. "Layer" is counted twice: as stored (F16) and as computed (f32:
+// the backend holds the layer's weights in f32). Each measurement runs in its own child process
+// so that its peak RSS is its own; a baseline child (library loaded, model opened) gives the floor.
+// Writes bench/results/e2e.json and prints a table.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const distPath = process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(here, '..', 'dist', 'index.js');
+const lib = await import(pathToFileURL(distPath).href);
+const MB = 2 ** 20;
+
+// ---- child phases ---------------------------------------------------------------------------
+const phaseAt = process.argv.indexOf('--phase');
+if (phaseAt >= 0) {
+  const [name, folder, device] = process.argv.slice(phaseAt + 1);
+  const result = await runPhase(name, folder, device);
+  result.maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  process.stdout.write(JSON.stringify(result));
+  process.exit(0);
+}
+
+async function runPhase(name, folder, device) {
+  if (name === 'baseline') {
+    // The library loaded, the model opened, a backend created: the floor under the prune run.
+    const m = await lib.openModel(folder);
+    await lib.acquireBackend(device);
+    await m.close();
+    return {};
+  }
+  if (name === 'prune') {
+    const out = join(folder, 'out');
+    const calibration = { tokens: JSON.parse(process.argv[process.argv.indexOf('--phase') + 4]) };
+    const t0 = performance.now();
+    const report = await lib.prune({ model: folder, output: out, calibration, device });
+    const ms = performance.now() - t0;
+    rmSync(out, { recursive: true, force: true });
+    return { ms, timings: report.timings, device: report.device, adapter: report.adapter, sparsityCheck: report.sparsityCheck, pruneMsPerLinear: report.totals.pruneMs / report.totals.linears };
+  }
+  throw new Error(`unknown phase ${name}`);
+}
+
+// ---- options (the parent process)
+const { values: opt } = parseArgs({
+  options: {
+    layers: { type: 'string', default: '8' },
+    hidden: { type: 'string', default: '2048' },
+    ff: { type: 'string', default: '5632' },
+    heads: { type: 'string', default: '16' },
+    'kv-heads': { type: 'string', default: '16' },
+    vocab: { type: 'string', default: '32000' },
+    nsamples: { type: 'string', default: '4' },
+    seqlen: { type: 'string', default: '128' },
+    device: { type: 'string', default: 'auto' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const dims = {
+  layers: Number(opt.layers), hidden: Number(opt.hidden), ff: Number(opt.ff), heads: Number(opt.heads),
+  kvHeads: Number(opt['kv-heads']), vocab: Number(opt.vocab),
+};
+
+// ---- the synthetic model --------------------------------------------------------------------
+function linearShapes(d) {
+  const headDim = d.hidden / d.heads;
+  return [
+    ['self_attn.q_proj', d.heads * headDim, d.hidden], ['self_attn.k_proj', d.kvHeads * headDim, d.hidden],
+    ['self_attn.v_proj', d.kvHeads * headDim, d.hidden], ['self_attn.o_proj', d.hidden, d.heads * headDim],
+    ['mlp.gate_proj', d.ff, d.hidden], ['mlp.up_proj', d.ff, d.hidden], ['mlp.down_proj', d.hidden, d.ff],
+  ];
+}
+
+function tensorList(d) {
+  const list = [{ name: 'model.embed_tokens.weight', shape: [d.vocab, d.hidden], kind: 'random' }];
+  for (let i = 0; i < d.layers; i++) {
+    for (const [n, o, k] of linearShapes(d)) list.push({ name: `model.layers.${i}.${n}.weight`, shape: [o, k], kind: 'random' });
+    list.push({ name: `model.layers.${i}.input_layernorm.weight`, shape: [d.hidden], kind: 'one' });
+    list.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [d.hidden], kind: 'one' });
+  }
+  list.push({ name: 'model.norm.weight', shape: [d.hidden], kind: 'one' });
+  list.push({ name: 'lm_head.weight', shape: [d.vocab, d.hidden], kind: 'random' });
+  return list;
+}
+
+/** F16 bit patterns of ±[2^-8, 2^-3): random signs, exponents and mantissas (xorshift). */
+function fillRandomF16(out, seed) {
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < out.length; i++) {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    const exp = 7 + (s % 5); // 2^(exp-15): 2^-8 … 2^-4
+    out[i] = ((s >>> 31) << 15) | (exp << 10) | ((s >>> 8) & 0x3ff);
+  }
+}
+
+async function writeModel(folder, d) {
+  const tensors = tensorList(d);
+  const header = lib.encodeHeader(tensors.map((t) => ({ name: t.name, dtype: 'F16', shape: t.shape })), { format: 'pt' });
+  const fh = await open(join(folder, 'model.safetensors'), 'w');
+  let at = 0;
+  await fh.write(header, 0, header.length, at);
+  at += header.length;
+  const chunk = new Uint16Array(8 * MB);
+  let seed = 1;
+  for (const t of tensors) {
+    let n = t.shape.reduce((a, b) => a * b, 1);
+    while (n > 0) {
+      const m = Math.min(n, chunk.length);
+      const part = chunk.subarray(0, m);
+      if (t.kind === 'one') part.fill(0x3c00);
+      else fillRandomF16(part, seed++);
+      await fh.write(new Uint8Array(part.buffer, 0, m * 2), 0, m * 2, at);
+      at += m * 2;
+      n -= m;
+    }
+  }
+  await fh.close();
+  writeFileSync(join(folder, 'config.json'), JSON.stringify({
+    model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: d.hidden, intermediate_size: d.ff,
+    num_hidden_layers: d.layers, num_attention_heads: d.heads, num_key_value_heads: d.kvHeads, vocab_size: d.vocab,
+    max_position_embeddings: 2048, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false, torch_dtype: 'float16',
+  }));
+  return at;
+}
+
+// ---- GEMM throughput at the model's shapes, per backend -------------------------------------
+async function gemmThroughput(device, tokens) {
+  let backend;
+  try {
+    backend = await lib.acquireBackend(device);
+  } catch (e) {
+    return { device, unavailable: e.message };
+  }
+  const rows = backend.isFallbackAdapter ? Math.min(tokens, 32) : tokens;
+  // One entry per distinct shape, named by the linears that have it.
+  const byShape = new Map();
+  for (const [n, o, k] of linearShapes(dims)) {
+    const e = byShape.get(`${o}x${k}`) ?? { names: [], outDim: o, inDim: k };
+    e.names.push(n.split('.')[1].replace('_proj', ''));
+    byShape.set(`${o}x${k}`, e);
+  }
+  const shapes = [...byShape.values()].map((e) => ({ ...e, name: e.names.join('/') }));
+  const out = [];
+  for (const s of shapes) {
+    const x = backend.upload('f32', Float32Array.from({ length: rows * s.inDim }, (_, i) => Math.sin(i) * 0.1));
+    const w = backend.upload('f32', Float32Array.from({ length: s.outDim * s.inDim }, (_, i) => Math.cos(i) * 0.01));
+    const y = backend.alloc('f32', rows * s.outDim);
+    const run = async () => {
+      backend.gemm(x, w, null, y, rows, s.inDim, s.outDim);
+      await backend.read(y);
+    };
+    await run(); // warm-up (pipelines, pages)
+    let reps = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 1500 || reps < 2) {
+      await run();
+      reps++;
+    }
+    const sec = (performance.now() - t0) / 1000 / reps;
+    out.push({ shape: `${rows}×${s.inDim} · (${s.outDim}×${s.inDim})ᵀ`, linear: s.name, gflops: (2 * rows * s.inDim * s.outDim) / sec / 1e9 });
+    for (const t of [x, w, y]) backend.release(t);
+  }
+  return { device, adapter: backend.adapterName, fallbackAdapter: backend.isFallbackAdapter, tokens: rows, shapes: out };
+}
+
+// ---- main ------------------------------------------------------------------------------------
+function child(name, folder, device, extra = []) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, folder, device, ...extra], {
+    encoding: 'utf8', maxBuffer: 64 * MB, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`phase ${name} failed (status ${r.status})`);
+  return JSON.parse(r.stdout);
+}
+
+const folder = mkdtempSync(join(tmpdir(), 'dsnot-e2e-'));
+try {
+  const tg = performance.now();
+  const bytes = await writeModel(folder, dims);
+  const genSeconds = (performance.now() - tg) / 1000;
+  const layerParams = linearShapes(dims).reduce((n, [, o, k]) => n + o * k, 0) + 2 * dims.hidden;
+  const largestLinear = Math.max(...linearShapes(dims).map(([, o, k]) => o * k));
+  const nsamples = Number(opt.nsamples);
+  const seqlen = Number(opt.seqlen);
+  const activations = nsamples * seqlen * dims.hidden * 4;
+  let seed = 12345;
+  const windows = Array.from({ length: nsamples }, () => Array.from({ length: seqlen }, () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed % dims.vocab;
+  }));
+
+  const baseline = child('baseline', folder, opt.device);
+  const run = child('prune', folder, opt.device, [JSON.stringify(windows)]);
+  const gemm = [await gemmThroughput('wasm', nsamples * seqlen), await gemmThroughput('webgpu', nsamples * seqlen)];
+
+  // GEMM FLOPs of the pipeline's forward passes: every calibration token through every linear, twice (dense and pruned pass).
+  const gemmFlops = 2 * 2 * nsamples * seqlen * (layerParams - 2 * dims.hidden) * dims.layers;
+  const layerF16 = layerParams * 2;
+  const layerF32 = layerParams * 4;
+  const targetF16 = 2 * layerF16 + activations + 200 * MB;
+  const targetF32 = 2 * layerF32 + activations + 200 * MB;
+  const result = {
+    model: { ...dims, bytes, layerBytesF16: layerF16, layerBytesF32: layerF32, largestLinear, generateSeconds: genSeconds },
+    calibration: { nsamples, seqlen, activationBytes: activations },
+    device: run.device,
+    adapter: run.adapter,
+    wallSeconds: run.ms / 1000,
+    split: { loadMs: run.timings.loadMs, forwardMs: run.timings.forwardMs, pruneMs: run.timings.pruneMs, writeMs: run.timings.writeMs },
+    pipelineForwardGflops: gemmFlops / (run.timings.forwardMs / 1000) / 1e9,
+    gemm,
+    memory: {
+      peakRssBytes: run.maxRssBytes,
+      baselineRssBytes: baseline.maxRssBytes,
+      targetWithF16LayerBytes: targetF16,
+      targetWithF32LayerBytes: targetF32,
+      meetsTargetF16: run.maxRssBytes < targetF16,
+      meetsTargetF32: run.maxRssBytes < targetF32,
+    },
+    sparsityCheck: run.sparsityCheck,
+  };
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'e2e.json'), JSON.stringify(result, null, 2) + '\n');
+
+  const mb = (b) => `${(b / MB).toFixed(0)} MB`;
+  const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
+  console.log(`model: ${dims.layers} layers, hidden ${dims.hidden}, MLP ${dims.ff}, vocab ${dims.vocab}, F16, ${(bytes / 1e9).toFixed(2)} GB (layer ${mb(layerF16)} F16 / ${mb(layerF32)} f32); calibration ${nsamples} × ${seqlen} tokens`);
+  console.log(`| stage | time |\n| --- | ---: |`);
+  console.log(`| load (weights read + uploaded) | ${s(run.timings.loadMs)} |`);
+  console.log(`| forward (dense + pruned passes) | ${s(run.timings.forwardMs)} |`);
+  console.log(`| prune (stats + masks + DSnoT) | ${s(run.timings.pruneMs)} |`);
+  console.log(`| write (tensors, checkpoints, copy) | ${s(run.timings.writeMs)} |`);
+  console.log(`| total wall (${run.device}) | ${s(run.ms)} |`);
+  console.log(`pipeline forward: ${result.pipelineForwardGflops.toFixed(1)} GEMM GFLOP/s`);
+  for (const g of gemm) {
+    if (g.unavailable) console.log(`GEMM ${g.device}: unavailable (${g.unavailable.split('\n')[0]})`);
+    else console.log(`GEMM ${g.device} (${g.adapter}${g.fallbackAdapter ? ', fallback adapter' : ''}, ${g.tokens} rows): ${g.shapes.map((x) => `${x.linear} ${x.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
+  }
+  console.log(`peak RSS ${mb(run.maxRssBytes)} (baseline ${mb(baseline.maxRssBytes)}); target 2 layers + activations + 200 MB = ${mb(targetF16)} (F16 layer) / ${mb(targetF32)} (f32 layer): ${result.memory.meetsTargetF16 ? 'met' : 'NOT met'} / ${result.memory.meetsTargetF32 ? 'met' : 'NOT met'}`);
+} finally {
+  if (!opt.keep) rmSync(folder, { recursive: true, force: true });
+  else console.log(`model kept in ${folder}`);
+}
