@@ -13,7 +13,8 @@ import type { DeviceKind } from '../backends/backend.js';
 import type { TextTokenizer } from '../calib/data.js';
 import type { ModelInput } from '../io/source.js';
 import { createDecoder, type DecoderModel, type ForwardBackend, ModelInputError } from '../models/decoder.js';
-import { loadLlama2cTokenizer, type OpenedModel, openModel } from '../io/model.js';
+import { loadTokenizer } from '../calib/tokenizers.js';
+import { type OpenedModel, openModel } from '../io/model.js';
 import { type EvalDevice, resolveForwardBackend } from './device.js';
 
 export type EvalProtocol = 'authors' | 'overlapping';
@@ -34,7 +35,7 @@ export interface EvaluateProgress {
 export interface EvaluateOptions {
   /** A path, URL, Blob/File, directory handle or io Source; or a model already opened with openModel. */
   model: ModelInput | OpenedModel;
-  /** Text to score, tokenized with `tokenizer` or the model's own llama2.c tokenizer (with BOS). */
+  /** Text to score, tokenized with `tokenizer` or the model's own tokenizer (with BOS where it adds one). */
   text?: string;
   /** Token ids to score (instead of text). */
   tokens?: ArrayLike<number>;
@@ -201,11 +202,8 @@ async function tokensOf(options: EvaluateOptions, opened: OpenedModel): Promise<
   if (options.tokens !== undefined && options.text !== undefined) throw new ModelInputError('give either text or tokens, not both');
   if (options.tokens !== undefined) return options.tokens;
   if (options.text === undefined) throw new ModelInputError('evaluate needs text or tokens');
-  let tokenizer = options.tokenizer;
-  if (!tokenizer && opened.llama2cTokenizerFile) {
-    tokenizer = await loadLlama2cTokenizer(opened.source, opened.llama2cTokenizerFile, opened.spec.vocabSize, { signal: options.signal });
-  }
-  if (!tokenizer) throw new ModelInputError(`no tokenizer: ${opened.source.location} has no llama2.c tok*.bin beside the checkpoint; pass tokens or a tokenizer`);
+  // The model's own tokenizer (tokenizer.json, tokenizer.model, llama2.c tok*.bin, GPT-2 vocab + merges).
+  const tokenizer = options.tokenizer ?? (await loadTokenizer(opened));
   return tokenizer.encode(options.text);
 }
 

@@ -163,6 +163,14 @@ describe('stories260K evaluation on wasm', () => {
     await expect(evaluate({ model: BIN, tokens: ids.slice(0, 100), seqlen: 256, device: 'wasm' })).rejects.toThrow(/do not fill one window of 256/);
     await expect(evaluate({ model: BIN, tokens: ids, seqlen: 1024, device: 'wasm' })).rejects.toThrow(/exceeds the model's 512 positions/);
     await expect(evaluate({ model: BIN, tokens: [1, 2, 600, 4], seqlen: 4, device: 'wasm' })).rejects.toThrow(/token id 600 at position 2 is outside the vocabulary/);
-    await expect(evaluate({ model: HF, text: 'hello', seqlen: 4, device: 'wasm' })).rejects.toThrow(/no tokenizer/);
+  });
+
+  it("tokenizes text with the model's own tokenizer in either format (tokenizer.model, tok512.bin)", async () => {
+    const text = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.';
+    const hf = await evaluate({ model: HF, text, seqlen: 16, device: 'wasm' });
+    const bin = await evaluate({ model: BIN, text, seqlen: 16, device: 'wasm' });
+    expect(hf.tokens).toBeGreaterThan(0);
+    expect(hf.tokens).toBe(bin.tokens);
+    expect(hf.perplexity).toBeCloseTo(bin.perplexity, 4);
   });
 });
