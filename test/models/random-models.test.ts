@@ -4,74 +4,17 @@
 // post-norm), written by the test as config.json + model.safetensors, read back through
 // io's openModel, run layer by layer on each backend, and compared with the plain f64 forward
 // pass of reference-model.ts: logits, every tap's input, pruned-weight reruns, and perplexity.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceTensor } from '../../src/backends/backend.js';
 import { evaluate } from '../../src/eval/perplexity.js';
 import { openModel } from '../../src/io/model.js';
-import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { createDecoder, type TapInput } from '../../src/models/decoder.js';
 import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
-import { randn } from '../forward/reference.js';
+import { llamaTensors, mistral, mistralWindow, opt, optTensors, qwen2, type Tensors, writeModelDir } from './random-weights.js';
 import { type LlamaConfig, llamaReference, type OptConfig, optReference, type Taps } from './reference-model.js';
-
-type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
-
-let seed = 100;
-function tensors(specs: Array<[string, number[], 'w' | 'norm' | 'bias']>): Tensors {
-  const out: Tensors = new Map();
-  for (const [name, shape, kind] of specs) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const r = randn(n, seed++, kind === 'w' ? 0.25 : 0.2);
-    out.set(name, { shape, data: kind === 'norm' ? r.map((x) => 1 + x) : r });
-  }
-  return out;
-}
-
-function llamaTensors(c: LlamaConfig, qkvBias: boolean): Tensors {
-  const d = c.hidden_size;
-  const hd = d / c.num_attention_heads;
-  const specs: Array<[string, number[], 'w' | 'norm' | 'bias']> = [['model.embed_tokens.weight', [c.vocab_size, d], 'w'], ['model.norm.weight', [d], 'norm']];
-  if (!c.tie_word_embeddings) specs.push(['lm_head.weight', [c.vocab_size, d], 'w']);
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `model.layers.${l}.`;
-    specs.push(
-      [`${p}input_layernorm.weight`, [d], 'norm'], [`${p}post_attention_layernorm.weight`, [d], 'norm'],
-      [`${p}self_attn.q_proj.weight`, [c.num_attention_heads * hd, d], 'w'],
-      [`${p}self_attn.k_proj.weight`, [c.num_key_value_heads * hd, d], 'w'],
-      [`${p}self_attn.v_proj.weight`, [c.num_key_value_heads * hd, d], 'w'],
-      [`${p}self_attn.o_proj.weight`, [d, c.num_attention_heads * hd], 'w'],
-      [`${p}mlp.gate_proj.weight`, [c.intermediate_size, d], 'w'],
-      [`${p}mlp.up_proj.weight`, [c.intermediate_size, d], 'w'],
-      [`${p}mlp.down_proj.weight`, [d, c.intermediate_size], 'w'],
-    );
-    if (qkvBias) {
-      specs.push([`${p}self_attn.q_proj.bias`, [c.num_attention_heads * hd], 'bias'],
-        [`${p}self_attn.k_proj.bias`, [c.num_key_value_heads * hd], 'bias'], [`${p}self_attn.v_proj.bias`, [c.num_key_value_heads * hd], 'bias']);
-    }
-  }
-  return tensors(specs);
-}
-
-function optTensors(c: OptConfig): Tensors {
-  const d = c.hidden_size;
-  const e = c.word_embed_proj_dim;
-  const P = 'model.decoder.';
-  const specs: Array<[string, number[], 'w' | 'norm' | 'bias']> = [
-    [`${P}embed_tokens.weight`, [c.vocab_size, e], 'w'], [`${P}embed_positions.weight`, [c.max_position_embeddings + 2, d], 'w'],
-  ];
-  if (e !== d) specs.push([`${P}project_in.weight`, [d, e], 'w'], [`${P}project_out.weight`, [e, d], 'w']);
-  if (c.do_layer_norm_before) specs.push([`${P}final_layer_norm.weight`, [d], 'norm'], [`${P}final_layer_norm.bias`, [d], 'bias']);
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `${P}layers.${l}.`;
-    for (const n of ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.out_proj']) specs.push([`${p}${n}.weight`, [d, d], 'w'], [`${p}${n}.bias`, [d], 'bias']);
-    specs.push([`${p}fc1.weight`, [c.ffn_dim, d], 'w'], [`${p}fc1.bias`, [c.ffn_dim], 'bias'], [`${p}fc2.weight`, [d, c.ffn_dim], 'w'], [`${p}fc2.bias`, [d], 'bias']);
-    for (const n of ['self_attn_layer_norm', 'final_layer_norm']) specs.push([`${p}${n}.weight`, [d], 'norm'], [`${p}${n}.bias`, [d], 'bias']);
-  }
-  return tensors(specs);
-}
 
 interface Case {
   name: string;
@@ -79,20 +22,6 @@ interface Case {
   weights: Tensors;
   reference(w: (n: string) => Float32Array, ids: number[]): { logits: Float64Array; taps: Taps };
 }
-
-const mistral: LlamaConfig = {
-  model_type: 'mistral', hidden_size: 48, intermediate_size: 72, num_hidden_layers: 2, num_attention_heads: 6, num_key_value_heads: 2,
-  vocab_size: 61, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: false, sliding_window: null,
-};
-const mistralWindow: LlamaConfig = { ...mistral, sliding_window: 5 };
-const qwen2: LlamaConfig = {
-  model_type: 'qwen2', hidden_size: 32, intermediate_size: 56, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
-  vocab_size: 53, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: true,
-};
-const opt = (pre: boolean): OptConfig => ({
-  model_type: 'opt', hidden_size: 32, ffn_dim: 64, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 57,
-  max_position_embeddings: 40, word_embed_proj_dim: 16, do_layer_norm_before: pre,
-});
 
 const cases: Case[] = [
   { name: 'Mistral (GQA 6/2)', config: mistral, weights: llamaTensors(mistral, false), reference: (w, ids) => llamaReference(mistral, w, ids) },
@@ -105,11 +34,7 @@ const cases: Case[] = [
 const root = mkdtempSync(join(tmpdir(), 'dsnot-models-'));
 const dirs = new Map<Case, string>();
 for (const [i, c] of cases.entries()) {
-  const dir = join(root, `m${i}`);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(c.config));
-  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors([...c.weights].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }))));
-  dirs.set(c, dir);
+  dirs.set(c, writeModelDir(join(root, `m${i}`), c.config, c.weights));
 }
 
 const devices: Record<string, ForwardDevice | null> = { wasm: null, webgpu: null };

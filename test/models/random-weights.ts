@@ -1,0 +1,87 @@
+// Random-weight models in the shapes of Mistral, Qwen2 and OPT, written as config.json +
+// model.safetensors: shared by the forward-pass tests (test/models) and the pipeline tests.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeSafetensors } from '../../src/io/safetensors.js';
+import { randn } from '../forward/reference.js';
+import type { LlamaConfig, OptConfig } from './reference-model.js';
+
+export type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
+
+let seed = 100;
+export function tensors(specs: Array<[string, number[], 'w' | 'norm' | 'bias']>): Tensors {
+  const out: Tensors = new Map();
+  for (const [name, shape, kind] of specs) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const r = randn(n, seed++, kind === 'w' ? 0.25 : 0.2);
+    out.set(name, { shape, data: kind === 'norm' ? r.map((x) => 1 + x) : r });
+  }
+  return out;
+}
+
+export function llamaTensors(c: LlamaConfig, qkvBias: boolean): Tensors {
+  const d = c.hidden_size;
+  const hd = d / c.num_attention_heads;
+  const specs: Array<[string, number[], 'w' | 'norm' | 'bias']> = [['model.embed_tokens.weight', [c.vocab_size, d], 'w'], ['model.norm.weight', [d], 'norm']];
+  if (!c.tie_word_embeddings) specs.push(['lm_head.weight', [c.vocab_size, d], 'w']);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}.`;
+    specs.push(
+      [`${p}input_layernorm.weight`, [d], 'norm'], [`${p}post_attention_layernorm.weight`, [d], 'norm'],
+      [`${p}self_attn.q_proj.weight`, [c.num_attention_heads * hd, d], 'w'],
+      [`${p}self_attn.k_proj.weight`, [c.num_key_value_heads * hd, d], 'w'],
+      [`${p}self_attn.v_proj.weight`, [c.num_key_value_heads * hd, d], 'w'],
+      [`${p}self_attn.o_proj.weight`, [d, c.num_attention_heads * hd], 'w'],
+      [`${p}mlp.gate_proj.weight`, [c.intermediate_size, d], 'w'],
+      [`${p}mlp.up_proj.weight`, [c.intermediate_size, d], 'w'],
+      [`${p}mlp.down_proj.weight`, [d, c.intermediate_size], 'w'],
+    );
+    if (qkvBias) {
+      specs.push([`${p}self_attn.q_proj.bias`, [c.num_attention_heads * hd], 'bias'],
+        [`${p}self_attn.k_proj.bias`, [c.num_key_value_heads * hd], 'bias'], [`${p}self_attn.v_proj.bias`, [c.num_key_value_heads * hd], 'bias']);
+    }
+  }
+  return tensors(specs);
+}
+
+export function optTensors(c: OptConfig): Tensors {
+  const d = c.hidden_size;
+  const e = c.word_embed_proj_dim;
+  const P = 'model.decoder.';
+  const specs: Array<[string, number[], 'w' | 'norm' | 'bias']> = [
+    [`${P}embed_tokens.weight`, [c.vocab_size, e], 'w'], [`${P}embed_positions.weight`, [c.max_position_embeddings + 2, d], 'w'],
+  ];
+  if (e !== d) specs.push([`${P}project_in.weight`, [d, e], 'w'], [`${P}project_out.weight`, [e, d], 'w']);
+  if (c.do_layer_norm_before) specs.push([`${P}final_layer_norm.weight`, [d], 'norm'], [`${P}final_layer_norm.bias`, [d], 'bias']);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `${P}layers.${l}.`;
+    for (const n of ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.out_proj']) specs.push([`${p}${n}.weight`, [d, d], 'w'], [`${p}${n}.bias`, [d], 'bias']);
+    specs.push([`${p}fc1.weight`, [c.ffn_dim, d], 'w'], [`${p}fc1.bias`, [c.ffn_dim], 'bias'], [`${p}fc2.weight`, [d, c.ffn_dim], 'w'], [`${p}fc2.bias`, [d], 'bias']);
+    for (const n of ['self_attn_layer_norm', 'final_layer_norm']) specs.push([`${p}${n}.weight`, [d], 'norm'], [`${p}${n}.bias`, [d], 'bias']);
+  }
+  return tensors(specs);
+}
+
+
+export const mistral: LlamaConfig = {
+  model_type: 'mistral', hidden_size: 48, intermediate_size: 72, num_hidden_layers: 2, num_attention_heads: 6, num_key_value_heads: 2,
+  vocab_size: 61, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: false, sliding_window: null,
+};
+export const mistralWindow: LlamaConfig = { ...mistral, sliding_window: 5 };
+export const qwen2: LlamaConfig = {
+  model_type: 'qwen2', hidden_size: 32, intermediate_size: 56, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+  vocab_size: 53, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: true,
+};
+export const opt = (pre: boolean): OptConfig => ({
+  model_type: 'opt', hidden_size: 32, ffn_dim: 64, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 57,
+  max_position_embeddings: 40, word_embed_proj_dim: 16, do_layer_norm_before: pre,
+});
+
+
+/** Write config.json + model.safetensors (F32) into `dir` (created) and return it. */
+export function writeModelDir(dir: string, config: LlamaConfig | OptConfig, weights: Tensors): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors([...weights].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }))));
+  return dir;
+}
