@@ -5,7 +5,8 @@ import type { Backend } from '../../src/backends/backend.js';
 import { createWasmBackend } from '../../src/backends/wasm/index.js';
 import { createWebGpuBackend, type WebGpuBackend } from '../../src/backends/webgpu/index.js';
 import { compareRandomLayer, compareVector, RANDOM_CASES } from '../webgpu/compare.js';
-import { rng, runWords, testGpu } from '../webgpu/helpers.js';
+import { rng } from '../support/random.js';
+import { runWords, testGpu } from '../webgpu/helpers.js';
 import { browserVectorNames, fetchVector } from './vectors.js';
 
 let gpu: WebGpuBackend;

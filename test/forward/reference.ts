@@ -3,20 +3,8 @@
 
 export type Arr = ArrayLike<number>;
 
-/** Seeded uniform(−scale, scale) values (mulberry32): tests never run on zeros. */
-export function randn(n: number, seed: number, scale = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = (u * 2 - 1) * scale;
-  }
-  return out;
-}
+/** Seeded uniform(−scale, scale) values: tests never run on zeros. */
+export { uniform as randn } from '../support/random.js';
 
 export function gemm(x: Arr, w: Arr, bias: Arr | null, rows: number, inDim: number, outDim: number): Float64Array {
   const y = new Float64Array(rows * outDim);

@@ -2,6 +2,7 @@
 // seeded random (plus the edge cases) for round-to-nearest-even encoding.
 import { describe, expect, it } from 'vitest';
 import { decodeBF16, decodeF16, encodeBF16, encodeF16, floatBitsToBFloat16, floatBitsToHalf } from '../../src/io/half.js';
+import { rng } from '../support/random.js';
 
 /** Value of a half bit pattern, by the definition (no bit tricks). */
 function halfValue(h: number): number {
@@ -33,17 +34,6 @@ function nearest(x: number, values: Float64Array, patterns: Uint16Array, infinit
   if (dl < dh) return patterns[lo];
   if (dh < dl) return patterns[hi];
   return (patterns[lo] & 1) === 0 ? patterns[lo] : patterns[hi];
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 describe('F16', () => {

@@ -2,17 +2,7 @@
 // single-file or sharded, written with the format code and an index as transformers writes it.
 import { encodeSafetensors, type SafetensorsDType, type TensorToWrite } from '../../src/io/safetensors.js';
 import { encodeBF16, encodeF16 } from '../../src/io/half.js';
-
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { rng } from '../support/random.js';
 
 /** Seeded values with a few NaN (odd payloads), ±Inf, ±0 and subnormals sprinkled in. */
 export function randomFloat32(n: number, seed: number): Float32Array {

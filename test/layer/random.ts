@@ -1,22 +1,7 @@
 // Seeded inputs for the property tests: never zeros, optionally on a coarse grid (many exact ties)
 // and with constant input channels (zero variance, quirk Q5).
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function normal(next: () => number): number {
-  const u = Math.max(next(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
-}
+import { normal, rng } from '../support/random.js';
 
 export interface RandomLayer {
   weight: Float32Array;

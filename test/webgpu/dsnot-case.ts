@@ -4,7 +4,7 @@
 import type { Backend } from '../../src/backends/backend.js';
 import type { ColumnVectors } from '../../src/backends/prune-kernels.js';
 import { referenceColumns, rowMask, nmMask, wandaMetric } from '../reference/masks.js';
-import { gaussian, rng } from './helpers.js';
+import { gaussian, rng } from '../support/random.js';
 
 export interface DsnotCase {
   rows: number;

@@ -1,5 +1,5 @@
-// Shared by the WebGPU tests: one device per test file (Dawn on SwiftShader in CI), seeded
-// random numbers, and a runner for small test-only WGSL kernels.
+// Shared by the WebGPU tests: one device per test file (Dawn on SwiftShader in CI) and a runner
+// for small test-only WGSL kernels (seeded random numbers: test/support/random.ts).
 import { acquireGpuDevice, type GpuDeviceHandle, untilDone } from '../../src/backends/webgpu/device.js';
 import { Batch, PipelineCache, registerShader } from '../../src/backends/webgpu/pipelines.js';
 import { GpuTensorStore } from '../../src/backends/webgpu/store.js';
@@ -10,23 +10,6 @@ let shared: Promise<GpuDeviceHandle> | null = null;
 export function testGpu(): Promise<GpuDeviceHandle> {
   shared ??= acquireGpuDevice();
   return shared;
-}
-
-/** Mulberry32: small, seeded, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal deviates from a seeded rng (Box-Muller). */
-export function gaussian(next: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
 }
 
 /**

@@ -6,7 +6,7 @@ import { createWebGpuBackend, type WebGpuBackend } from '../../src/backends/webg
 import { PipelineCache } from '../../src/backends/webgpu/pipelines.js';
 import { magnitudeMetric, nmMask, referenceColumns, rowMask, thresholdMask, wandaMetric } from '../reference/masks.js';
 import { referenceDsnot } from '../reference/dsnot.js';
-import { gaussian, rng } from './helpers.js';
+import { gaussian, rng } from '../support/random.js';
 import { dsnotCase, runDsnot } from './dsnot-case.js';
 
 const f = Math.fround;

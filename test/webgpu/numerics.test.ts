@@ -2,7 +2,8 @@
 // double-float operations, against JavaScript's f64 arithmetic (f64 then fround is a correct
 // f32 rounding for + - * / of f32 inputs: 53 ≥ 2·24 + 2).
 import { describe, expect, it } from 'vitest';
-import { rng, runWords, testGpu } from './helpers.js';
+import { rng } from '../support/random.js';
+import { runWords, testGpu } from './helpers.js';
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
