@@ -9,19 +9,9 @@
 // the dispatches), and on a software adapter (SwiftShader) only the smallest T runs. Writes
 // bench/results/forward.json (with the adapter's name and isFallbackAdapter) and prints a table.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import Benchmark from 'benchmark';
+import { join } from 'node:path';
+import { benchAsync, flag, here, lib } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const distPath = process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(here, '..', 'dist', 'index.js');
-const lib = await import(pathToFileURL(distPath).href);
-
-const argv = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
 const TOKENS = flag('--tokens', '128,512,2048').split(',').map(Number);
 const DEVICES = flag('--devices', 'wasm,webgpu').split(',');
 const ATTN_TOKENS = Number(flag('--attention-tokens', '512'));
@@ -42,20 +32,9 @@ function filled(n, seed) {
   return a;
 }
 
-/** Mean seconds per call of `fn` (async), Benchmark.js deferred, few samples for slow cases. */
-function measure(name, fn) {
-  return new Promise((resolvePromise, reject) => {
-    const bench = new Benchmark(name, {
-      defer: true,
-      minSamples: 3,
-      maxTime: 1,
-      initCount: 1,
-      fn: (deferred) => fn().then(() => deferred.resolve(), reject),
-      onComplete: () => resolvePromise(bench.stats.mean),
-      onError: (e) => reject(e.target?.error ?? e),
-    });
-    bench.run({ async: true });
-  });
+/** Mean seconds per call of `fn` (async), few samples for slow cases. */
+async function measure(name, fn) {
+  return (await benchAsync(name, fn, { minSamples: 3, maxTime: 1 })).seconds;
 }
 
 async function backendFor(device) {

@@ -10,13 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const distPath = process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(here, '..', 'dist', 'index.js');
-const lib = await import(pathToFileURL(distPath).href);
+import { flag, here, lib } from './common.mjs';
 const MB = 2 ** 20;
 
 // ---- child phases: one measurement each, reporting JSON on stdout --------------------------
@@ -79,11 +76,6 @@ async function runPhase(name, folder) {
 }
 
 // ---- parent: generate, measure, report ---------------------------------------------------
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
 /** Llama-like tensors (hidden 2048, MLP 5632, vocab 32000) with enough layers for `gb` GiB of F16. */
 function modelTensors(gb) {
   const hidden = 2048;
@@ -163,7 +155,7 @@ function conversionSuite() {
 }
 
 async function main() {
-  const gb = arg('--gb', 1.1);
+  const gb = Number(flag('--gb', 1.1));
   const folder = mkdtempSync(join(tmpdir(), 'dsnot-io-bench-'));
   try {
     const tensors = modelTensors(gb);

@@ -11,108 +11,42 @@
 // Writes bench/results/layer-wasm.json and prints a table; checks growth is linear in rows×cols
 // (the DSnoT kernel's ms per million weights across the shapes).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import Benchmark from 'benchmark';
+import { join } from 'node:path';
+import { argv, benchAsync, flag, here, lib, parseShapes, syntheticLayer } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const distPath = process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(here, '..', 'dist', 'index.js');
-const { pruneLayer } = await import(pathToFileURL(distPath).href);
-
-const argv = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
-const parseShapes = (s) => s.split(',').filter(Boolean).map((x) => x.split('x').map(Number));
+const { pruneLayer } = lib;
 const SHAPES = parseShapes(flag('--shapes', '4096x4096,11008x4096,4096x11008'));
 const SPARSEGPT_SHAPES = argv.includes('--no-sparsegpt') ? [] : parseShapes(flag('--sparsegpt-shapes', '4096x4096,11008x4096,4096x11008'));
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** pruneLayer(options) under Benchmark.js, with the call's own split and CPU time averaged. */
+async function runCase(name, options, minSamples, maxTime) {
+  const split = { initMs: [], dsnotMs: [], cpuMs: [], cycles: 0 };
+  const b = await benchAsync(name, async () => {
+    const cpu0 = process.cpuUsage();
+    const out = await pruneLayer(options);
+    const cpu = process.cpuUsage(cpu0);
+    split.cpuMs.push((cpu.user + cpu.system) / 1000);
+    split.initMs.push(out.timings.initMs);
+    split.dsnotMs.push(out.timings.dsnotMs);
+    split.cycles = out.cycles;
+    if (out.device !== 'wasm') throw new Error(`ran on ${out.device}`);
+  }, { minSamples, maxTime });
+  const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+  return {
+    callMs: b.seconds * 1000,
+    rme: b.rme,
+    samples: b.samples,
+    initMs: mean(split.initMs),
+    dsnotMs: mean(split.dsnotMs),
+    cpuMs: mean(split.cpuMs),
+    cycles: split.cycles,
   };
-}
-const normal = (next) => Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
-
-/** Weights ~ N(0, 0.02²); statistics as one 2048-token sequence per call would give them. */
-function synthetic(rows, cols, withHessian) {
-  const next = rng(rows * 7919 + cols);
-  const weight = new Float32Array(rows * cols);
-  for (let i = 0; i < weight.length; i++) weight[i] = 0.02 * normal(next);
-  const seqlen = 2048;
-  const mean = Float64Array.from({ length: cols }, () => 0.05 * normal(next));
-  const sd = Float64Array.from({ length: cols }, () => 0.2 + next());
-  const stats = {
-    scalerRow: Float64Array.from({ length: cols }, (_, j) => seqlen * (sd[j] ** 2 + mean[j] ** 2)),
-    sumMetricRow: Float64Array.from({ length: cols }, (_, j) => seqlen * mean[j]),
-    var: Float64Array.from(sd, (s) => s * s),
-    hessian: null,
-  };
-  if (withHessian) {
-    // H = 2·(A Aᵀ/r + diag): positive definite with realistic off-diagonal mass, built in O(cols²·r).
-    const r = 16;
-    const a = Float64Array.from({ length: cols * r }, () => normal(next));
-    const h = new Float64Array(cols * cols);
-    for (let i = 0; i < cols; i++) {
-      for (let j = i; j < cols; j++) {
-        let s = 0;
-        for (let t = 0; t < r; t++) s += a[i * r + t] * a[j * r + t];
-        h[i * cols + j] = h[j * cols + i] = (2 * s) / r;
-      }
-      h[i * cols + i] += 2 * stats.scalerRow[i] / seqlen;
-    }
-    stats.hessian = h;
-  }
-  return { weight, stats };
-}
-
-function runCase(name, options, minSamples, maxTime) {
-  return new Promise((resolvePromise, reject) => {
-    const split = { initMs: [], dsnotMs: [], cpuMs: [], cycles: 0 };
-    const bench = new Benchmark(name, {
-      defer: true,
-      minSamples,
-      maxTime,
-      initCount: 1,
-      async fn(deferred) {
-        const cpu0 = process.cpuUsage();
-        const out = await pruneLayer(options);
-        const cpu = process.cpuUsage(cpu0);
-        split.cpuMs.push((cpu.user + cpu.system) / 1000);
-        split.initMs.push(out.timings.initMs);
-        split.dsnotMs.push(out.timings.dsnotMs);
-        split.cycles = out.cycles;
-        if (out.device !== 'wasm') throw new Error(`ran on ${out.device}`);
-        deferred.resolve();
-      },
-      onError: (e) => reject(e.target.error ?? e),
-      onComplete() {
-        const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
-        resolvePromise({
-          callMs: this.stats.mean * 1000,
-          rme: this.stats.rme,
-          samples: this.stats.sample.length,
-          initMs: mean(split.initMs),
-          dsnotMs: mean(split.dsnotMs),
-          cpuMs: mean(split.cpuMs),
-          cycles: split.cycles,
-        });
-      },
-    });
-    bench.run({ async: true });
-  });
 }
 
 const results = [];
 const table = [];
 for (const [rows, cols] of SHAPES) {
-  const { weight, stats } = synthetic(rows, cols, false);
+  const { weight, stats } = syntheticLayer(rows, cols, false);
   const base = { weight, rows, cols, stats, sparsity: 0.5, device: 'wasm' };
   // Warm up once (module compile, memory growth), then measure.
   await pruneLayer({ ...base, init: 'wanda' });
@@ -146,7 +80,7 @@ for (const [rows, cols] of SHAPES) {
 
 const sparsegpt = [];
 for (const [rows, cols] of SPARSEGPT_SHAPES) {
-  const { weight, stats } = synthetic(rows, cols, true);
+  const { weight, stats } = syntheticLayer(rows, cols, true);
   // One run each: a single SparseGPT layer takes seconds to minutes on one core.
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();

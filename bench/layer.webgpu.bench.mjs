@@ -18,54 +18,15 @@
 // the WebGPU masks equal wasm's bit for bit (once per shape, --no-check skips it).
 // Writes bench/results/layer-webgpu.json (adapter name, isFallbackAdapter, limits) and prints a table.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import Benchmark from 'benchmark';
+import { join } from 'node:path';
+import { argv, benchAsync, flag, here, lib, parseShapes, syntheticLayer } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const distPath = process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(here, '..', 'dist', 'index.js');
-const { pruneLayer, createWebGpuBackend, acquireBackend, columnVectors } = await import(pathToFileURL(distPath).href);
-
-const argv = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : fallback;
-};
+const { pruneLayer, createWebGpuBackend, acquireBackend, columnVectors } = lib;
 const small = argv.includes('--small');
-const parseShapes = (s) => s.split(',').filter(Boolean).map((x) => x.split('x').map(Number));
 const SHAPES = parseShapes(flag('--shapes', small ? '128x512,256x256,64x1024' : '4096x4096,11008x4096,4096x11008'));
 const REPS = Number(flag('--reps', small ? 2 : 5));
 const CHECK = !argv.includes('--no-check');
 const SPARSITY = 0.5;
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const normal = (next) => Math.sqrt(-2 * Math.log(Math.max(next(), 1e-12))) * Math.cos(2 * Math.PI * next());
-
-/** Weights ~ N(0, 0.02²); statistics as one 2048-token sequence per call would give them (as layer.bench.mjs). */
-function synthetic(rows, cols) {
-  const next = rng(rows * 7919 + cols);
-  const weight = new Float32Array(rows * cols);
-  for (let i = 0; i < weight.length; i++) weight[i] = 0.02 * normal(next);
-  const seqlen = 2048;
-  const mean = Float64Array.from({ length: cols }, () => 0.05 * normal(next));
-  const sd = Float64Array.from({ length: cols }, () => 0.2 + next());
-  const stats = {
-    scalerRow: Float64Array.from({ length: cols }, (_, j) => seqlen * (sd[j] ** 2 + mean[j] ** 2)),
-    sumMetricRow: Float64Array.from({ length: cols }, (_, j) => seqlen * mean[j]),
-    var: Float64Array.from(sd, (s) => s * s),
-    hessian: null,
-  };
-  return { weight, stats };
-}
 
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
@@ -129,25 +90,12 @@ function maxRelDiff(a, b) {
   return m;
 }
 
-function benchCall(name, options, minSamples, maxTime) {
-  return new Promise((resolvePromise, reject) => {
-    const bench = new Benchmark(name, {
-      defer: true,
-      minSamples,
-      maxTime,
-      initCount: 1,
-      async fn(deferred) {
-        const out = await pruneLayer(options);
-        if (out.device !== 'webgpu') throw new Error(`ran on ${out.device}`);
-        deferred.resolve();
-      },
-      onError: (e) => reject(e.target.error ?? e),
-      onComplete() {
-        resolvePromise({ callMs: this.stats.mean * 1000, rme: this.stats.rme, samples: this.stats.sample.length });
-      },
-    });
-    bench.run({ async: true });
-  });
+async function benchCall(name, options, minSamples, maxTime) {
+  const b = await benchAsync(name, async () => {
+    const out = await pruneLayer(options);
+    if (out.device !== 'webgpu') throw new Error(`ran on ${out.device}`);
+  }, { minSamples, maxTime });
+  return { callMs: b.seconds * 1000, rme: b.rme, samples: b.samples };
 }
 
 function sameBits(a, b) {
@@ -171,7 +119,7 @@ try {
 const results = [];
 const table = [];
 for (const [rows, cols] of SHAPES) {
-  const { weight, stats } = synthetic(rows, cols);
+  const { weight, stats } = syntheticLayer(rows, cols);
   const columns = columnVectors(stats, 1);
   await phases(backend, rows, cols, weight, columns); // warm-up: pipelines, buffer pool
   const runs = [];

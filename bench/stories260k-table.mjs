@@ -11,13 +11,11 @@
 // first half, BOS + run.c encoding (tok512.bin). Writes bench/results/stories260k-table.json.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { here, lib } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const lib = await import(pathToFileURL(process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(root, 'dist', 'index.js')).href);
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: join(root, 'test/fixtures/stories260K-hf') },
