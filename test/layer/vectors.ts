@@ -1,38 +1,15 @@
-// Loads the authors' test vectors (test/fixtures/vectors/*.safetensors, see SOURCE.md there).
+// Loads the authors' test vectors (test/fixtures/vectors/*.safetensors, see SOURCE.md there) from
+// disk; the decoding is test/support/vector.ts's, shared with the browser tests.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeSafetensors, typedArrayOf } from '../../src/io/safetensors.js';
+import { vectorFromBytes, type VectorData } from '../support/vector.js';
 
 export const VECTOR_DIR = fileURLToPath(new URL('../fixtures/vectors/', import.meta.url));
 
-export interface VectorConfig {
-  sparsity: number;
-  prune_n: number;
-  prune_m: number;
-  initial_method: 'wanda' | 'magnitude' | 'sparsegpt';
-  max_cycle_time: number;
-  update_threshold: number;
-  pow_of_var_regrowing: number;
-  without_same_sign: boolean;
-  nseq: number;
-  seqlen: number;
-  blocksize?: number;
-  percdamp?: number;
-}
-
-export interface Vector {
-  name: string;
+export interface Vector extends VectorData {
+  /** The file name inside VECTOR_DIR. */
   file: string;
-  config: VectorConfig;
-  rows: number;
-  cols: number;
-  has(name: string): boolean;
-  f32(name: string): Float32Array;
-  f64(name: string): Float64Array;
-  u8(name: string): Uint8Array;
-  int(name: string): number;
-  shape(name: string): number[];
 }
 
 export function vectorNames(): string[] {
@@ -40,26 +17,5 @@ export function vectorNames(): string[] {
 }
 
 export function loadVector(file: string): Vector {
-  const bytes = new Uint8Array(readFileSync(join(VECTOR_DIR, file)));
-  const st = decodeSafetensors(bytes);
-  const entries = new Map(st.header.tensors.map((t) => [t.name, t]));
-  const typed = (name: string) => {
-    const e = entries.get(name);
-    if (!e) throw new Error(`${file}: no tensor ${name}`);
-    return typedArrayOf(e.dtype, st.tensor(name));
-  };
-  const [rows, cols] = entries.get('W')!.shape;
-  return {
-    name: file.replace(/\.safetensors$/, ''),
-    file,
-    config: JSON.parse(st.header.metadata.config) as VectorConfig,
-    rows,
-    cols,
-    has: (name) => entries.has(name),
-    f32: (name) => Float32Array.from(typed(name) as Float32Array | Float64Array),
-    f64: (name) => Float64Array.from(typed(name) as Float32Array | Float64Array),
-    u8: (name) => typed(name) as Uint8Array,
-    int: (name) => Number((typed(name) as BigInt64Array)[0]),
-    shape: (name) => entries.get(name)!.shape,
-  };
+  return { ...vectorFromBytes(new Uint8Array(readFileSync(join(VECTOR_DIR, file))), file), file };
 }

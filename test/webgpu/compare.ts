@@ -6,6 +6,7 @@ import { pruneLayer, type PruneLayerOptions, type PruneLayerResult } from '../..
 import { StatsAccumulator, type LayerStats } from '../../src/stats.js';
 import { expectClose, expectSameMask } from '../layer/expect.js';
 import { randomLayer } from '../layer/random.js';
+import type { VectorData } from '../support/vector.js';
 
 export async function statsOn(device: Backend, x3: Float32Array, nseq: number, cols: number, hessian: boolean): Promise<LayerStats> {
   const acc = await StatsAccumulator.create(cols, { hessian, device });
@@ -86,19 +87,7 @@ export async function compareRandomLayer(gpu: Backend, wasm: Backend, c: (typeof
 }
 
 /** A vector (as loaded by either loader): statistics and every mask on both devices, and against the vector. */
-export interface VectorLike {
-  config: { sparsity: number; prune_n: number; prune_m: number; initial_method: 'wanda' | 'magnitude' | 'sparsegpt'; max_cycle_time: number; update_threshold: number; pow_of_var_regrowing: number; without_same_sign: boolean };
-  rows: number;
-  cols: number;
-  has(name: string): boolean;
-  f32(name: string): Float32Array;
-  f64(name: string): Float64Array;
-  u8(name: string): Uint8Array;
-  int(name: string): number;
-  shape(name: string): number[];
-}
-
-export async function compareVector(gpu: Backend, wasm: Backend, v: VectorLike): Promise<void> {
+export async function compareVector(gpu: Backend, wasm: Backend, v: VectorData): Promise<void> {
   const { rows, cols, config } = v;
   const [nseq] = v.shape('X3');
   const sparsity = config.prune_n ? { n: config.prune_n, m: config.prune_m } : config.sparsity;
