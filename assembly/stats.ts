@@ -5,6 +5,7 @@
 //   tokenVar[c] += Σ_t (x[t,c] − mean_c)²   (= T · population variance of this sequence; two-pass)
 //   gram[i,j]   += Σ_t x[t,i]·x[t,j]        (SparseGPT's Hessian; upper triangle j ≥ i only)
 // x: [tokens, cols] f32 row-major.
+import { dot2x2, gD00, gD01, gD10, gD11 } from './dot-f64';
 
 // f32 lanes 0-1 and 2-3 of v as two f64x2.
 @inline function lowF64(v: v128): v128 {
@@ -95,37 +96,12 @@ export function statsGramScratchBytes(cols: i32): i32 {
 // Four dot products over t < len at once (rows a0, a1 against rows b0, b1), added to the Gram
 // entries (i, j), (i, j+1), (i+1, j), (i+1, j+1).
 @inline function addDot2x2(a0: usize, a1: usize, b0: usize, b1: usize, len: i32, g: usize, cols: usize): void {
-  let s00 = f64x2.splat(0), s01 = f64x2.splat(0), s10 = f64x2.splat(0), s11 = f64x2.splat(0);
-  let t = 0;
-  const end2 = len & ~1;
-  for (; t < end2; t += 2) {
-    const o = <usize>t << 3;
-    const x0 = v128.load(a0 + o);
-    const x1 = v128.load(a1 + o);
-    const y0 = v128.load(b0 + o);
-    const y1 = v128.load(b1 + o);
-    s00 = f64x2.add(s00, f64x2.mul(x0, y0));
-    s01 = f64x2.add(s01, f64x2.mul(x0, y1));
-    s10 = f64x2.add(s10, f64x2.mul(x1, y0));
-    s11 = f64x2.add(s11, f64x2.mul(x1, y1));
-  }
-  let d00 = f64x2.extract_lane(s00, 0) + f64x2.extract_lane(s00, 1);
-  let d01 = f64x2.extract_lane(s01, 0) + f64x2.extract_lane(s01, 1);
-  let d10 = f64x2.extract_lane(s10, 0) + f64x2.extract_lane(s10, 1);
-  let d11 = f64x2.extract_lane(s11, 0) + f64x2.extract_lane(s11, 1);
-  if (t < len) {
-    const o = <usize>t << 3;
-    const x0 = load<f64>(a0 + o), x1 = load<f64>(a1 + o), y0 = load<f64>(b0 + o), y1 = load<f64>(b1 + o);
-    d00 += x0 * y0;
-    d01 += x0 * y1;
-    d10 += x1 * y0;
-    d11 += x1 * y1;
-  }
+  dot2x2(a0, a1, b0, b1, len);
   const row1 = g + (cols << 3);
-  store<f64>(g, load<f64>(g) + d00);
-  store<f64>(g + 8, load<f64>(g + 8) + d01);
-  store<f64>(row1, load<f64>(row1) + d10);
-  store<f64>(row1 + 8, load<f64>(row1 + 8) + d11);
+  store<f64>(g, load<f64>(g) + gD00);
+  store<f64>(g + 8, load<f64>(g + 8) + gD01);
+  store<f64>(row1, load<f64>(row1) + gD10);
+  store<f64>(row1 + 8, load<f64>(row1 + 8) + gD11);
 }
 
 /**
