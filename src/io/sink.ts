@@ -20,6 +20,13 @@ export interface Sink {
   create(name: string, size: number): Promise<SinkFile>;
 }
 
+/** The check every SinkFile.write makes: the bytes fall inside the file's planned size. */
+export function checkPlannedWrite(where: string, length: number, position: number, size: number): void {
+  if (position < 0 || position + length > size) {
+    throw new WriterError(`${where}: write of ${length} bytes at ${position} is outside the planned ${size} bytes`);
+  }
+}
+
 /** Everything `openSink` accepts (the `output` option of prune). */
 export type OutputTarget = string | FileSystemDirectoryHandle | Sink;
 
@@ -53,9 +60,7 @@ export class BlobSink implements Sink {
     return {
       write: async (bytes, position) => {
         if (state !== 'open') throw new WriterError(`${name}: write after commit or abort`);
-        if (position < 0 || position + bytes.length > size) {
-          throw new WriterError(`${name}: write of ${bytes.length} bytes at ${position} is outside the planned ${size} bytes`);
-        }
+        checkPlannedWrite(name, bytes.length, position, size);
         pieces.push({ position, bytes: bytes.slice() });
       },
       commit: async () => {

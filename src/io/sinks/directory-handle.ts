@@ -3,7 +3,7 @@
 // created under a temporary name and moved into place with FileSystemHandle.move() where the
 // browser has it, so nothing, not even an empty file, appears under the final name early.
 import { WriterError } from '../errors.js';
-import type { Sink, SinkFile } from '../sink.js';
+import { checkPlannedWrite, type Sink, type SinkFile } from '../sink.js';
 import { assertPlainFileName } from '../source.js';
 
 interface MovableHandle extends FileSystemFileHandle {
@@ -33,9 +33,7 @@ export class DirectoryHandleSink implements Sink {
     return {
       write: async (bytes, position) => {
         if (!stream) throw new WriterError(`${where}: write after commit or abort`);
-        if (position < 0 || position + bytes.length > size) {
-          throw new WriterError(`${where}: write of ${bytes.length} bytes at ${position} is outside the planned ${size} bytes`);
-        }
+        checkPlannedWrite(where, bytes.length, position, size);
         await stream.write({ type: 'write', position, data: bytes as BufferSource });
         written += bytes.length;
       },

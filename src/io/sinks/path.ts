@@ -3,25 +3,43 @@
 // over the final name. A crash leaves at most a `.NAME.*.partial` file, never a half NAME.
 import type { FileHandle } from 'node:fs/promises';
 import { WriterError } from '../errors.js';
-import type { Sink, SinkFile } from '../sink.js';
+import { checkPlannedWrite, type Sink, type SinkFile } from '../sink.js';
 import { assertPlainFileName } from '../source.js';
 
-type Fs = typeof import('node:fs/promises');
-type PathModule = typeof import('node:path');
+export type Fs = typeof import('node:fs/promises');
+export type PathModule = typeof import('node:path');
+
+/**
+ * node:fs/promises and node:path (imported here, on first use: bundles for the browser never
+ * load them) and the output folder `dir`, created if missing, as an absolute path.
+ */
+export async function openOutputFolder(dir: string): Promise<{ fs: Fs; path: PathModule; location: string }> {
+  const fs: Fs = await import('node:fs/promises');
+  const path: PathModule = await import('node:path');
+  const location = path.resolve(dir);
+  try {
+    await fs.mkdir(location, { recursive: true });
+  } catch (e) {
+    throw new WriterError(`cannot create output folder ${location}: ${(e as Error).message}`);
+  }
+  return { fs, path, location };
+}
+
+/** Write all of `bytes` at `position` (one write call may write less). */
+export async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    done += bytesWritten;
+  }
+}
 
 export class PathSink implements Sink {
   private constructor(private readonly fs: Fs, private readonly path: PathModule, readonly location: string) {}
 
   static async open(dir: string): Promise<PathSink> {
-    const fs: Fs = await import('node:fs/promises');
-    const path: PathModule = await import('node:path');
-    const full = path.resolve(dir);
-    try {
-      await fs.mkdir(full, { recursive: true });
-    } catch (e) {
-      throw new WriterError(`cannot create output folder ${full}: ${(e as Error).message}`);
-    }
-    return new PathSink(fs, path, full);
+    const { fs, path, location } = await openOutputFolder(dir);
+    return new PathSink(fs, path, location);
   }
 
   async create(name: string, size: number): Promise<SinkFile> {
@@ -36,14 +54,8 @@ export class PathSink implements Sink {
     return {
       write: async (bytes, position) => {
         if (!handle) throw new WriterError(`${where}: write after commit or abort`);
-        if (position < 0 || position + bytes.length > size) {
-          throw new WriterError(`${where}: write of ${bytes.length} bytes at ${position} is outside the planned ${size} bytes`);
-        }
-        let done = 0;
-        while (done < bytes.length) {
-          const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-          done += bytesWritten;
-        }
+        checkPlannedWrite(where, bytes.length, position, size);
+        await writeFully(handle, bytes, position);
         written += bytes.length;
       },
       commit: async () => {
