@@ -3,9 +3,11 @@
 //   h += fc2(relu(fc1(n))),                                     n = finalLN(h)
 // Post-norm (OPT-350m): h = selfAttnLN(h + out_proj(attention(h))); h = finalLN(h + fc2(relu(fc1(h)))).
 // HF scales q by head_dim^−0.5 after q_proj (bias included); scaling the scores instead is the
-// same product. No rotary positions: OPT adds learned positions to the embeddings.
+// same product. No rotary positions: OPT adds learned positions to the embeddings. The attention
+// half is self-attention.ts's, shared with the llama family.
 import type { DeviceTensor } from '../backends/backend.js';
 import type { BlockContext } from './decoder.js';
+import { selfAttention } from './self-attention.js';
 
 /** Runs one OPT block in place on h [rows, hidden] (device). */
 export async function optBlock(c: BlockContext, h: DeviceTensor, rows: number): Promise<void> {
@@ -20,22 +22,7 @@ export async function optBlock(c: BlockContext, h: DeviceTensor, rows: number): 
     x = ws.get('norm', rows * d);
     c.norm(c.layer.attnNorm, h, x, rows);
   }
-  await c.tap(['q', 'k', 'v'], x, rows, d);
-  const q = ws.get('q', rows * d);
-  const kk = ws.get('k', rows * d);
-  const v = ws.get('v', rows * d);
-  c.linear('q', x, q, rows);
-  c.linear('k', x, kk, rows);
-  c.linear('v', x, v, rows);
-  const att = ws.get('attn', rows * d);
-  k.attention(q, kk, v, att, {
-    tokens: rows, heads: spec.numHeads, kvHeads: spec.numKvHeads, headDim: spec.headDim,
-    scale: 1 / Math.sqrt(spec.headDim), window: 0,
-  });
-  await c.tap(['o'], att, rows, d);
-  const o = ws.get('out', rows * d);
-  c.linear('o', att, o, rows);
-  k.add(h, o, h, rows * d);
+  const o = await selfAttention(c, x, h, rows);
   if (!pre) c.norm(c.layer.attnNorm, h, h, rows);
 
   // MLP.

@@ -1,0 +1,42 @@
+// The attention half of a decoder block, the same in every family (llama.ts, opt.ts):
+//   h += o_proj(attention(q_proj(x), k_proj(x), v_proj(x)))
+// with rotary positions on q and k where the model has them (llama family; OPT's positions are
+// learned and already in the embeddings) and the sliding window where it has one.
+import type { DeviceTensor } from '../backends/backend.js';
+import type { BlockContext } from './decoder.js';
+
+/**
+ * Adds the attention output to h [rows, hidden] in place, x being the block's attention input
+ * (the normed h, or h itself in a post-norm block). Returns the [rows, hidden] workspace the
+ * output projection used, free for the MLP to reuse.
+ */
+export async function selfAttention(c: BlockContext, x: DeviceTensor, h: DeviceTensor, rows: number): Promise<DeviceTensor> {
+  const { spec, k, ws } = c;
+  const d = spec.hiddenSize;
+  const qDim = spec.numHeads * spec.headDim;
+  const kvDim = spec.numKvHeads * spec.headDim;
+  const window = spec.slidingWindow ?? 0;
+
+  await c.tap(['q', 'k', 'v'], x, rows, d);
+  const q = ws.get('q', rows * qDim);
+  const kk = ws.get('k', rows * kvDim);
+  const v = ws.get('v', rows * kvDim);
+  c.linear('q', x, q, rows);
+  c.linear('k', x, kk, rows);
+  c.linear('v', x, v, rows);
+  if (spec.positions.kind === 'rotary') {
+    const table = c.ropeTable(rows);
+    k.rope(q, table, rows, spec.numHeads, spec.headDim, 0);
+    k.rope(kk, table, rows, spec.numKvHeads, spec.headDim, 0);
+  }
+  const att = ws.get('attn', rows * qDim);
+  k.attention(q, kk, v, att, {
+    tokens: rows, heads: spec.numHeads, kvHeads: spec.numKvHeads, headDim: spec.headDim,
+    scale: 1 / Math.sqrt(spec.headDim), window: window >= rows ? 0 : window,
+  });
+  await c.tap(['o'], att, rows, qDim);
+  const o = ws.get('out', rows * d);
+  c.linear('o', att, o, rows);
+  k.add(h, o, h, rows * d);
+  return o;
+}
