@@ -141,28 +141,18 @@ export function modelSpecFromConfig(config: unknown, options: SpecOptions = {}):
   }
 }
 
-/** Dimensions of a llama-family model, as config.json or a llama2.c header give them. */
-export interface LlamaDims {
-  modelType: string;
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  intermediateSize: number;
-  vocabSize: number;
-  maxPositions: number;
+/** Dimensions of a llama-family model, as config.json or a llama2.c header give them: the spec's
+ *  own fields, plus what becomes its norm, positions and tensor names. */
+export interface LlamaDims extends Pick<ModelSpec,
+  'modelType' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' |
+  'vocabSize' | 'maxPositions' | 'tieWordEmbeddings' | 'slidingWindow' | 'bosTokenId' | 'eosTokenId'> {
   rmsNormEps: number;
   ropeTheta: number;
   ropeScaling: Record<string, unknown> | null;
-  tieWordEmbeddings: boolean;
   /** q/k/v biases (Qwen2; llama attention_bias) and o bias (llama attention_bias only). */
   qkvBias: boolean;
   oBias: boolean;
   mlpBias: boolean;
-  slidingWindow: number | null;
-  bosTokenId: number | null;
-  eosTokenId: number | null;
 }
 
 /** The llama-family spec with HF tensor names ('model.layers.{i}.…'), tensors not yet checked. */
@@ -173,9 +163,8 @@ export function llamaSpec(d: LlamaDims, prefix = 'model.'): ModelSpec {
   const layers: LayerSpec[] = [];
   for (let i = 0; i < d.numLayers; i++) {
     const p = `${prefix}layers.${i}.`;
-    const lin = (name: string, role: LinearRole, out: number, inp: number, bias: boolean): LinearSpec => ({
-      name, role, weight: `${p}${name}.weight`, bias: bias ? `${p}${name}.bias` : null, out, in: inp,
-    });
+    const lin = (name: string, role: LinearRole, out: number, inp: number, bias: boolean) =>
+      linearSpec(p, name, role, out, inp, bias);
     const linears = [
       lin('self_attn.q_proj', 'q', q, d.hiddenSize, d.qkvBias),
       lin('self_attn.k_proj', 'k', kv, d.hiddenSize, d.qkvBias),
@@ -298,9 +287,7 @@ function optFamily(c: ConfigReader, tensors: Map<string, number[]> | null): Mode
   const layers: LayerSpec[] = [];
   for (let i = 0; i < numLayers; i++) {
     const p = `${prefix}layers.${i}.`;
-    const lin = (name: string, role: LinearRole, out: number, inp: number): LinearSpec => ({
-      name, role, weight: `${p}${name}.weight`, bias: bias ? `${p}${name}.bias` : null, out, in: inp,
-    });
+    const lin = (name: string, role: LinearRole, out: number, inp: number) => linearSpec(p, name, role, out, inp, bias);
     const linears = [
       lin('self_attn.k_proj', 'k', hidden, hidden),
       lin('self_attn.v_proj', 'v', hidden, hidden),
@@ -357,6 +344,11 @@ function optFamily(c: ConfigReader, tensors: Map<string, number[]> | null): Mode
     bosTokenId: c.tokenId('bos_token_id'),
     eosTokenId: c.tokenId('eos_token_id'),
   };
+}
+
+/** The linear `name` of the layer whose tensors start with `prefix`. */
+function linearSpec(prefix: string, name: string, role: LinearRole, out: number, inp: number, bias: boolean): LinearSpec {
+  return { name, role, weight: `${prefix}${name}.weight`, bias: bias ? `${prefix}${name}.bias` : null, out, in: inp };
 }
 
 function biasesOf(linears: LinearSpec[]): TensorRef[] {
