@@ -2,6 +2,7 @@
 // plus typed readers whose errors name the flag. Every usage problem is a CliUsageError, which
 // the dispatcher (src/cli.ts) prints as one line before exiting with status 2.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { DsnotOptions } from '../layer.js';
 
 export class CliUsageError extends Error {
   override name = 'CliUsageError';
@@ -22,6 +23,44 @@ export function parseFlags(argv: string[], options: FlagSpec, allowPositionals =
     // parseArgs explains well ("Unknown option '--foo'"); keep its first sentence.
     throw new CliUsageError((e as Error).message.split('. ')[0]);
   }
+}
+
+/** parseFlags for a subcommand; with --help (-h) it prints `help` and returns null (exit 0). */
+export function parseCommand(argv: string[], options: FlagSpec, help: string, allowPositionals = false): ParsedArgs | null {
+  const args = parseFlags(argv, options, allowPositionals);
+  if (!args.flags.help) return args;
+  console.log(help);
+  return null;
+}
+
+export const INIT_CHOICES = ['wanda', 'magnitude', 'sparsegpt'] as const;
+export const DEVICE_CHOICES = ['auto', 'wasm', 'webgpu'] as const;
+
+/** The DSnoT flags `dsnot layer` and `dsnot prune` share. */
+export const DSNOT_FLAGS: FlagSpec = {
+  'no-dsnot': { type: 'boolean' },
+  'max-cycles': { type: 'string' },
+  threshold: { type: 'string' },
+  'pow-var': { type: 'string' },
+  'same-sign': { type: 'boolean' },
+};
+
+/**
+ * false for --no-dsnot, else the DSnoT options the flags give. --no-dsnot with a DSnoT option (or
+ * another of `conflicting`) is a usage error. `maxCycles` reads --max-cycles as the command does.
+ */
+export function dsnotFlags(args: ParsedArgs, maxCycles: (args: ParsedArgs) => number | undefined, conflicting: readonly string[] = []): false | DsnotOptions {
+  const given = ['max-cycles', 'threshold', 'pow-var', 'same-sign', ...conflicting].filter((f) => args.flags[f] !== undefined);
+  if (args.flags['no-dsnot'] === true) {
+    if (given.length) throw new CliUsageError(`--no-dsnot conflicts with --${given[0]}`);
+    return false;
+  }
+  return {
+    maxCycles: maxCycles(args),
+    updateThreshold: optionalNumber(args, 'threshold'),
+    powOfVarRegrowing: optionalNumber(args, 'pow-var'),
+    sameSign: args.flags['same-sign'] === true,
+  };
 }
 
 export function requireString(args: ParsedArgs, name: string): string {

@@ -3,7 +3,7 @@
 import { loadTokenizer } from '../calib/tokenizers.js';
 import { evaluate, type EvalProtocol, type EvaluateResult } from '../eval/perplexity.js';
 import { openModel } from '../io/model.js';
-import { CliUsageError, oneOf, optionalString, parseFlags, type FlagSpec } from './args.js';
+import { CliUsageError, DEVICE_CHOICES, oneOf, optionalString, parseCommand, type FlagSpec } from './args.js';
 import { integerFlag, readText, readTokenStream } from './inputs.js';
 import { ProgressBar } from './progress.js';
 
@@ -25,11 +25,8 @@ Protocol 'authors': non-overlapping windows of --seqlen (default min(2048, the m
 tail dropped. --json prints {"perplexity": …, "tokens": …}.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseFlags(argv, FLAGS, true);
-  if (args.flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const args = parseCommand(argv, FLAGS, HELP, true);
+  if (!args) return 0;
   if (args.positionals.length !== 1) throw new CliUsageError('one MODEL is required (dsnot eval MODEL --text FILE)');
   const textFile = optionalString(args, 'text');
   const tokensFile = optionalString(args, 'tokens');
@@ -37,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
   const seqlen = integerFlag(args.flags, 'seqlen');
   const maxTokens = integerFlag(args.flags, 'max-tokens');
   const protocol = oneOf(args, 'protocol', ['authors', 'overlapping'] as const, 'authors') as EvalProtocol;
-  const device = oneOf(args, 'device', ['auto', 'wasm', 'webgpu'] as const, 'auto');
+  const device = oneOf(args, 'device', DEVICE_CHOICES, 'auto');
   const json = args.flags.json === true;
   const text = textFile === undefined ? undefined : await readText(textFile, '--text');
   const tokens = tokensFile === undefined ? undefined : await readTokenStream(tokensFile, '--tokens');

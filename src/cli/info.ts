@@ -1,7 +1,7 @@
 // `dsnot info MODEL`: what a model is, from its headers only (no weight is read): architecture,
 // layers, the prunable linears with their shapes, dtypes, parameter counts, files.
 import { openModel, type OpenedModel } from '../io/model.js';
-import { CliUsageError, parseFlags, type FlagSpec } from './args.js';
+import { CliUsageError, parseCommand, type FlagSpec } from './args.js';
 
 const FLAGS: FlagSpec = {
   json: { type: 'boolean' },
@@ -106,11 +106,8 @@ function formatBytes(b: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseFlags(argv, FLAGS, true);
-  if (args.flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const args = parseCommand(argv, FLAGS, HELP, true);
+  if (!args) return 0;
   if (args.positionals.length !== 1) throw new CliUsageError('one MODEL is required (dsnot info MODEL)');
   const opened = await openModel(args.positionals[0]);
   try {

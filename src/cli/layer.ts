@@ -9,18 +9,14 @@ import { pruneLayer, type InitMethod } from '../layer.js';
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { StatsAccumulator, type LayerStats } from '../stats.js';
 import { checkDsnotOptions, checkSparsity, DsnotInputError, parseSparsity } from '../validate.js';
-import { CliUsageError, oneOf, optionalNumber, parseFlags, requireString, type FlagSpec } from './args.js';
+import { DEVICE_CHOICES, DSNOT_FLAGS, dsnotFlags, INIT_CHOICES, oneOf, optionalNumber, parseCommand, requireString, type FlagSpec } from './args.js';
 
 const FLAGS: FlagSpec = {
   in: { type: 'string' },
   out: { type: 'string' },
   sparsity: { type: 'string' },
   init: { type: 'string' },
-  'no-dsnot': { type: 'boolean' },
-  'max-cycles': { type: 'string' },
-  threshold: { type: 'string' },
-  'pow-var': { type: 'string' },
-  'same-sign': { type: 'boolean' },
+  ...DSNOT_FLAGS,
   device: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -32,29 +28,16 @@ const HELP = `usage: dsnot layer --in IN.safetensors --out OUT.safetensors
 IN holds W (F32 [rows, cols]) and X3 (F32 [nseq, seqlen, cols]) or scaler_row, sum_metric_row,
 var (F32|F64 [cols]). Defaults: sparsity 0.5, init wanda, DSnoT on with the authors' options.`;
 
-const INITS = ['wanda', 'magnitude', 'sparsegpt'] as const;
-const DEVICES = ['auto', 'wasm', 'webgpu'] as const;
-
 export async function run(argv: string[]): Promise<number> {
-  const args = parseFlags(argv, FLAGS);
-  if (args.flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const args = parseCommand(argv, FLAGS, HELP);
+  if (!args) return 0;
   const inPath = requireString(args, 'in');
   const outPath = requireString(args, 'out');
   const sparsity = parseSparsity(typeof args.flags.sparsity === 'string' ? args.flags.sparsity : '0.5');
-  const init: InitMethod = oneOf(args, 'init', INITS, 'wanda');
-  const device = oneOf(args, 'device', DEVICES, 'auto');
-  const noDsnot = args.flags['no-dsnot'] === true;
-  const dsnotFlags = ['max-cycles', 'threshold', 'pow-var', 'same-sign'].filter((f) => args.flags[f] !== undefined);
-  if (noDsnot && dsnotFlags.length) throw new CliUsageError(`--no-dsnot conflicts with --${dsnotFlags[0]}`);
-  const dsnot = noDsnot ? false : {
-    maxCycles: optionalNumber(args, 'max-cycles'),
-    updateThreshold: optionalNumber(args, 'threshold'),
-    powOfVarRegrowing: optionalNumber(args, 'pow-var'),
-    sameSign: args.flags['same-sign'] === true,
-  };
+  const init: InitMethod = oneOf(args, 'init', INIT_CHOICES, 'wanda');
+  const device = oneOf(args, 'device', DEVICE_CHOICES, 'auto');
+  // Any number here: checkDsnotOptions below names a bad one.
+  const dsnot = dsnotFlags(args, (a) => optionalNumber(a, 'max-cycles'));
 
   const t0 = performance.now();
   const file = decodeSafetensors(new Uint8Array(await readFile(inPath)));

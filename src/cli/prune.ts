@@ -1,11 +1,11 @@
 // `dsnot prune MODEL --out DIR …`: prune a whole model (DESIGN.md's command line). A progress
 // bar on a terminal; --json prints the report. Ctrl-C stops at the next window/linear boundary
 // and keeps the partial state: the same command resumes.
-import type { DsnotOptions, InitMethod } from '../layer.js';
+import type { InitMethod } from '../layer.js';
 import { prune, type PruneEvaluation, type PruneProgress, type PruneReport } from '../prune.js';
 import { sparsityLabel } from '../pipeline/options.js';
 import { parseSparsity } from '../validate.js';
-import { CliUsageError, oneOf, optionalNumber, optionalString, parseFlags, type FlagSpec } from './args.js';
+import { CliUsageError, DEVICE_CHOICES, DSNOT_FLAGS, dsnotFlags, INIT_CHOICES, oneOf, optionalString, parseCommand, type FlagSpec } from './args.js';
 import { integerFlag, readText, readTokenStream } from './inputs.js';
 import { formatDuration, ProgressBar } from './progress.js';
 
@@ -13,12 +13,8 @@ const FLAGS: FlagSpec = {
   out: { type: 'string' },
   sparsity: { type: 'string' },
   init: { type: 'string' },
-  'no-dsnot': { type: 'boolean' },
+  ...DSNOT_FLAGS,
   skip: { type: 'string' },
-  'max-cycles': { type: 'string' },
-  threshold: { type: 'string' },
-  'pow-var': { type: 'string' },
-  'same-sign': { type: 'boolean' },
   calib: { type: 'string' },
   nsamples: { type: 'string' },
   seqlen: { type: 'string' },
@@ -45,30 +41,16 @@ MODEL: a folder with config.json + safetensors, a .safetensors/.index.json file,
 --eval-text/--eval-tokens: also report perplexity before and after (authors' protocol).
 An interrupted run (Ctrl-C, kill, crash) resumes when the same command is run again.`;
 
-const INITS = ['wanda', 'magnitude', 'sparsegpt'] as const;
-const DEVICES = ['auto', 'wasm', 'webgpu'] as const;
-
 export async function run(argv: string[]): Promise<number> {
-  const args = parseFlags(argv, FLAGS, true);
-  if (args.flags.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const args = parseCommand(argv, FLAGS, HELP, true);
+  if (!args) return 0;
   if (args.positionals.length !== 1) throw new CliUsageError(args.positionals.length ? `one MODEL expected, got ${args.positionals.length}: ${args.positionals.join(' ')}` : 'MODEL is required (dsnot prune MODEL --out DIR --calib FILE)');
   const model = args.positionals[0];
   const out = optionalString(args, 'out');
   if (!out) throw new CliUsageError('--out DIR is required');
   const calib = optionalString(args, 'calib');
   if (!calib) throw new CliUsageError('--calib FILE is required: a text file (plain or C4 JSON lines, optionally .gz) or a .json file of token-id windows');
-  const noDsnot = args.flags['no-dsnot'] === true;
-  const dsnotFlags = ['max-cycles', 'threshold', 'pow-var', 'same-sign', 'skip'].filter((f) => args.flags[f] !== undefined);
-  if (noDsnot && dsnotFlags.length) throw new CliUsageError(`--no-dsnot conflicts with --${dsnotFlags[0]}`);
-  const dsnot: false | DsnotOptions = noDsnot ? false : {
-    maxCycles: integerFlag(args.flags, 'max-cycles'),
-    updateThreshold: optionalNumber(args, 'threshold'),
-    powOfVarRegrowing: optionalNumber(args, 'pow-var'),
-    sameSign: args.flags['same-sign'] === true,
-  };
+  const dsnot = dsnotFlags(args, (a) => integerFlag(a.flags, 'max-cycles'), ['skip']);
   const skipText = optionalString(args, 'skip');
   const evaluation = await evaluationFlags(args.flags);
   const json = args.flags.json === true;
@@ -84,13 +66,13 @@ export async function run(argv: string[]): Promise<number> {
       output: out,
       calibration: calib,
       sparsity: sparsityFlag(optionalString(args, 'sparsity') ?? '0.5'),
-      init: oneOf(args, 'init', INITS, 'wanda') as InitMethod,
+      init: oneOf(args, 'init', INIT_CHOICES, 'wanda') as InitMethod,
       dsnot,
       skip: skipText === undefined ? undefined : skipText === 'none' ? 'none' : skipText.split(',').map((s) => s.trim()).filter(Boolean),
       nsamples: integerFlag(args.flags, 'nsamples'),
       seqlen: integerFlag(args.flags, 'seqlen'),
       seed: integerFlag(args.flags, 'seed'),
-      device: oneOf(args, 'device', DEVICES, 'auto'),
+      device: oneOf(args, 'device', DEVICE_CHOICES, 'auto'),
       evaluation,
       resume: args.flags['no-resume'] !== true,
       signal: controller.signal,
