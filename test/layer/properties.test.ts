@@ -5,10 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { pruneLayer, type InitMethod, type PruneLayerOptions } from '../../src/layer.js';
 import type { LayerStats } from '../../src/stats.js';
 import { referenceDsnot } from '../reference/dsnot.js';
-import {
-  magnitudeMetric, nmMask, obsMetric, referenceColumns, rowMask, thresholdMask, wandaMetric,
-} from '../reference/masks.js';
-import { referenceObsFactor, referenceSparseGpt } from '../reference/sparsegpt.js';
+import { referenceInitialMetric } from '../reference/initial-metric.js';
+import { magnitudeMetric, nmMask, referenceColumns, rowMask, thresholdMask, wandaMetric } from '../reference/masks.js';
+import { referenceSparseGpt } from '../reference/sparsegpt.js';
 import { referenceStats } from '../reference/stats.js';
 import { expectClose, expectSameMask } from './expect.js';
 import { randomLayer, type RandomLayerOptions } from './random.js';
@@ -61,13 +60,7 @@ function statsOf(c: Case): LayerStats & { hessian: Float64Array } {
 function referenceRun(c: Case, w: Float32Array, stats: ReturnType<typeof statsOf>) {
   const { rows, cols } = c;
   const cv = referenceColumns(stats.scalerRow, stats.sumMetricRow, stats.var, c.pow ?? 1);
-  let metric: Float32Array;
-  if (c.init === 'wanda') metric = wandaMetric(w, rows, cols, cv.sqrtScaler);
-  else if (c.init === 'magnitude') metric = magnitudeMetric(w);
-  else {
-    const { u, dead } = referenceObsFactor(stats.hessian, cols, 0.01);
-    metric = obsMetric(w, rows, cols, Float64Array.from({ length: cols }, (_, j) => u[j * cols + j]), dead);
-  }
+  const metric = referenceInitialMetric(c.init, w, rows, cols, cv.sqrtScaler, stats.hessian);
   const nm = typeof c.sparsity === 'number' ? null : c.sparsity;
   const k = typeof c.sparsity === 'number' ? Math.floor(cols * c.sparsity) : 0;
   const initMask = nm ? nmMask(metric, rows, cols, nm.n, nm.m) : rowMask(metric, rows, cols, k);

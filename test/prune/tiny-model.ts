@@ -9,8 +9,8 @@ import { toFloat32 } from '../../src/io/safetensors-reader.js';
 import { encodeSafetensors, type TensorToWrite } from '../../src/io/safetensors.js';
 import { attention, gemm, nll, randn, rmsNorm, rope, silu } from '../forward/reference.js';
 import { referenceDsnot } from '../reference/dsnot.js';
-import { magnitudeMetric, nmMask, obsMetric, referenceColumns, rowMask, thresholdMask, wandaMetric } from '../reference/masks.js';
-import { referenceObsFactor } from '../reference/sparsegpt.js';
+import { referenceInitialMetric } from '../reference/initial-metric.js';
+import { nmMask, referenceColumns, rowMask, thresholdMask } from '../reference/masks.js';
 import { referenceStats } from '../reference/stats.js';
 
 export const DIMS = { hidden: 32, heads: 4, kvHeads: 2, headDim: 8, ff: 64, vocab: 64, layers: 2, eps: 1e-5, theta: 10000 };
@@ -106,13 +106,7 @@ const GROUP: Record<string, string> = {
 function referenceMask(W: Float32Array, rows: number, cols: number, x3: Float32Array, nseq: number, T: number, m: ReferenceMethod, skipped: boolean): Uint8Array {
   const st = referenceStats(x3, nseq, T, cols, m.init === 'sparsegpt');
   const columns = referenceColumns(st.scalerRow, st.sumMetricRow, st.var, 1);
-  let metric: Float32Array;
-  if (m.init === 'wanda') metric = wandaMetric(W, rows, cols, columns.sqrtScaler);
-  else if (m.init === 'magnitude') metric = magnitudeMetric(W);
-  else {
-    const { u, dead } = referenceObsFactor(st.hessian, cols, 0.01);
-    metric = obsMetric(W, rows, cols, Float64Array.from({ length: cols }, (_, j) => u[j * cols + j]), dead);
-  }
+  const metric = referenceInitialMetric(m.init, W, rows, cols, columns.sqrtScaler, st.hessian);
   const nm = typeof m.sparsity === 'number' ? null : m.sparsity;
   const k = nm ? 0 : Math.floor(cols * (m.sparsity as number));
   let init: Uint8Array;
