@@ -1,16 +1,15 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gpt2TokenizerJson, loadTokenizer } from '../../src/calib/tokenizers.js';
 import { TokenizerError } from '../../src/io/errors.js';
 import { openModel } from '../../src/io/model.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
 const LILY = 'Once upon a time, there was a little girl named Lily.';
 const LILY_IDS = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426];
-const tmp = mkdtempSync(join(tmpdir(), 'dsnot-tok-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('dsnot-tok-');
 
 async function tokenizerOf(dir: string) {
   const model = await openModel(dir);

@@ -1,16 +1,15 @@
 // The streamed reader: tensors larger than its scratch buffer, reads into the caller's buffer,
 // concurrent reads, and dtypes that are not floats.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
 import { CountingSource, MemorySource, openSource } from '../../src/io/source.js';
+import { tempDir } from '../support/temp-dir.js';
 import { bytesIn, randomFloat32 } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'dsnot-reader-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('dsnot-reader-');
 
 // 4.2 M elements: an F16 tensor of 8.4 MB spans two 8 MB scratch chunks, with a ragged end.
 const N = 4_200_001;

@@ -1,25 +1,17 @@
 // Path, Blob and directory-handle sources and sinks, and how openModel finds a model in them.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, Llama2cError, ModelIOError, SourceError } from '../../src/io/errors.js';
 import { loadLlama2cTokenizer, openModel } from '../../src/io/model.js';
 import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
 import { planFromReader, SafetensorsWriter } from '../../src/io/safetensors-writer.js';
 import { openSink } from '../../src/io/sink.js';
 import { MemorySource, openSource } from '../../src/io/source.js';
+import { tempDir as makeTempDir } from '../support/temp-dir.js';
 import { syntheticModel } from './helpers.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'dsnot-src-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = () => makeTempDir('dsnot-src-');
 
 /** A minimal in-memory FileSystemDirectoryHandle (the parts the source and sink use). */
 class FakeDir {

@@ -1,9 +1,8 @@
 // The safetensors writer: byte-identical round trips, the input's layout, and nothing under a
 // final name unless the whole file was written.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Llama2cReader } from '../../src/io/llama2c.js';
 import { copySideFiles, llamaConfigJson, openModel } from '../../src/io/model.js';
 import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
@@ -12,17 +11,10 @@ import { BlobSink, openSink, type Sink, type SinkFile } from '../../src/io/sink.
 import { MemorySource, openSource } from '../../src/io/source.js';
 import { WriterError } from '../../src/io/errors.js';
 import { modelSpecFromConfig } from '../../src/models/config.js';
+import { tempDir as makeTempDir } from '../support/temp-dir.js';
 import { shuffled, syntheticModel } from './helpers.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'dsnot-io-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = () => makeTempDir('dsnot-io-');
 
 async function sinkAsSource(sink: BlobSink): Promise<MemorySource> {
   return new MemorySource(new Map(await Promise.all([...sink.files.keys()].map(async (f) => [f, await sink.bytes(f)] as const))));

@@ -1,13 +1,13 @@
 // `dsnot layer` end to end: the command function in-process for the table of cases, and the
 // built bin (dist/cli.js, made by `npm run build`, which `npm test` runs first) as a user runs it.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/cli/layer.js';
 import { decodeSafetensors, encodeSafetensors, typedArrayOf, type TensorToWrite } from '../../src/io/safetensors.js';
+import { tempDir } from '../support/temp-dir.js';
 import { expectClose, expectSameMask } from './expect.js';
 import { loadVector, VECTOR_DIR } from './vectors.js';
 
@@ -15,7 +15,7 @@ const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 let dir: string;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'dsnot-layer-'));
+  dir = tempDir('dsnot-layer-');
   vi.spyOn(console, 'log').mockImplementation(() => {});
 });
 afterEach(() => vi.restoreAllMocks());

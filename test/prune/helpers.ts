@@ -1,13 +1,11 @@
 // Shared by the pipeline tests: the bundled stories260K model, token windows cut from the
 // TinyStories validation text (calibration from its first half, evaluation from its second),
 // temporary folders, and reading a written model back.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { Llama2cTokenizer } from '../../src/io/llama2c-tokenizer.js';
 import { toFloat32 } from '../../src/io/safetensors-reader.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
+import { tempDir as makeTempDir } from '../support/temp-dir.js';
 
 export const HF = 'test/fixtures/stories260K-hf';
 export const BIN = 'test/fixtures/stories260K/stories260K.bin';
@@ -41,17 +39,8 @@ export function evaluationIds(count: number): number[] {
   return storiesIds(half, half + count * 4).slice(0, count);
 }
 
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-
 /** A fresh temporary folder, removed after the test file. */
-export function tempDir(prefix = 'dsnot-prune-'): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  made.push(d);
-  return d;
-}
+export const tempDir = (prefix = 'dsnot-prune-'): string => makeTempDir(prefix);
 
 /** Every tensor of a single-file safetensors model as float32. */
 export function readWeights(file: string): Map<string, Float32Array> {
