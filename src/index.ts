@@ -50,3 +50,7 @@ export { parseCalibration, calibrationWindows } from './calib/data.js';
 export type { CalibrationData, SamplingOptions, TextTokenizer } from './calib/data.js';
 export { loadTokenizer } from './calib/tokenizers.js';
 export type { LoadedTokenizer } from './calib/tokenizers.js';
+// Advanced per-layer entry: prune a weight already on a backend, in place (what prune() uses).
+export { pruneLayerOnBackend } from './layer.js';
+export type { PruneOnBackendOptions, PruneOnBackendResult, LayerSettings } from './layer.js';
+export { Workspace } from './models/decoder.js';

@@ -2,11 +2,14 @@
 //   initial metric (magnitude |W| / Wanda / SparseGPT's OBS saliency) → initial mask
 //   (per row k smallest, per-matrix threshold, or N:M) → DSnoT refinement → W[mask] = 0.
 // SparseGPT without DSnoT is a method of its own: its kernel makes the mask and updates W.
+// pruneLayerOnBackend does it all on a weight already on a backend, in place; pruneLayer runs it
+// on an uploaded copy of its host weight.
 import type { Backend, DeviceKind, DeviceOption, DeviceTensor } from './backends/backend.js';
 import type { MetricKind } from './backends/prune-kernels.js';
 import { acquireBackend } from './backends/select.js';
 import { columnVectors, type LayerStats } from './stats.js';
-import { SPARSEGPT_BLOCK, validateLayerOptions, type LayerPlan } from './validate.js';
+import { Workspace } from './models/decoder.js';
+import { SPARSEGPT_BLOCK, validateLayerOptions, validateOnBackendOptions, type LayerSettingsPlan } from './validate.js';
 
 export type InitMethod = 'magnitude' | 'wanda' | 'sparsegpt';
 
@@ -21,9 +24,8 @@ export interface DsnotOptions {
   sameSign?: boolean;
 }
 
-export interface PruneLayerOptions {
-  /** Row-major [rows, cols] (PyTorch nn.Linear layout). Never modified. */
-  weight: Float32Array;
+/** What pruneLayer and pruneLayerOnBackend share: the shape, the statistics and the method. */
+export interface LayerSettings {
   rows: number;
   cols: number;
   stats: LayerStats;
@@ -32,13 +34,18 @@ export interface PruneLayerOptions {
   init: InitMethod;
   /** DSnoT refinement: options, or false for the initial method alone. Default: on, authors' defaults. */
   dsnot?: false | DsnotOptions;
-  device?: DeviceOption;
   /**
    * Magnitude only: one threshold for the whole matrix (the authors' magnitude baseline) or the k
    * smallest per row (DSnoT's magnitude initial mask). Default: 'matrix' without DSnoT, 'row' with it.
    */
   magnitudeScope?: 'matrix' | 'row';
-  /** Run on this backend instead of acquiring one for `device` (the pipeline's own). */
+}
+
+export interface PruneLayerOptions extends LayerSettings {
+  /** Row-major [rows, cols] (PyTorch nn.Linear layout). Never modified. */
+  weight: Float32Array;
+  device?: DeviceOption;
+  /** Run on this backend instead of acquiring one for `device`. */
   backend?: Backend;
 }
 
@@ -63,21 +70,86 @@ export interface PruneLayerResult {
   timings: { initMs: number; dsnotMs: number; totalMs: number };
 }
 
+/**
+ * Advanced: pruneLayer on a weight that is already on a backend (the pipeline's decoder layer),
+ * pruned there in place, so that no copy of it is uploaded. pruneLayer is this function on an
+ * uploaded copy: one implementation, the same masks.
+ */
+export interface PruneOnBackendOptions extends LayerSettings {
+  /**
+   * f32 [rows, cols] on `backend`, pruned IN PLACE (pruned entries zeroed; SparseGPT as a method
+   * also updates the kept ones). Its values must be finite: they are not checked here, since that
+   * would take the host copy this function exists to avoid.
+   */
+  weight: DeviceTensor;
+  backend: Backend;
+  /**
+   * Device buffers kept between calls (the metric and the mask): linears of one shape reuse them
+   * instead of allocating their own. The caller disposes it. Default: this call's own buffers.
+   */
+  scratch?: Workspace;
+  /**
+   * What comes back to the host: false for nothing, true for a new array, or an array of exactly
+   * rows × cols elements to fill (a buffer reused across calls saves a full-size allocation per
+   * linear). Defaults: mask true, weight false, initMask false. SparseGPT as a method reads the
+   * updated weight in any case (its error needs it) and returns it.
+   */
+  readBack?: { mask?: boolean | Uint8Array; weight?: boolean | Float32Array; initMask?: boolean };
+}
+
+export interface PruneOnBackendResult extends Omit<PruneLayerResult, 'mask' | 'weight' | 'initMask'> {
+  /** As readBack asked; null where it did not. */
+  mask: Uint8Array | null;
+  weight: Float32Array | null;
+  initMask: Uint8Array | null;
+}
+
+type ReadBack = Required<NonNullable<PruneOnBackendOptions['readBack']>>;
+
 const SPARSEGPT_PERCDAMP = 0.01;
+/** pruneLayerOnBackend's buffers in a caller's scratch Workspace. */
+const SCRATCH_METRIC = 'pruneLayer.metric';
+const SCRATCH_MASK = 'pruneLayer.mask';
 
 export async function pruneLayer(options: PruneLayerOptions): Promise<PruneLayerResult> {
   const t0 = performance.now();
   const plan = validateLayerOptions(options);
-  const backend = options.backend ?? (await acquireBackend(plan.device));
-  if (plan.init === 'sparsegpt' && !plan.dsnot) return sparseGptMethod(plan, backend, t0);
+  const requested = options.backend ?? (await acquireBackend(plan.device));
+  // SparseGPT as a method runs where its kernels are: the copy goes straight there.
+  const backend = plan.init === 'sparsegpt' && !plan.dsnot ? await sparseGptHost(requested) : requested;
+  const weight = backend.upload('f32', plan.weight);
+  try {
+    const r = await pruneInPlace(plan, backend, weight, { mask: true, weight: true, initMask: true }, undefined, plan.weight);
+    return { ...r, mask: r.mask!, weight: r.weight!, initMask: r.initMask!, timings: { ...r.timings, totalMs: performance.now() - t0 } };
+  } finally {
+    backend.release(weight);
+  }
+}
+
+export async function pruneLayerOnBackend(options: PruneOnBackendOptions): Promise<PruneOnBackendResult> {
+  const t0 = performance.now();
+  const plan = validateOnBackendOptions(options);
+  const rb = options.readBack ?? {};
+  const readBack: ReadBack = { mask: rb.mask ?? true, weight: rb.weight ?? false, initMask: rb.initMask ?? false };
+  const r = await pruneInPlace(plan, options.backend, options.weight, readBack, options.scratch, null);
+  return { ...r, timings: { ...r.timings, totalMs: performance.now() - t0 } };
+}
+
+/**
+ * The one implementation. `original`: the weight's values before pruning when the caller has
+ * them on the host (SparseGPT's error needs them; otherwise they are read back first).
+ */
+async function pruneInPlace(
+  plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, readBack: ReadBack,
+  scratch: Workspace | undefined, original: Float32Array | null,
+): Promise<PruneOnBackendResult> {
+  if (plan.init === 'sparsegpt' && !plan.dsnot) return sparseGptMethod(plan, backend, weight, readBack, scratch, original);
 
   const n = plan.rows * plan.cols;
-  const tensors: DeviceTensor[] = [];
-  const keep = <T extends DeviceTensor>(t: T) => (tensors.push(t), t);
+  const own = scratch ?? new Workspace(backend);
   try {
-    const weight = keep(backend.upload('f32', plan.weight));
-    const metric = keep(backend.alloc('f32', n));
-    const mask = keep(backend.alloc('u8', n));
+    const metric = own.get(SCRATCH_METRIC, n, 'f32');
+    const mask = own.get(SCRATCH_MASK, n, 'u8');
     const tInit = performance.now();
     const columns = columnVectors(plan.stats, plan.dsnot ? plan.dsnot.powOfVarRegrowing : 1);
 
@@ -90,7 +162,7 @@ export async function pruneLayer(options: PruneLayerOptions): Promise<PruneLayer
     else if (plan.init === 'magnitude' && plan.magnitudeScope === 'matrix') {
       backend.selectThreshold(metric, n, Math.floor(n * plan.ratio), mask);
     } else backend.selectRows(metric, plan.rows, plan.cols, plan.k, mask);
-    const initMask = (await backend.read(mask)) as Uint8Array;
+    const initMask = readBack.initMask ? ((await backend.read(mask)) as Uint8Array) : null;
     const tDsnot = performance.now();
 
     // Without DSnoT the same kernel with zero cycles measures the initial mask's error.
@@ -103,21 +175,25 @@ export async function pruneLayer(options: PruneLayerOptions): Promise<PruneLayer
     });
     const tDone = performance.now();
     backend.applyMask(weight, mask, n);
-    const out = {
-      mask: (await backend.read(mask)) as Uint8Array,
-      weight: (await backend.read(weight)) as Float32Array,
-    };
     return {
-      ...out, initMask,
+      mask: await readInto(backend, mask, readBack.mask),
+      weight: await readInto(backend, weight, readBack.weight),
+      initMask,
       initError: Float32Array.from(refined.initError),
       error: Float32Array.from(refined.error),
       cycles: refined.cycles,
       device: backend.kind,
-      timings: { initMs: tDsnot - tInit, dsnotMs: tDone - tDsnot, totalMs: performance.now() - t0 },
+      timings: { initMs: tDsnot - tInit, dsnotMs: tDone - tDsnot, totalMs: performance.now() - tInit },
     };
   } finally {
-    for (const t of tensors.reverse()) backend.release(t);
+    if (!scratch) own.dispose();
   }
+}
+
+/** A tensor back on the host as readBack asks: not at all, into a new array, or into the given one. */
+async function readInto<T extends Float32Array | Uint8Array>(backend: Backend, t: DeviceTensor, want: boolean | T): Promise<T | null> {
+  if (want === false) return null;
+  return (want === true ? await backend.read(t) : await backend.read(t, want)) as T;
 }
 
 /** A backend that has the SparseGPT kernels: this one, or wasm (and the result says so). */
@@ -136,33 +212,44 @@ function obsColumnScale(host: Backend, hessian: Float64Array, cols: number): Flo
   return c;
 }
 
-async function sparseGptMethod(plan: LayerPlan, requested: Backend, t0: number): Promise<PruneLayerResult> {
-  const backend = await sparseGptHost(requested);
+async function sparseGptMethod(
+  plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, readBack: ReadBack,
+  scratch: Workspace | undefined, known: Float32Array | null,
+): Promise<PruneOnBackendResult> {
+  const host = await sparseGptHost(backend);
   const n = plan.rows * plan.cols;
-  const weight = backend.upload('f32', plan.weight);
-  const mask = backend.alloc('u8', n);
+  // Its error compares the kept weights before and after the update: keep the values before.
+  const original = known ?? ((await backend.read(weight)) as Float32Array);
+  // A backend without the kernels (WebGPU) lends the weight to wasm and takes the result back.
+  const onHost = host === backend ? weight : host.upload('f32', original);
+  const sharedMask = host === backend && scratch !== undefined;
+  const mask = sharedMask ? scratch.get(SCRATCH_MASK, n, 'u8') : host.alloc('u8', n);
   try {
     const tInit = performance.now();
-    await backend.sparseGpt({
-      weight, rows: plan.rows, cols: plan.cols, mask, hessian: plan.hessian!,
+    await host.sparseGpt({
+      weight: onHost, rows: plan.rows, cols: plan.cols, mask, hessian: plan.hessian!,
       sparsity: plan.ratio, nm: plan.nm, blockSize: SPARSEGPT_BLOCK, percDamp: SPARSEGPT_PERCDAMP,
     });
     const t1 = performance.now();
-    const out = { mask: (await backend.read(mask)) as Uint8Array, weight: (await backend.read(weight)) as Float32Array };
+    const wantMask = readBack.mask !== false || readBack.initMask;
+    const outMask = wantMask ? await readInto(host, mask, readBack.mask === false ? true : readBack.mask) : null;
+    const updated = (await readInto(host, onHost, readBack.weight === false ? true : readBack.weight))!;
+    if (onHost !== weight) backend.write(weight, updated);
     // SparseGPT changes the kept weights too: its error is Σ_j (W_j − Ŵ_j)·sum_metric_row_j.
     const error = new Float32Array(plan.rows);
     const sum = plan.stats.sumMetricRow;
     for (let r = 0; r < plan.rows; r++) {
       let e = 0;
-      for (let c = 0; c < plan.cols; c++) e += (plan.weight[r * plan.cols + c] - out.weight[r * plan.cols + c]) * sum[c];
+      for (let c = 0; c < plan.cols; c++) e += (original[r * plan.cols + c] - updated[r * plan.cols + c]) * sum[c];
       error[r] = e;
     }
     return {
-      ...out, initMask: out.mask.slice(), initError: error.slice(), error, cycles: 0,
-      device: backend.kind, timings: { initMs: t1 - tInit, dsnotMs: 0, totalMs: performance.now() - t0 },
+      mask: readBack.mask === false ? null : outMask, weight: updated,
+      initMask: readBack.initMask ? outMask!.slice() : null, initError: error.slice(), error, cycles: 0,
+      device: host.kind, timings: { initMs: t1 - tInit, dsnotMs: 0, totalMs: performance.now() - tInit },
     };
   } finally {
-    backend.release(mask);
-    backend.release(weight);
+    if (!sharedMask) host.release(mask);
+    if (onHost !== weight) host.release(onHost);
   }
 }

@@ -19,9 +19,9 @@ import { copySideFiles, openModel, type OpenedModel } from './io/model.js';
 import { SafetensorsWriter, planFromReader, writeWholeFile } from './io/safetensors-writer.js';
 import type { OutputTarget } from './io/sink.js';
 import type { ModelInput } from './io/source.js';
-import { pruneLayer, type DsnotOptions, type InitMethod } from './layer.js';
+import { pruneLayerOnBackend, type DsnotOptions, type InitMethod } from './layer.js';
 import type { LayerSpec } from './models/config.js';
-import { createDecoder, type DecoderLayer, type DecoderModel, type TapInput } from './models/decoder.js';
+import { createDecoder, Workspace, type DecoderLayer, type DecoderModel, type TapInput } from './models/decoder.js';
 import { resolveCalibration, type CalibrationInput } from './pipeline/calibration.js';
 import { idsBytes, modelIdentity, PIPELINE_VERSION, sha256Hex } from './pipeline/fingerprint.js';
 import { REPORT_FILE } from './pipeline/folder-state.js';
@@ -31,7 +31,9 @@ import {
 } from './pipeline/options.js';
 import { openOutput, type PipelineJournal, type PipelineOutput } from './pipeline/output.js';
 import { linearReport, totalsOf, type LinearReport, type PruneReport } from './pipeline/report.js';
-import { asStored, embeddingRowsSource, LayerReader, layerTensorNames, type RawLayer } from './pipeline/weights.js';
+import {
+  asStored, embeddingRowsSource, finiteLinearWeights, HostBuffers, LayerReader, layerTensorNames, PIECE_BYTES, type RawLayer,
+} from './pipeline/weights.js';
 import { StatsAccumulator, type LayerStats } from './stats.js';
 import { DsnotInputError, type Sparsity } from './validate.js';
 
@@ -202,7 +204,12 @@ async function runLayers(
   const progress = (p: Omit<PruneProgress, 'layers'>) => options.progress_callback?.({ layers, ...p });
   const writer = new SafetensorsWriter(output.sink, planFromReader(opened.reader));
   const decoder = createDecoder(spec, backend);
-  const layerReader = new LayerReader(opened.reader, signal);
+  // Memory (docs/pipeline.md): the linears are pruned in place on the backend, in device scratch
+  // kept between linears of one shape; the host sees each pruned weight once, in reused buffers.
+  const buffers = new HostBuffers();
+  const scratch = new Workspace(backend);
+  let scratchLength = 0;
+  const layerReader = new LayerReader(opened.reader, signal, buffers);
   const start = journal?.layersDone ?? 0;
   const entries: LinearReport[] = journal ? [...journal.entries] : [];
   const written: string[] = journal ? [...journal.written] : [];
@@ -221,7 +228,7 @@ async function runLayers(
       progress({ stage: 'embed', progress: 0 });
       const t = performance.now();
       const inputs = [...plan.windows, ...(plan.evaluation?.windows.map((w) => w.inputs) ?? [])];
-      const embedSource = embeddingRowsSource(opened.reader, spec.embedTokens.name, null, inputs.flatMap((w) => [...w]), spec.wordEmbedDim, signal);
+      const embedSource = embeddingRowsSource(opened.reader, spec.embedTokens.name, inputs.flatMap((w) => [...w]), spec.wordEmbedDim, signal);
       const embeddings = await decoder.loadEmbeddings(embedSource);
       try {
         hidden = [];
@@ -233,7 +240,8 @@ async function runLayers(
         embeddings.dispose();
       }
       // The dense and the pruned evaluation chains start from the same embeddings.
-      hidden.push(...hidden.slice(nCal));
+      // Copies, not the same arrays: each chain is updated in place, layer after layer.
+      hidden.push(...hidden.slice(nCal).map((h) => h.slice()));
       timings.forwardMs += performance.now() - t;
     }
     const rows = (w: number): number => hidden[w].length / spec.hiddenSize;
@@ -245,15 +253,19 @@ async function runLayers(
       let t = performance.now();
       const raw = await next!;
       next = null;
-      const layer = await decoder.loadLayer(i, raw.source);
-      // The linears live on the backend now (pruning reads them from there): drop their bytes.
-      for (const l of spec.layers[i].linears) raw.tensors.delete(l.weight);
+      const layer = await decoder.loadLayer(i, finiteLinearWeights(raw.source, spec.layers[i].linears));
+      // The linears live on the backend now (pruning reads them from there): their bytes are
+      // free for the next layer's read.
+      for (const l of spec.layers[i].linears) {
+        layerReader.recycle(raw.tensors.get(l.weight)!.bytes);
+        raw.tensors.delete(l.weight);
+      }
       timings.loadMs += performance.now() - t;
       try {
         const layerSpec = spec.layers[i];
         // Dense pass: statistics of every linear input, and the evaluation's dense chain.
         t = performance.now();
-        const stats = await denseStats(layer, layerSpec, plan, hidden, nCal, nEval, rows, signal, (w) =>
+        const stats = await denseStats(layer, layerSpec, plan, hidden, nCal, nEval, rows, buffers, signal, (w) =>
           progress({ stage: 'stats', layer: i, window: w, windows: nCal, progress: (i + 0.35 * (w / nCal)) / layers }));
         timings.forwardMs += performance.now() - t;
 
@@ -266,18 +278,31 @@ async function runLayers(
           // A skipped linear keeps the initial mask DSnoT starts from (per row, as the authors'
           // DSnoT computes it): the refinement with zero cycles.
           const dsnot = opts.dsnot === null ? false : refined ? opts.dsnot : { ...opts.dsnot, maxCycles: 0 };
-          const weight = (await backend.read(layer.tensor(l.weight))) as Float32Array;
-          const result = await pruneLayer({
-            weight, rows: l.out, cols: l.in, stats: stats.get(l.weight)!, sparsity: opts.sparsity, init: opts.init, dsnot, backend,
+          // The layer's own tensor is pruned where it is; its pruned values and mask come back
+          // into the run's host buffers.
+          const n = l.out * l.in;
+          if (n !== scratchLength) {
+            // Both old buffers go before the new pair is placed: freed one by one while the other
+            // still sits above it, they would leave a hole the new metric does not fit.
+            scratch.dispose();
+            scratchLength = n;
+          }
+          const result = await pruneLayerOnBackend({
+            weight: layer.tensor(l.weight), rows: l.out, cols: l.in, stats: stats.get(l.weight)!,
+            sparsity: opts.sparsity, init: opts.init, dsnot, backend, scratch,
+            readBack: { mask: buffers.u8(n), weight: buffers.f32(n) },
           });
           const dtype = opened.reader.info(l.weight)!.dtype;
-          // Only SparseGPT's own update changes kept weights; a mask keeps stored values exact.
-          const stored = asStored(dtype, result.weight, opts.init === 'sparsegpt' && opts.dsnot === null);
-          layer.setWeight(l.weight, stored.values);
+          // Only SparseGPT's own update changes kept weights; a mask keeps stored values exact,
+          // and the backend already holds them.
+          const changed = opts.init === 'sparsegpt' && opts.dsnot === null;
+          const stored = asStored(dtype, result.weight!, changed, buffers);
+          // The pruned pass computes with the weights as written (rounded to the stored dtype).
+          if (changed) layer.setWeight(l.weight, stored.values);
           const tw = performance.now();
           await writer.writeBytes(l.weight, stored.bytes, { signal });
           timings.writeMs += performance.now() - tw;
-          const entry = linearReport({ layer: i, linear: l.name, weight: l.weight, rows: l.out, cols: l.in, refined }, result, stored.values);
+          const entry = linearReport({ layer: i, linear: l.name, weight: l.weight, rows: l.out, cols: l.in, refined }, { ...result, mask: result.mask! }, stored.values);
           entries.push(entry);
           written.push(l.weight);
           progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, entry, progress: at });
@@ -294,7 +319,8 @@ async function runLayers(
         const pruned = [...Array(nCal).keys(), ...Array.from({ length: nEval }, (_, k) => nCal + nEval + k)];
         for (const [k, w] of pruned.entries()) {
           signal?.throwIfAborted();
-          hidden[w] = await layer.forward(hidden[w], rows(w));
+          // In place: the layer's input was copied to the backend before the output comes back.
+          await layer.forward(hidden[w], rows(w), { into: hidden[w] });
           if (k < nCal) progress({ stage: 'forward', layer: i, window: k, windows: nCal, progress: (i + 0.75 + 0.25 * (k / nCal)) / layers });
         }
         timings.forwardMs += performance.now() - t;
@@ -327,19 +353,17 @@ async function runLayers(
     const t = performance.now();
     progress({ stage: 'write', progress: 1 });
     const decoderLinears = new Set(spec.layers.flatMap((l) => l.linears.map((x) => x.weight)));
+    // Through one small buffer, in pieces: the embedding table and the lm head are often the
+    // largest tensors of the model. The buffer is the run's stored-bytes buffer (no new one on
+    // top of the others, which are let go now).
+    const piece = buffers.bytes(PIECE_BYTES);
     layerReader.release();
-    // One buffer for all of them (the embedding table and the lm head are often the largest tensors).
-    const pending = writer.pending();
-    let buffer: Uint8Array | null = new Uint8Array(Math.max(0, ...pending.map((n) => opened.reader.info(n)!.byteLength)));
-    for (const name of pending) {
+    scratch.dispose();
+    for (const name of writer.pending()) {
       if (decoderLinears.has(name)) throw new Error(`internal: decoder linear ${name} was never pruned`);
       signal?.throwIfAborted();
-      const into = buffer.subarray(0, opened.reader.info(name)!.byteLength);
-      // Readers that cannot fill a given buffer return their own bytes; either is written as is.
-      const bytes = await (opened.reader as { readBytes(n: string, o: object): Promise<Uint8Array> }).readBytes(name, { signal, into });
-      await writer.writeBytes(name, bytes, { signal });
+      await writer.copyFrom(opened.reader, name, { signal, buffer: piece });
     }
-    buffer = null;
     const sideFiles = await writeSideFiles(opened, output);
     const shardFiles = writer.plan.shards.map((s) => s.file);
     const files = [...sideFiles, REPORT_FILE, ...shardFiles, ...(writer.plan.index ? [writer.plan.index.file] : [])];
@@ -355,6 +379,7 @@ async function runLayers(
     await output.interrupted(writer).catch(() => {});
     throw e;
   } finally {
+    scratch.dispose();
     decoder.dispose();
     await next?.catch(() => {});
   }
@@ -367,7 +392,7 @@ async function runLayers(
  */
 async function denseStats(
   layer: DecoderLayer, layerSpec: LayerSpec, plan: Plan, hidden: Float32Array[], nCal: number, nEval: number,
-  rows: (w: number) => number, signal: AbortSignal | undefined, onWindow: (w: number) => void,
+  rows: (w: number) => number, buffers: HostBuffers, signal: AbortSignal | undefined, onWindow: (w: number) => void,
 ): Promise<Map<string, LayerStats>> {
   const accumulators = new Map<string, StatsAccumulator>();
   const hessian = plan.opts.init === 'sparsegpt';
@@ -391,11 +416,12 @@ async function denseStats(
           for (const l of input.linears) groupOf.set(l.weight, input.linears[0].weight);
           return tap(input);
         },
+        into: buffers.layerOutput(hidden[w].length),
       });
     }
     for (let w = nCal; w < nCal + nEval; w++) {
       signal?.throwIfAborted();
-      hidden[w] = await layer.forward(hidden[w], rows(w));
+      await layer.forward(hidden[w], rows(w), { into: hidden[w] });
     }
     const finished = new Map<string, LayerStats>();
     for (const [key, acc] of accumulators) finished.set(key, await acc.finish());

@@ -1,8 +1,8 @@
 // Input checks of the per-layer API. Everything pruneLayer() is given is checked here before
 // any kernel runs, so bad input ends in one DsnotInputError naming the problem, never in a crash
 // or a silently wrong mask.
-import type { DeviceOption } from './backends/backend.js';
-import type { DsnotOptions, InitMethod, PruneLayerOptions } from './layer.js';
+import type { Backend, DeviceOption, DeviceTensor } from './backends/backend.js';
+import type { DsnotOptions, InitMethod, LayerSettings, PruneLayerOptions, PruneOnBackendOptions } from './layer.js';
 import type { LayerStats } from './stats.js';
 
 export class DsnotInputError extends Error {
@@ -94,8 +94,12 @@ export function parseSparsity(text: string): Sparsity {
 
 // --- pruneLayer's options ---------------------------------------------------------------------
 
-export interface LayerPlan {
+export interface LayerPlan extends LayerSettingsPlan {
   weight: Float32Array;
+}
+
+/** Everything of a plan but the weight's values (pruneLayerOnBackend's weight is on a backend). */
+export interface LayerSettingsPlan {
   rows: number;
   cols: number;
   stats: LayerStats;
@@ -124,7 +128,26 @@ export function validateLayerOptions(o: PruneLayerOptions): LayerPlan {
   if (o.weight.length !== rows * cols) fail(`weight has ${o.weight.length} values; rows × cols = ${rows} × ${cols} = ${rows * cols}`);
   const bad = firstNonFinite(o.weight);
   if (bad >= 0) fail(`weight[${Math.floor(bad / cols)}, ${bad % cols}] is ${o.weight[bad]}: weights must be finite`);
+  return { weight: o.weight, ...validateLayerSettings(o, rows, cols) };
+}
 
+/**
+ * pruneLayerOnBackend's options: the weight is an f32 tensor of rows × cols on `backend` (its
+ * values cannot be checked here without a copy: the caller vouches that they are finite).
+ */
+export function validateOnBackendOptions(o: PruneOnBackendOptions): LayerSettingsPlan {
+  if (o === null || typeof o !== 'object') fail('pruneLayerOnBackend needs an options object');
+  const rows = checkPositiveInteger('rows', o.rows);
+  const cols = checkPositiveInteger('cols', o.cols);
+  const b = o.backend as Partial<Backend> | undefined;
+  if (!b || typeof b !== 'object' || typeof b.read !== 'function' || typeof b.dsnot !== 'function') fail('pruneLayerOnBackend needs the backend that holds the weight');
+  const w = o.weight as DeviceTensor | undefined;
+  if (!w || typeof w !== 'object' || w.dtype !== 'f32') fail('weight must be an f32 tensor [rows, cols] on the backend');
+  if (w.length !== rows * cols) fail(`weight has ${w.length} values; rows × cols = ${rows} × ${cols} = ${rows * cols}`);
+  return validateLayerSettings(o, rows, cols);
+}
+
+function validateLayerSettings(o: LayerSettings & { device?: unknown }, rows: number, cols: number): LayerSettingsPlan {
   const { ratio, nm } = checkSparsity(o.sparsity, cols);
   if (!INITS.includes(o.init)) fail(`init must be 'magnitude', 'wanda' or 'sparsegpt' (got ${String(o.init)})`);
   const dsnot = checkDsnotOptions(o.dsnot);
@@ -151,7 +174,7 @@ export function validateLayerOptions(o: PruneLayerOptions): LayerPlan {
     hessian = s.hessian instanceof Float64Array ? s.hessian : Float64Array.from(s.hessian);
   }
   return {
-    weight: o.weight, rows, cols, stats: s, hessian, ratio, nm,
+    rows, cols, stats: s, hessian, ratio, nm,
     k: nm ? 0 : Math.floor(cols * ratio),
     init: o.init, dsnot,
     magnitudeScope: o.magnitudeScope ?? (dsnot ? 'row' : 'matrix'),

@@ -36,9 +36,12 @@ export interface TensorStore {
   alloc(dtype: DType, length: number): DeviceTensor;
   /** Overwrite a tensor's contents from the host (same length). */
   write<D extends DType>(t: DeviceTensor, data: HostArrayOf<D>): void;
-  /** Copy a tensor back to the host. */
-  read<D extends DType>(t: DeviceTensor & { dtype: D }): Promise<HostArrayOf<D>>;
-  read(t: DeviceTensor): Promise<Float32Array | Uint8Array | Int32Array>;
+  /**
+   * Copy a tensor back to the host: into a new array, or into `into` (its dtype's array of exactly
+   * `t.length` elements, returned), so that a caller reading many large tensors reuses one buffer.
+   */
+  read<D extends DType>(t: DeviceTensor & { dtype: D }, into?: HostArrayOf<D>): Promise<HostArrayOf<D>>;
+  read(t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array): Promise<Float32Array | Uint8Array | Int32Array>;
   /** Give the memory back (the backend may keep it for the next tensor of the same size). */
   release(t: DeviceTensor): void;
 }

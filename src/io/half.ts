@@ -84,22 +84,31 @@ export function floatBitsToBFloat16(x: number): number {
   return ((x >>> 0) + 0x7fff + ((x >>> 16) & 1)) >>> 16;
 }
 
-/** Encode float32 values as little-endian F16 bytes. */
-export function encodeF16(values: Float32Array): Uint8Array {
+/** Encode float32 values as little-endian F16 bytes: into `into` (2 bytes a value, returned) or a new array. */
+export function encodeF16(values: Float32Array, into?: Uint8Array): Uint8Array {
   const src = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = new Uint16Array(values.length);
+  const out = halfTarget(values.length, into);
   const n = src.length;
   for (let i = 0; i < n; i++) out[i] = floatBitsToHalf(src[i]);
-  return new Uint8Array(out.buffer);
+  return into ?? new Uint8Array(out.buffer);
 }
 
-/** Encode float32 values as little-endian BF16 bytes. */
-export function encodeBF16(values: Float32Array): Uint8Array {
+/** Encode float32 values as little-endian BF16 bytes: into `into` (2 bytes a value, returned) or a new array. */
+export function encodeBF16(values: Float32Array, into?: Uint8Array): Uint8Array {
   const src = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const out = new Uint16Array(values.length);
+  const out = halfTarget(values.length, into);
   const n = src.length;
   for (let i = 0; i < n; i++) out[i] = floatBitsToBFloat16(src[i]);
-  return new Uint8Array(out.buffer);
+  return into ?? new Uint8Array(out.buffer);
+}
+
+/** 16-bit words to encode n values into: the caller's bytes (a reused buffer) or new ones. */
+function halfTarget(n: number, into: Uint8Array | undefined): Uint16Array {
+  if (!into) return new Uint16Array(n);
+  if (into.length !== 2 * n || into.byteOffset % 2 !== 0) {
+    throw new RangeError(`encode: ${n} values need ${2 * n} bytes at an even offset (got ${into.length} at ${into.byteOffset})`);
+  }
+  return new Uint16Array(into.buffer, into.byteOffset, n);
 }
 
 function u16View(bytes: Uint8Array): Uint16Array {

@@ -6,7 +6,7 @@
 // HF's rotates the two halves (rotate_half). q_proj/k_proj rows are permuted as transformers'
 // convert_llama_weights_to_hf.py does: HF row h·hd + b·hd/2 + a ← llama2.c row h·hd + 2a + b.
 import { Llama2cError, SourceError } from './errors.js';
-import { outputBuffer, type ModelLayout, type ModelReader, type TensorInfo } from './model-reader.js';
+import { checkByteRange, outputBuffer, type ModelLayout, type ModelReader, type TensorInfo } from './model-reader.js';
 import { readInto, type ReadOptions, type Source } from './source.js';
 import { llamaSpec, type ModelSpec } from '../models/config.js';
 
@@ -195,6 +195,16 @@ export class Llama2cReader implements ModelReader {
     const into = options?.into;
     const bytes = await this.readBytes(name, { ...options, into: into && new Uint8Array(into.buffer, into.byteOffset, into.byteLength) });
     return into ?? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  }
+
+  async readByteRange(name: string, begin: number, into: Uint8Array, options?: ReadOptions): Promise<Uint8Array> {
+    const e = this.entries.get(name);
+    if (!e) throw new Llama2cError(`${this.source.location}/${this.file}: no tensor named ${JSON.stringify(name)}`);
+    checkByteRange(name, e.byteLength, begin, into.length);
+    // q/k rows are permuted to HF order: their bytes in a range are not contiguous in the file.
+    if (e.permuteHeads) into.set((await this.readBytes(name, options)).subarray(begin, begin + into.length));
+    else await readInto(this.source, this.file, e.offset + begin, into, options);
+    return into;
   }
 
   async readBytes(name: string, options?: ReadOptions & { into?: Uint8Array }): Promise<Uint8Array> {

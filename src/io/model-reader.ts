@@ -45,7 +45,19 @@ export interface ModelReader {
   readFloat32(name: string, options?: ReadOptions & { into?: Float32Array }): Promise<Float32Array>;
   /** Read one tensor's bytes as stored (llama2.c q/k: after the row permutation to HF order). */
   readBytes(name: string, options?: ReadOptions & { into?: Uint8Array }): Promise<Uint8Array>;
+  /**
+   * Read bytes [begin, begin + into.length) of one tensor as stored into `into` (returned): large
+   * tensors (embeddings, lm head) pass through a small buffer instead of a tensor-sized one.
+   */
+  readByteRange(name: string, begin: number, into: Uint8Array, options?: ReadOptions): Promise<Uint8Array>;
   close(): Promise<void>;
+}
+
+/** A byte range [begin, begin + length) that lies inside a tensor of `byteLength` bytes. */
+export function checkByteRange(name: string, byteLength: number, begin: number, length: number): void {
+  if (!Number.isInteger(begin) || begin < 0 || begin + length > byteLength) {
+    throw new ModelIOError(`tensor "${name}" has ${byteLength} bytes: cannot read ${length} at ${begin}`);
+  }
 }
 
 /** The caller's `into` buffer if it fits the tensor exactly, else a new one. */

@@ -3,7 +3,7 @@
 // own bytes. Sharded models come through model.safetensors.index.json, whose shard names are
 // untrusted: plain file names in the same folder only, and every entry must be in its shard.
 import { decodeBF16, decodeF16 } from './half.js';
-import { outputBuffer, type ModelLayout, type ModelReader, type ShardLayout, type TensorInfo } from './model-reader.js';
+import { checkByteRange, outputBuffer, type ModelLayout, type ModelReader, type ShardLayout, type TensorInfo } from './model-reader.js';
 import {
   DTYPE_BYTES, headerLength, MAX_HEADER_BYTES, parseHeader, SafetensorsError,
   type SafetensorsDType, type SafetensorsHeader,
@@ -85,6 +85,13 @@ export class SafetensorsReader implements ModelReader {
     const out = outputBuffer(options.into, t.byteLength, (n) => new Uint8Array(n), name);
     await readInto(this.source, t.file, t.offset, out, options);
     return out;
+  }
+
+  async readByteRange(name: string, begin: number, into: Uint8Array, options?: ReadOptions): Promise<Uint8Array> {
+    const t = this.located(name);
+    checkByteRange(name, t.byteLength, begin, into.length);
+    await readInto(this.source, t.file, t.offset + begin, into, options);
+    return into;
   }
 
   async readFloat32(name: string, options?: ReadOptions & { into?: Float32Array }): Promise<Float32Array> {

@@ -126,12 +126,37 @@ export class SafetensorsWriter {
     await this.put(name, slot, bytes, options);
   }
 
-  /** Copy a tensor from a reader unchanged (converting only when the planned dtype differs). */
-  async copyFrom(reader: ModelReader, name: string, options?: ReadOptions): Promise<void> {
+  /**
+   * Copy a tensor from a reader unchanged (converting only when the planned dtype differs). With
+   * `buffer`, unchanged bytes pass through it in pieces (ranged reads and writes): a tensor larger
+   * than the buffer never sits in memory whole.
+   */
+  async copyFrom(reader: ModelReader, name: string, options?: ReadOptions & { buffer?: Uint8Array }): Promise<void> {
     const info = reader.info(name);
     const slot = this.slot(name);
-    if (info && info.dtype === slot.dtype) await this.writeBytes(name, await reader.readBytes(name, options), options);
+    const buffer = options?.buffer;
+    if (info && info.dtype === slot.dtype && buffer && buffer.length > 0) await this.copyInPieces(reader, name, slot, buffer, options);
+    else if (info && info.dtype === slot.dtype) await this.writeBytes(name, await reader.readBytes(name, options), options);
     else await this.writeFloat32(name, await reader.readFloat32(name, options), options);
+  }
+
+  private async copyInPieces(reader: ModelReader, name: string, slot: Slot, buffer: Uint8Array, options?: ReadOptions): Promise<void> {
+    if (reader.info(name)!.byteLength !== slot.bytes) {
+      throw new WriterError(`tensor "${name}": ${reader.info(name)!.byteLength} bytes in the reader, ${slot.dtype} [${slot.shape.join(', ')}] needs ${slot.bytes}`);
+    }
+    options?.signal?.throwIfAborted();
+    slot.written = true; // claimed before the first await, as put() does; counted once complete
+    try {
+      const file = await this.file(slot.shard);
+      for (let at = 0; at < slot.bytes; at += buffer.length) {
+        const piece = await reader.readByteRange(name, at, buffer.subarray(0, Math.min(buffer.length, slot.bytes - at)), options);
+        await file.write(piece, slot.offset + at);
+      }
+    } catch (e) {
+      slot.written = false;
+      throw e;
+    }
+    this.remaining--;
   }
 
   /** Commit every file (shards, then the index). Fails, committing nothing, if a tensor is missing. */

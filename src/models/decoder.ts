@@ -11,7 +11,7 @@
 //     layer.dispose();
 //   }
 //   const nll = await (await model.loadHead(reader)).nll(h, T, targets);
-import type { DeviceTensor, TensorStore } from '../backends/backend.js';
+import type { DType, DeviceTensor, TensorStore } from '../backends/backend.js';
 import type { ForwardKernels } from '../backends/forward-kernels.js';
 import type { LayerSpec, LinearSpec, ModelSpec, NormSpec } from './config.js';
 import { llamaBlock } from './llama.js';
@@ -45,6 +45,11 @@ export type Tap = (input: TapInput) => void | Promise<void>;
 
 export interface LayerForwardOptions {
   tap?: Tap;
+  /**
+   * Write the output here (exactly rows × d floats; `hidden` itself is fine) instead of into a
+   * new array: a caller running many sequences through many layers reuses its buffers.
+   */
+  into?: Float32Array;
 }
 
 export class ModelInputError extends Error {
@@ -100,12 +105,15 @@ export function createDecoder(spec: ModelSpec, backend: ForwardBackend): Decoder
   return new Decoder(spec, backend);
 }
 
-/** Reusable activation buffers of exact sizes: realloc only when the sequence length changes. */
+/**
+ * Reusable device buffers of exact sizes, by name: realloc only when the size changes (activations
+ * when the sequence length changes; pruneLayerOnBackend's metric and mask when the linear's shape does).
+ */
 export class Workspace {
   private readonly buffers = new Map<string, DeviceTensor>();
   constructor(private readonly store: TensorStore) {}
 
-  get(name: string, length: number, dtype: 'f32' | 'i32' = 'f32'): DeviceTensor {
+  get(name: string, length: number, dtype: DType = 'f32'): DeviceTensor {
     const have = this.buffers.get(name);
     if (have && have.length === length && have.dtype === dtype) return have;
     if (have) this.store.release(have);
@@ -368,6 +376,7 @@ class Layer implements DecoderLayer {
     const d = spec.hiddenSize;
     if (!Number.isInteger(rows) || rows <= 0) throw new ModelInputError(`forward: rows must be a positive integer, got ${rows}`);
     if (hidden.length !== rows * d) throw new ModelInputError(`forward: hidden holds ${hidden.length} floats, ${rows} rows of ${d} need ${rows * d}`);
+    if (options.into && options.into.length !== rows * d) throw new ModelInputError(`forward: into holds ${options.into.length} floats, ${rows} rows of ${d} need ${rows * d}`);
     const k = this.model.backend;
     const ws = this.model.workspace();
     const byRole = new Map(this.spec.linears.map((l) => [l.role, l]));
@@ -398,7 +407,7 @@ class Layer implements DecoderLayer {
     k.write(h, hidden);
     if (spec.family === 'llama') await llamaBlock(ctx, h, rows);
     else await optBlock(ctx, h, rows);
-    return (await k.read(h)) as Float32Array;
+    return (options.into ? await k.read(h, options.into) : await k.read(h)) as Float32Array;
   }
 
   dispose(): void {

@@ -99,7 +99,7 @@ function countOnes(m: Uint8Array): number {
 
 export function linearReport(
   at: { layer: number; linear: string; weight: string; rows: number; cols: number; refined: boolean },
-  result: PruneLayerResult,
+  result: Pick<PruneLayerResult, 'mask' | 'initError' | 'error' | 'cycles' | 'timings' | 'device'>,
   stored: Float32Array,
 ): LinearReport {
   const zeros = countZeros(stored);

@@ -3,6 +3,7 @@
 // layer and reuses freed blocks (first fit, neighbours merged).
 import { WASM_BASE64 } from '../../generated/wasm.js';
 import type { DType, DeviceTensor, HostArrayOf, TensorStore } from '../backend.js';
+import { checkReadTarget } from '../read-target.js';
 
 const ALIGN = 64; // one cache line; also a multiple of the 16-byte v128 width
 const PAGE = 65536;
@@ -146,15 +147,15 @@ export class WasmContext implements TensorStore {
     new Uint8Array(this.memory.buffer, w.ptr, w.bytes).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
-  read<D extends DType>(t: DeviceTensor & { dtype: D }): Promise<HostArrayOf<D>>;
-  read(t: DeviceTensor): Promise<Float32Array | Uint8Array | Int32Array>;
-  async read(t: DeviceTensor): Promise<Float32Array | Uint8Array | Int32Array> {
+  read<D extends DType>(t: DeviceTensor & { dtype: D }, into?: HostArrayOf<D>): Promise<HostArrayOf<D>>;
+  read(t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array): Promise<Float32Array | Uint8Array | Int32Array>;
+  async read(t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array): Promise<Float32Array | Uint8Array | Int32Array> {
     const w = t as WasmTensor;
-    switch (w.dtype) {
-      case 'f32': return this.f32(w).slice();
-      case 'u8': return this.u8(w).slice();
-      case 'i32': return this.i32(w).slice();
-    }
+    const view = w.dtype === 'f32' ? this.f32(w) : w.dtype === 'u8' ? this.u8(w) : this.i32(w);
+    if (!into) return view.slice();
+    checkReadTarget(w, into);
+    into.set(view);
+    return into;
   }
 
   release(t: DeviceTensor): void {

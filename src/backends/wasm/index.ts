@@ -14,7 +14,7 @@ export async function createWasmBackend(): Promise<Backend> {
     upload: <D extends DType>(dtype: D, data: HostArrayOf<D>) => ctx.upload(dtype, data),
     alloc: (dtype: DType, length: number) => ctx.alloc(dtype, length),
     write: <D extends DType>(t: DeviceTensor, data: HostArrayOf<D>) => ctx.write(t, data),
-    read: ((t: DeviceTensor) => ctx.read(t)) as Backend['read'],
+    read: ((t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array) => ctx.read(t, into)) as Backend['read'],
     release: (t: DeviceTensor) => ctx.release(t),
     ...createWasmPruneKernels(ctx),
     // The forward pass's kernels (gemm, norm, rope, attention, act, loss).

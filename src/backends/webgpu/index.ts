@@ -49,7 +49,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     upload: <D extends DType>(dtype: D, data: HostArrayOf<D>) => store.upload(dtype, data),
     alloc: (dtype: DType, length: number) => store.alloc(dtype, length),
     write: <D extends DType>(t: DeviceTensor, data: HostArrayOf<D>) => store.write(t, data),
-    read: ((t: DeviceTensor) => store.read(t)) as Backend['read'],
+    read: ((t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array) => store.read(t, into)) as Backend['read'],
     release: (t: DeviceTensor) => store.release(t),
     ...createWebGpuPruneKernels(gpu, store, cache, { maxBindingBytes: options.maxBindingBytes, hostKernels: wasm }),
     ...createWebGpuForwardKernels(gpu, cache),

@@ -3,6 +3,7 @@
 // u8 tensors are stored packed, four bytes per 32-bit word (WGSL has no 8-bit storage type);
 // buffers are padded to a multiple of 4 bytes.
 import type { DType, DeviceTensor, HostArrayOf, TensorStore } from '../backend.js';
+import { checkReadTarget } from '../read-target.js';
 import { type GpuDeviceHandle, GpuKernelError, untilDone } from './device.js';
 
 export const BUFFER_USAGE = { MAP_READ: 1, MAP_WRITE: 2, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
@@ -88,10 +89,16 @@ export class GpuTensorStore implements TensorStore {
     if (bytes.length > 0) this.device.queue.writeBuffer(g.buffer, 0, bytes as Uint8Array<ArrayBuffer>);
   }
 
-  read<D extends DType>(t: DeviceTensor & { dtype: D }): Promise<HostArrayOf<D>>;
-  read(t: DeviceTensor): Promise<Float32Array | Uint8Array | Int32Array>;
-  async read(t: DeviceTensor): Promise<Float32Array | Uint8Array | Int32Array> {
+  read<D extends DType>(t: DeviceTensor & { dtype: D }, into?: HostArrayOf<D>): Promise<HostArrayOf<D>>;
+  read(t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array): Promise<Float32Array | Uint8Array | Int32Array>;
+  async read(t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array): Promise<Float32Array | Uint8Array | Int32Array> {
     const g = asGpu(t);
+    if (into) {
+      checkReadTarget(g, into);
+      // Straight from the mapped staging buffer into the caller's array: no full-size temporary.
+      await this.readBytes(g.buffer, 0, g.bytes, new Uint8Array(into.buffer, into.byteOffset, into.byteLength));
+      return into;
+    }
     const raw = await this.readBytes(g.buffer, 0, g.bytes);
     switch (g.dtype) {
       case 'f32': return new Float32Array(raw.buffer, 0, g.length);
@@ -100,8 +107,11 @@ export class GpuTensorStore implements TensorStore {
     }
   }
 
-  /** Copy `bytes` bytes at `offset` of a buffer to the host (one staging copy, raced against device loss). */
-  async readBytes(buffer: GPUBuffer, offset: number, bytes: number): Promise<Uint8Array> {
+  /**
+   * Copy `bytes` bytes at `offset` of a buffer to the host (one staging copy, raced against device
+   * loss): into a new array (padded to whole words), or the first `into.length` bytes into `into`.
+   */
+  async readBytes(buffer: GPUBuffer, offset: number, bytes: number, into?: Uint8Array): Promise<Uint8Array> {
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const stage = this.staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: BUFFER_USAGE.MAP_READ | BUFFER_USAGE.COPY_DST });
     const encoder = this.device.createCommandEncoder();
@@ -113,8 +123,9 @@ export class GpuTensorStore implements TensorStore {
       stage.destroy();
       throw e;
     }
-    const out = new Uint8Array(size);
-    out.set(new Uint8Array(stage.getMappedRange()));
+    const mapped = new Uint8Array(stage.getMappedRange());
+    const out = into ?? new Uint8Array(size);
+    out.set(into ? mapped.subarray(0, into.length) : mapped);
     stage.unmap();
     let free = this.staging.get(size);
     if (!free) this.staging.set(size, (free = []));
