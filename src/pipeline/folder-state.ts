@@ -12,12 +12,10 @@
 // any point leaves either nothing new in OUT, or a partial folder a rerun resumes from.
 import type { FileHandle } from 'node:fs/promises';
 import { WriterError } from '../io/errors.js';
-import type { Sink, SinkFile } from '../io/sink.js';
+import { checkPlannedWrite, type Sink, type SinkFile } from '../io/sink.js';
+import { openOutputFolder, writeFully, type Fs, type PathModule } from '../io/sinks/path.js';
 import { assertPlainFileName } from '../io/source.js';
 import type { DeviceKind } from '../backends/backend.js';
-
-type Fs = typeof import('node:fs/promises');
-type PathModule = typeof import('node:path');
 
 export const PARTIAL_DIR = '.dsnot-partial';
 export const REPORT_FILE = 'dsnot-report.json';
@@ -54,15 +52,8 @@ export class FolderState {
   ) {}
 
   static async open(dir: string): Promise<FolderState> {
-    const fs: Fs = await import('node:fs/promises');
-    const path: PathModule = await import('node:path');
-    const full = path.resolve(dir);
-    try {
-      await fs.mkdir(full, { recursive: true });
-    } catch (e) {
-      throw new WriterError(`cannot create output folder ${full}: ${(e as Error).message}`);
-    }
-    return new FolderState(fs, path, full);
+    const { fs, path, location } = await openOutputFolder(dir);
+    return new FolderState(fs, path, location);
   }
 
   get partialDir(): string {
@@ -133,14 +124,8 @@ export class FolderState {
     return {
       write: async (bytes, position) => {
         if (!open) throw new WriterError(`${file}: write after commit`);
-        if (position < 0 || position + bytes.length > size) {
-          throw new WriterError(`${file}: write of ${bytes.length} bytes at ${position} is outside the planned ${size} bytes`);
-        }
-        let done = 0;
-        while (done < bytes.length) {
-          const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-          done += bytesWritten;
-        }
+        checkPlannedWrite(file, bytes.length, position, size);
+        await writeFully(handle, bytes, position);
       },
       // Flushed and closed; the rename into the output folder is commitFiles()'s.
       commit: async () => {
@@ -180,11 +165,7 @@ export class FolderState {
       let at = 0;
       for (const a of arrays) {
         const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-        let done = 0;
-        while (done < bytes.length) {
-          const { bytesWritten } = await h.write(bytes, done, bytes.length - done, at + done);
-          done += bytesWritten;
-        }
+        await writeFully(h, bytes, at);
         at += bytes.length;
       }
       await h.sync();
