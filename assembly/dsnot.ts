@@ -24,7 +24,13 @@
 // Numerics (shared with the WebGPU backend): D32 = W·sum32, G = D32/varPow (0 when D32 == 0),
 // Wanda = |W|·sqrtScaler, all single f32 operations; the error e is f64 with D64 = W·sum64,
 // summed over the pruned columns in ascending order; a swap does e = (e + D64_q) − D64_g.
+//
+// The true error (ALGORITHM.md §14), when the host passes H and c = H·v (swaps.ts): every swap
+// also updates c (O(cols)), so Q = vᵀHv is known before and after. The guard (§14.2) applies the
+// authors' candidate pair only if it lowers Q (ΔQ = s_g + s_q − 2 w_g w_q H_gq < 0, as swaps.ts
+// computes it); otherwise the row stops.
 import { orderKey, orderKeys, PACK } from './order-key';
+import { swapsErrors } from './swaps';
 
 // Per-call constants, set once by dsnotRefine (single-threaded module).
 let gCols: i32 = 0;
@@ -337,8 +343,11 @@ export function dsnotRefine(
   initialMetric: usize, nmM: i32,
   maxCycles: i32, threshold: f64, sameSign: bool,
   initErr: usize, err: usize, scratch: usize, firstChunk: bool,
+  h: usize, c: usize, guard: bool, qInit: usize, qFinal: usize,
 ): i32 {
   gCols = cols;
+  gH = h;
+  gGuard = guard && h != 0;
   gCap = maxCycles;
   gBuf = bufferSize(maxCycles);
   gSum32 = sum32;
@@ -352,6 +361,7 @@ export function dsnotRefine(
   const nm = nmM > 0;
   const lists = nm ? 2 : 4;
   let cycles = 0;
+  if (h != 0) swapsErrors(w, mask, rows, cols, c, qInit);
   for (let r0 = 0; r0 < rows; r0 += 4) {
     rowErrors(w, mask, r0, min(4, rows - r0), initErr);
     for (let r = r0; r < min(r0 + 4, rows); r++) {
@@ -359,6 +369,8 @@ export function dsnotRefine(
       const wRow = w + (rowOff << 2);
       const mRow = mask + rowOff;
       let e = load<f64>(initErr + (<usize>r << 3));
+      gC = h != 0 ? c + (rowOff << 3) : 0;
+      gQ = h != 0 ? load<f64>(qInit + (<usize>r << 3)) : 0;
       let it = 0;
       if (maxCycles > 0) {
         collect(wRow, mRow, (1 << lists) - 1);
@@ -373,10 +385,47 @@ export function dsnotRefine(
       if (it > cycles) cycles = it;
     }
   }
+  if (h != 0) swapsErrors(w, mask, rows, cols, c, qFinal);
   return cycles;
 }
 
 let gError: f64 = 0; // the row's final error, set by refineRow / refineRowNM
+// The true error's state (0 when the host passed no H): H, the row's c = H·v, its Q = vᵀHv.
+let gH: usize = 0;
+let gC: usize = 0;
+let gQ: f64 = 0;
+let gGuard: bool = false;
+const REL_GAIN: f64 = 1e-12; // as swaps.ts: rounding never decides a guarded swap
+
+@inline function hAt(j: i32, k: i32): f64 {
+  return load<f64>(gH + ((<usize>j * <usize>gCols + <usize>k) << 3));
+}
+
+// ΔQ of pruning kept q and reviving pruned g (swaps.ts's formula).
+function deltaQ(w: usize, q: i32, g: i32): f64 {
+  const wq = <f64>load<f32>(w + (<usize>q << 2));
+  const wg = <f64>load<f32>(w + (<usize>g << 2));
+  const cq = load<f64>(gC + (<usize>q << 3));
+  const cg = load<f64>(gC + (<usize>g << 3));
+  return (2 * wq * cq + wq * wq * hAt(q, q)) + (-2 * wg * cg + wg * wg * hAt(g, g)) - 2 * wq * wg * hAt(q, g);
+}
+
+// After a swap is decided: false when the guard refuses it; otherwise c and Q follow it.
+function trueErrorAccepts(w: usize, q: i32, g: i32): bool {
+  if (gH == 0) return true;
+  const d = deltaQ(w, q, g);
+  if (gGuard && !(d < 0 && d < -REL_GAIN * gQ)) return false;
+  const wq = <f64>load<f32>(w + (<usize>q << 2));
+  const wg = <f64>load<f32>(w + (<usize>g << 2));
+  const hq = gH + ((<usize>q * <usize>gCols) << 3);
+  const hg = gH + ((<usize>g * <usize>gCols) << 3);
+  for (let i = 0; i < gCols; i++) {
+    const p = gC + (<usize>i << 3);
+    store<f64>(p, load<f64>(p) + wq * load<f64>(hq + (<usize>i << 3)) - wg * load<f64>(hg + (<usize>i << 3)));
+  }
+  gQ += d;
+  return true;
+}
 
 // §13.1 for one row, unstructured. Returns the iteration at which the row stopped (or maxCycles).
 function refineRow(
@@ -406,6 +455,7 @@ function refineRow(
     }
     const after = (e + dsnot64(w, sum64, q)) - dsnot64(w, sum64, g);
     if (sameSign && sgn(after) != sign0) break;
+    if (!trueErrorAccepts(w, q, g)) break;
     store<u8>(mask + <usize>q, 1);
     store<u8>(mask + <usize>g, 0);
     if (e > 0) p1++;
@@ -453,6 +503,7 @@ function refineRowNM(
     if (q < 0) break;
     const after = (e + dsnot64(w, sum64, q)) - dsnot64(w, sum64, g);
     if (sgn(after) != sign0) break;
+    if (!trueErrorAccepts(w, q, g)) break;
     store<u8>(mask + <usize>q, 1);
     store<u8>(mask + <usize>g, 2);
     if (e > 0) p1++;

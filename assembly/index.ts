@@ -12,3 +12,4 @@ export * from './metric';
 export * from './select';
 export * from './dsnot';
 export * from './sparsegpt';
+export * from './swaps';

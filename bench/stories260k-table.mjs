@@ -1,8 +1,9 @@
-// The perplexity table of the README: the bundled stories260K pruned with every method at 50 %,
-// 60 % and 2:4, calibrated on the SECOND half of the TinyStories validation text and evaluated
+// The perplexity table of the README: the bundled stories260K pruned with every initial mask ×
+// refinement at 50 %, 60 %, 70 % and 2:4, calibrated on the SECOND half of the TinyStories validation text and evaluated
 // on the FIRST half (never seen by calibration; its first 40,960 tokens are REFERENCE.md's).
 //
 //   npm run build && node bench/stories260k-table.mjs [--nsamples 128] [--seqlen 512] [--device wasm]
+//                                                      [--only SUBSTRING] (rows whose name contains it)
 //
 // Text: REFERENCE.md's preprocessing (paragraphs joined by one "\n", as the model was trained),
 // cut in two at the first newline after the middle. Calibration: the authors' sampling (Python
@@ -23,23 +24,25 @@ const { values } = parseArgs({
     seqlen: { type: 'string', default: '512' },
     'eval-seqlen': { type: 'string', default: '512' },
     device: { type: 'string', default: 'wasm' },
+    only: { type: 'string', default: '' },
+    out: { type: 'string', default: 'stories260k-table.json' },
   },
 });
 
-const METHODS = [
-  ['magnitude', { init: 'magnitude', dsnot: false }],
-  ['magnitude + DSnoT', { init: 'magnitude' }],
-  ['Wanda', { init: 'wanda', dsnot: false }],
-  ['Wanda + DSnoT', { init: 'wanda' }],
-  ['SparseGPT', { init: 'sparsegpt', dsnot: false }],
-  ['SparseGPT + DSnoT', { init: 'sparsegpt' }],
-  // The authors' 50 cycles are sized for 4096-wide rows; stories260K's rows are 64 wide, so
-  // 50 swaps rewrite most of a row. One cycle is the proportionate setting here.
-  ['magnitude + DSnoT, 1 cycle', { init: 'magnitude', dsnot: { maxCycles: 1 } }],
-  ['Wanda + DSnoT, 1 cycle', { init: 'wanda', dsnot: { maxCycles: 1 } }],
-  ['SparseGPT + DSnoT, 1 cycle', { init: 'sparsegpt', dsnot: { maxCycles: 1 } }],
+const AUTHORS = { refine: 'dsnot', dsnot: { guard: false } };
+const INITS = [['magnitude', 'magnitude'], ['Wanda', 'wanda'], ['SparseGPT', 'sparsegpt']];
+const REFINES = [
+  ['', { refine: 'none' }],
+  [' + DSnoT (authors)', AUTHORS],
+  [' + DSnoT, guarded', { refine: 'dsnot', dsnot: { guard: true } }],
+  [' + DSnoT, guarded, all linears', { refine: 'dsnot', dsnot: { guard: true }, skip: 'none' }],
+  [' + swaps', { refine: 'swaps' }],
+  [' + swaps, MLP skipped', { refine: 'swaps', skip: ['mlp'] }],
+  [' + swaps, ≤ 200 per row', { refine: 'swaps', swaps: { maxSwaps: 200 } }],
 ];
-const SPARSITIES = [['50 %', 0.5], ['60 %', 0.6], ['2:4', { n: 2, m: 4 }]];
+const METHODS = INITS.flatMap(([name, init]) => REFINES.map(([suffix, r]) => [name + suffix, { init, ...r }]))
+  .filter(([name]) => name.includes(values.only));
+const SPARSITIES = [['50 %', 0.5], ['60 %', 0.6], ['70 %', 0.7], ['2:4', { n: 2, m: 4 }]];
 
 const text = readFileSync(join(root, 'test/fixtures/tinystories-valid/tinystories_val.txt'), 'utf8').trim().replaceAll('\n\n', '\n');
 const cut = text.indexOf('\n', Math.floor(text.length / 2));
@@ -60,7 +63,11 @@ for (const [method, m] of METHODS) {
         evaluation: { tokens: evalIds, seqlen: Number(values['eval-seqlen']) },
       });
       dense ??= r.perplexity.before;
-      results.push({ method, sparsity: label, perplexity: r.perplexity.after, sparsityCheck: r.sparsityCheck, seconds: r.timings.totalMs / 1000 });
+      const e = r.totals.reconstructionError;
+      results.push({
+        method, sparsity: label, perplexity: r.perplexity.after, sparsityCheck: r.sparsityCheck, seconds: r.timings.totalMs / 1000,
+        reconstructionError: e, worseLinears: r.linears.filter((l) => l.reconstructionError.final > l.reconstructionError.initial).length,
+      });
       process.stderr.write(`${method} ${label}: ${r.perplexity.after.toFixed(3)} (${(r.timings.totalMs / 1000).toFixed(1)} s)\n`);
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -73,12 +80,13 @@ const setup = {
   calibration: `second half of the TinyStories validation text: ${values.nsamples} windows of ${values.seqlen} tokens, authors' sampling, seed 0`,
   evaluation: `first half: ${evalIds.length} tokens, authors' protocol (non-overlapping windows of ${values['eval-seqlen']}, tail dropped)`,
   device: values.device,
-  dsnot: "authors' defaults: 50 cycles, threshold 0.1, pow of var 1, no sign test, MLP skipped",
+  dsnot: "authors' defaults: 50 cycles, threshold 0.1, pow of var 1, no sign test, MLP skipped (unless said)",
+  swaps: 'up to 50 per row (unless said), 16 candidates a side, every linear (unless said)',
 };
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'stories260k-table.json'), JSON.stringify({ setup, dense, results, totalSeconds: (performance.now() - t0) / 1000 }, null, 2) + '\n');
+writeFileSync(join(here, 'results', values.out), JSON.stringify({ setup, dense, results, totalSeconds: (performance.now() - t0) / 1000 }, null, 2) + '\n');
 
-const cell = (method, label) => results.find((r) => r.method === method && r.sparsity === label).perplexity.toFixed(2);
+const cell = (method, label) => results.find((r) => r.method === method && r.sparsity === label)?.perplexity.toFixed(2) ?? '–';
 console.log(`| method | ${SPARSITIES.map(([l]) => l).join(' | ')} |`);
 console.log(`| --- | ${SPARSITIES.map(() => '---:').join(' | ')} |`);
 console.log(`| dense | ${SPARSITIES.map(() => dense.toFixed(2)).join(' | ')} |`);

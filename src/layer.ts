@@ -1,17 +1,22 @@
 // pruneLayer(): one linear layer, any backend (DESIGN.md). The steps, each a backend kernel:
 //   initial metric (magnitude |W| / Wanda / SparseGPT's OBS saliency) → initial mask
-//   (per row k smallest, per-matrix threshold, or N:M) → DSnoT refinement → W[mask] = 0.
-// SparseGPT without DSnoT is a method of its own: its kernel makes the mask and updates W.
+//   (per row k smallest, per-matrix threshold, or N:M) → refinement → W[mask] = 0
+// where the refinement is DSnoT (the authors', optionally guarded by the true error), exact
+// swaps (ALGORITHM.md §14.3), or none. With stats.hessian the true error ‖X(W − Ŵ)‖² of the
+// initial and the final mask comes along. SparseGPT without a refinement is a method of its own:
+// its kernel makes the mask and updates W. Swaps, the guard and the true error run where their
+// kernels are (wasm; a backend without them lends the layer to wasm and the result says so).
 // pruneLayerOnBackend does it all on a weight already on a backend, in place; pruneLayer runs it
 // on an uploaded copy of its host weight.
 import type { Backend, DeviceKind, DeviceOption, DeviceTensor } from './backends/backend.js';
-import type { MetricKind } from './backends/prune-kernels.js';
+import type { ColumnVectors, MetricKind } from './backends/prune-kernels.js';
 import { acquireBackend } from './backends/select.js';
 import { columnVectors, type LayerStats } from './stats.js';
 import { Workspace } from './models/decoder.js';
 import { SPARSEGPT_BLOCK, validateLayerOptions, validateOnBackendOptions, type LayerSettingsPlan } from './validate.js';
 
 export type InitMethod = 'magnitude' | 'wanda' | 'sparsegpt';
+export type RefineMethod = 'none' | 'dsnot' | 'swaps';
 
 export interface DsnotOptions {
   /** Most swap cycles per row (the authors' max_cycle_time). Default 50. */
@@ -22,6 +27,24 @@ export interface DsnotOptions {
   powOfVarRegrowing?: number;
   /** Stop a row when a swap would flip the sign of its error (always on for N:M). Default false. */
   sameSign?: boolean;
+  /**
+   * Apply each of the authors' candidate pairs only if it lowers the row's true error, else stop
+   * the row (needs stats.hessian). false: the authors' DSnoT bit for bit. Default true.
+   */
+  guard?: boolean;
+}
+
+export interface SwapsOptions {
+  /** Most swaps per row. Default 50. */
+  maxSwaps?: number;
+  /** Candidates per side of the best-pair search (exact when ≥ min(#pruned, #kept) of a row). Default 16. */
+  width?: number;
+}
+
+/** Per row, the true error ‖X·(w − ŵ)‖² per calibration sequence (= ½·vᵀHv), before and after. */
+export interface TrueErrors {
+  initial: Float64Array;
+  final: Float64Array;
 }
 
 /** What pruneLayer and pruneLayerOnBackend share: the shape, the statistics and the method. */
@@ -32,8 +55,15 @@ export interface LayerSettings {
   /** Unstructured ratio in [0, 1), or N:M (n pruned in every m consecutive columns of a row). */
   sparsity: number | { n: number; m: number };
   init: InitMethod;
-  /** DSnoT refinement: options, or false for the initial method alone. Default: on, authors' defaults. */
+  /**
+   * The refinement of the initial mask. Default 'swaps' (needs stats.hessian); without `refine`,
+   * `dsnot: false` means 'none' and `dsnot: {…}` means 'dsnot'.
+   */
+  refine?: RefineMethod;
+  /** DSnoT options (refine 'dsnot'), or false for the initial method alone. */
   dsnot?: false | DsnotOptions;
+  /** Exact-swap options (refine 'swaps'). */
+  swaps?: SwapsOptions;
   /**
    * Magnitude only: one threshold for the whole matrix (the authors' magnitude baseline) or the k
    * smallest per row (DSnoT's magnitude initial mask). Default: 'matrix' without DSnoT, 'row' with it.
@@ -61,6 +91,11 @@ export interface PruneLayerResult {
   error: Float32Array;
   /** DSnoT loop iterations (the authors' cycle count); 0 without DSnoT. */
   cycles: number;
+  /** Exact swaps applied, summed over the rows (refine 'swaps'; 0 otherwise). */
+  swaps: number;
+  /** The true layer error per row before and after refinement; null without stats.hessian. */
+  trueError: TrueErrors | null;
+  /** Where the refinement ran (the initial metric may have run on the requested backend). */
   device: DeviceKind;
   /**
    * Milliseconds: initMs = initial metric and mask (read back included), dsnotMs = the DSnoT
@@ -115,8 +150,8 @@ export async function pruneLayer(options: PruneLayerOptions): Promise<PruneLayer
   const t0 = performance.now();
   const plan = validateLayerOptions(options);
   const requested = options.backend ?? (await acquireBackend(plan.device));
-  // SparseGPT as a method runs where its kernels are: the copy goes straight there.
-  const backend = plan.init === 'sparsegpt' && !plan.dsnot ? await sparseGptHost(requested) : requested;
+  // SparseGPT as a method, swaps and the guard run where their kernels are: the copy goes straight there.
+  const backend = needsSparseGpt(plan) ? await sparseGptHost(requested) : needsSwaps(plan) ? await swapsHost(requested) : requested;
   const weight = backend.upload('f32', plan.weight);
   try {
     const r = await pruneInPlace(plan, backend, weight, { mask: true, weight: true, initMask: true }, undefined, plan.weight);
@@ -135,6 +170,9 @@ export async function pruneLayerOnBackend(options: PruneOnBackendOptions): Promi
   return { ...r, timings: { ...r.timings, totalMs: performance.now() - t0 } };
 }
 
+const needsSparseGpt = (plan: LayerSettingsPlan): boolean => plan.init === 'sparsegpt' && plan.refine === 'none';
+const needsSwaps = (plan: LayerSettingsPlan): boolean => plan.refine === 'swaps' || (plan.dsnot?.guard ?? false);
+
 /**
  * The one implementation. `original`: the weight's values before pruning when the caller has
  * them on the host (SparseGPT's error needs them; otherwise they are read back first).
@@ -143,7 +181,7 @@ async function pruneInPlace(
   plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, readBack: ReadBack,
   scratch: Workspace | undefined, original: Float32Array | null,
 ): Promise<PruneOnBackendResult> {
-  if (plan.init === 'sparsegpt' && !plan.dsnot) return sparseGptMethod(plan, backend, weight, readBack, scratch, original);
+  if (needsSparseGpt(plan)) return sparseGptMethod(plan, backend, weight, readBack, scratch, original);
 
   const n = plan.rows * plan.cols;
   const own = scratch ?? new Workspace(backend);
@@ -152,42 +190,114 @@ async function pruneInPlace(
     const mask = own.get(SCRATCH_MASK, n, 'u8');
     const tInit = performance.now();
     const columns = columnVectors(plan.stats, plan.dsnot ? plan.dsnot.powOfVarRegrowing : 1);
-
-    const kind: MetricKind = plan.init === 'sparsegpt' ? 'obs' : plan.init;
-    let colScale: Float32Array | null = null;
-    if (kind === 'wanda') colScale = columns.sqrtScaler;
-    if (kind === 'obs') colScale = obsColumnScale(await sparseGptHost(backend), plan.hessian!, plan.cols);
-    backend.metric(weight, plan.rows, plan.cols, kind, colScale, metric);
-    if (plan.nm) backend.selectNM(metric, plan.rows, plan.cols, plan.nm.n, plan.nm.m, mask);
-    else if (plan.init === 'magnitude' && plan.magnitudeScope === 'matrix') {
-      backend.selectThreshold(metric, n, Math.floor(n * plan.ratio), mask);
-    } else backend.selectRows(metric, plan.rows, plan.cols, plan.k, mask);
+    await initialMask(plan, backend, weight, metric, mask);
     const initMask = readBack.initMask ? ((await backend.read(mask)) as Uint8Array) : null;
-    const tDsnot = performance.now();
-
-    // Without DSnoT the same kernel with zero cycles measures the initial mask's error.
-    const refined = await backend.dsnot({
-      weight, rows: plan.rows, cols: plan.cols, mask,
-      initialMetric: plan.nm ? metric : null, columns, k: plan.k, nm: plan.nm,
-      maxCycles: plan.dsnot ? plan.dsnot.maxCycles : 0,
-      updateThreshold: plan.dsnot ? plan.dsnot.updateThreshold : 0,
-      sameSign: plan.dsnot ? plan.dsnot.sameSign : false,
-    });
+    const tRefine = performance.now();
+    const refined = await refine(plan, backend, weight, mask, metric, columns);
     const tDone = performance.now();
     backend.applyMask(weight, mask, n);
     return {
       mask: await readInto(backend, mask, readBack.mask),
       weight: await readInto(backend, weight, readBack.weight),
       initMask,
-      initError: Float32Array.from(refined.initError),
-      error: Float32Array.from(refined.error),
-      cycles: refined.cycles,
-      device: backend.kind,
-      timings: { initMs: tDsnot - tInit, dsnotMs: tDone - tDsnot, totalMs: performance.now() - tInit },
+      ...refined,
+      timings: { initMs: tRefine - tInit, dsnotMs: tDone - tRefine, totalMs: performance.now() - tInit },
     };
   } finally {
     if (!scratch) own.dispose();
   }
+}
+
+/** The initial method's mask into `mask` (metric: scratch of rows × cols). */
+async function initialMask(plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, metric: DeviceTensor, mask: DeviceTensor): Promise<void> {
+  const n = plan.rows * plan.cols;
+  const kind: MetricKind = plan.init === 'sparsegpt' ? 'obs' : plan.init;
+  let colScale: Float32Array | null = null;
+  if (kind === 'wanda') colScale = columnVectors(plan.stats, 1).sqrtScaler;
+  if (kind === 'obs') colScale = obsColumnScale(await sparseGptHost(backend), plan.hessian!, plan.cols);
+  backend.metric(weight, plan.rows, plan.cols, kind, colScale, metric);
+  if (plan.nm) backend.selectNM(metric, plan.rows, plan.cols, plan.nm.n, plan.nm.m, mask);
+  else if (plan.init === 'magnitude' && plan.magnitudeScope === 'matrix') {
+    backend.selectThreshold(metric, n, Math.floor(n * plan.ratio), mask);
+  } else backend.selectRows(metric, plan.rows, plan.cols, plan.k, mask);
+}
+
+type Refined = Pick<PruneOnBackendResult, 'initError' | 'error' | 'cycles' | 'swaps' | 'trueError' | 'device'>;
+
+/**
+ * The refinement of `mask` in place, with the surrogate errors (DSnoT's e) and, when there is a
+ * Hessian, the true errors of the initial and the final mask.
+ */
+async function refine(
+  plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, mask: DeviceTensor, metric: DeviceTensor, columns: ColumnVectors,
+): Promise<Refined> {
+  const h = plan.hessian;
+  // The authors' kernel: DSnoT's cycles, or zero cycles to measure a mask's surrogate error.
+  const dsnotOn = (b: Backend, w: DeviceTensor, m: DeviceTensor, cycles: number, withH: boolean) => b.dsnot({
+    weight: w, rows: plan.rows, cols: plan.cols, mask: m,
+    initialMetric: plan.nm ? metric : null, columns, k: plan.k, nm: plan.nm,
+    maxCycles: cycles, updateThreshold: plan.dsnot?.updateThreshold ?? 0, sameSign: plan.dsnot?.sameSign ?? false,
+    hessian: withH ? h : null, guard: plan.dsnot?.guard ?? false,
+  });
+  const f32 = (x: Float64Array): Float32Array => Float32Array.from(x);
+
+  if (plan.refine === 'swaps') {
+    const before = await dsnotOn(backend, weight, mask, 0, false);
+    const r = await onSwapsHost(backend, weight, mask, (b, w, m) => b.swaps({
+      weight: w, rows: plan.rows, cols: plan.cols, mask: m, hessian: h!, nm: plan.nm,
+      maxSwaps: plan.swaps!.maxSwaps, width: plan.swaps!.width,
+    }));
+    const after = await dsnotOn(backend, weight, mask, 0, false);
+    return {
+      initError: f32(before.initError), error: f32(after.error), cycles: 0,
+      swaps: r.value.swaps.reduce((a, x) => a + x, 0),
+      trueError: { initial: r.value.trueInit, final: r.value.trueFinal }, device: r.device,
+    };
+  }
+  const cycles = plan.dsnot ? plan.dsnot.maxCycles : 0;
+  if (plan.dsnot?.guard || (h && backend.hasSwaps)) {
+    // One kernel gives the mask and both true errors (on a backend with the true-error kernels).
+    const r = await onSwapsHost(backend, weight, mask, (b, w, m) => dsnotOn(b, w, m, cycles, h !== null));
+    const trueError = r.value.trueInit && r.value.trueFinal ? { initial: r.value.trueInit, final: r.value.trueFinal } : null;
+    return { initError: f32(r.value.initError), error: f32(r.value.error), cycles: r.value.cycles, swaps: 0, trueError, device: r.device };
+  }
+  // The authors' DSnoT (or none) where the layer is; the true errors, if wanted, from wasm.
+  const initial = h ? await trueErrorsOf(backend, weight, mask, plan) : null;
+  const r = await dsnotOn(backend, weight, mask, cycles, false);
+  const trueError = h ? { initial: initial!, final: cycles > 0 ? await trueErrorsOf(backend, weight, mask, plan) : initial! } : null;
+  return { initError: f32(r.initError), error: f32(r.error), cycles: r.cycles, swaps: 0, trueError, device: backend.kind };
+}
+
+async function trueErrorsOf(backend: Backend, weight: DeviceTensor, mask: DeviceTensor | null, plan: LayerSettingsPlan): Promise<Float64Array> {
+  const r = await onSwapsHost(backend, weight, mask, (b, w, m) => b.trueErrors(w, m, plan.rows, plan.cols, plan.hessian!), false);
+  return r.value;
+}
+
+/**
+ * Runs fn on a backend with the swap kernels: this one, or wasm with copies of the weight and
+ * the mask (the mask, which fn may change, is copied back unless `writesMask` is false).
+ */
+async function onSwapsHost<T>(
+  backend: Backend, weight: DeviceTensor, mask: DeviceTensor | null,
+  fn: (b: Backend, w: DeviceTensor, m: DeviceTensor) => Promise<T>, writesMask = true,
+): Promise<{ value: T; device: DeviceKind }> {
+  if (backend.hasSwaps) return { value: await fn(backend, weight, mask as DeviceTensor), device: backend.kind };
+  const host = await swapsHost(backend);
+  const w = host.upload('f32', (await backend.read(weight)) as Float32Array);
+  const m = mask ? host.upload('u8', (await backend.read(mask)) as Uint8Array) : null;
+  try {
+    const value = await fn(host, w, m as DeviceTensor);
+    if (m && writesMask) backend.write(mask!, (await host.read(m)) as Uint8Array);
+    return { value, device: host.kind };
+  } finally {
+    host.release(w);
+    if (m) host.release(m);
+  }
+}
+
+/** A backend that has the exact-swap and true-error kernels: this one, or wasm. */
+async function swapsHost(backend: Backend): Promise<Backend> {
+  return backend.hasSwaps ? backend : acquireBackend('wasm');
 }
 
 /** A tensor back on the host as readBack asks: not at all, into a new array, or into the given one. */
@@ -243,9 +353,18 @@ async function sparseGptMethod(
       for (let c = 0; c < plan.cols; c++) e += (original[r * plan.cols + c] - updated[r * plan.cols + c]) * sum[c];
       error[r] = e;
     }
+    // Its true error: v = W − Ŵ is dense (the kept weights moved too).
+    const diff = host.upload('f32', Float32Array.from(original, (x, i) => x - updated[i]));
+    let trueError: TrueErrors;
+    try {
+      const te = await host.trueErrors(diff, null, plan.rows, plan.cols, plan.hessian!);
+      trueError = { initial: te, final: te };
+    } finally {
+      host.release(diff);
+    }
     return {
       mask: readBack.mask === false ? null : outMask, weight: updated,
-      initMask: readBack.initMask ? outMask!.slice() : null, initError: error.slice(), error, cycles: 0,
+      initMask: readBack.initMask ? outMask!.slice() : null, initError: error.slice(), error, cycles: 0, swaps: 0, trueError,
       device: host.kind, timings: { initMs: t1 - tInit, dsnotMs: 0, totalMs: performance.now() - tInit },
     };
   } finally {

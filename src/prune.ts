@@ -19,7 +19,7 @@ import { copySideFiles, openModel, type OpenedModel } from './io/model.js';
 import { SafetensorsWriter, planFromReader, writeWholeFile } from './io/safetensors-writer.js';
 import type { OutputTarget } from './io/sink.js';
 import type { ModelInput } from './io/source.js';
-import { pruneLayerOnBackend, type DsnotOptions, type InitMethod } from './layer.js';
+import { pruneLayerOnBackend, type DsnotOptions, type InitMethod, type PruneOnBackendOptions, type RefineMethod, type SwapsOptions } from './layer.js';
 import type { LayerSpec } from './models/config.js';
 import { createDecoder, Workspace, type DecoderLayer, type DecoderModel, type TapInput } from './models/decoder.js';
 import { resolveCalibration, type CalibrationInput } from './pipeline/calibration.js';
@@ -81,10 +81,18 @@ export interface PruneOptions {
   sparsity?: Sparsity;
   /** Initial mask; default 'wanda'. */
   init?: InitMethod;
-  /** DSnoT options, or false for the initial method alone. Default: on, the authors' defaults. */
+  /**
+   * The refinement of each initial mask: 'swaps' (the default: exact error-decreasing swaps),
+   * 'dsnot' (the authors', guarded by default) or 'none'. Without it, `dsnot: false` means 'none'
+   * and `dsnot: {…}` means 'dsnot'.
+   */
+  refine?: RefineMethod;
+  /** DSnoT options (refine 'dsnot'), or false for the initial method alone. */
   dsnot?: false | DsnotOptions;
+  /** Exact-swap options (refine 'swaps'). */
+  swaps?: SwapsOptions;
   device?: DeviceOption;
-  /** Linears DSnoT leaves at their initial mask; default ['mlp'] (the authors'); 'none' refines all. */
+  /** Linears the refinement leaves at their initial mask; default: none for swaps, ['mlp'] for DSnoT (the authors'); 'none' refines all. */
   skip?: SkipOption;
   /** Calibration windows sampled from text; default 128. Ignored for given token windows. */
   nsamples?: number;
@@ -150,7 +158,7 @@ async function makePlan(options: PruneOptions, opts: ResolvedPruneOptions, opene
   const spec = opened.spec;
   const linears = spec.layers.flatMap((l) => l.linears);
   checkSparsityFits(opts.sparsity, linears);
-  if (opts.dsnot) checkSkipMatches(opts.skip, linears);
+  if (opts.refine !== 'none') checkSkipMatches(opts.skip, linears);
   const seqlen = opts.seqlen ?? Math.min(2048, spec.maxPositions);
   if (seqlen > spec.maxPositions) throw new DsnotInputError(`seqlen ${seqlen} exceeds the model's ${spec.maxPositions} positions`);
   const calib = await resolveCalibration(options.calibration, opened, { nsamples: opts.nsamples, seqlen, seed: opts.seed });
@@ -161,7 +169,8 @@ async function makePlan(options: PruneOptions, opts: ResolvedPruneOptions, opene
     JSON.stringify({
       pipeline: PIPELINE_VERSION,
       model: await modelIdentity(opened, options.signal),
-      sparsity: opts.sparsity, init: opts.init, dsnot: opts.dsnot, skip: opts.dsnot ? opts.skip : [],
+      sparsity: opts.sparsity, init: opts.init, refine: opts.refine, dsnot: opts.dsnot, swaps: opts.swaps,
+      skip: opts.refine !== 'none' ? opts.skip : [],
       // Given windows are used as they are: the sampling options do not change the result.
       sampling: given ? null : { nsamples: opts.nsamples, seqlen, seed: opts.seed },
       evaluation: evaluation && { seqlen: evaluation.seqlen, protocol: evaluation.protocol, windows: evaluation.windows.length },
@@ -191,198 +200,257 @@ async function checkNotInPlace(output: OutputTarget, opened: OpenedModel): Promi
   if (resolve(output) === opened.source.location) throw new DsnotInputError(`output ${output} is the model's own folder: choose another folder`);
 }
 
+/** One run's state between its stages (runLayers and the functions below). */
+interface Run {
+  plan: Plan;
+  output: PipelineOutput;
+  options: PruneOptions;
+  signal: AbortSignal | undefined;
+  writer: SafetensorsWriter;
+  decoder: DecoderModel;
+  /** Memory (docs/pipeline.md): the linears are pruned in place on the backend, in device scratch
+   *  kept between linears of one shape; the host sees each pruned weight once, in reused buffers. */
+  buffers: HostBuffers;
+  scratch: { ws: Workspace; length: number };
+  layerReader: LayerReader;
+  timings: Timings;
+  entries: LinearReport[];
+  written: string[];
+  /** Calibration windows, then the evaluation's dense chain, then its pruned chain. */
+  nCal: number;
+  nEval: number;
+  progress: (p: Omit<PruneProgress, 'layers'>) => void;
+}
+
 /** The layer loop, then the untouched tensors, side files, report and commit. */
 async function runLayers(
   plan: Plan, output: PipelineOutput, journal: PipelineJournal | null, restarted: string | null,
   options: PruneOptions, t0: number,
 ): Promise<PruneReport> {
-  const { opened, opts, backend } = plan;
-  const { signal } = options;
+  const { opened, backend } = plan;
   const spec = opened.spec;
   const layers = spec.numLayers;
-  const timings: Timings = { loadMs: 0, forwardMs: 0, pruneMs: 0, writeMs: 0, evalMs: 0 };
-  const progress = (p: Omit<PruneProgress, 'layers'>) => options.progress_callback?.({ layers, ...p });
-  const writer = new SafetensorsWriter(output.sink, planFromReader(opened.reader));
-  const decoder = createDecoder(spec, backend);
-  // Memory (docs/pipeline.md): the linears are pruned in place on the backend, in device scratch
-  // kept between linears of one shape; the host sees each pruned weight once, in reused buffers.
   const buffers = new HostBuffers();
-  const scratch = new Workspace(backend);
-  let scratchLength = 0;
-  const layerReader = new LayerReader(opened.reader, signal, buffers);
+  const run: Run = {
+    plan, output, options, signal: options.signal,
+    writer: new SafetensorsWriter(output.sink, planFromReader(opened.reader)),
+    decoder: createDecoder(spec, backend),
+    buffers, scratch: { ws: new Workspace(backend), length: 0 },
+    layerReader: new LayerReader(opened.reader, options.signal, buffers),
+    timings: { loadMs: 0, forwardMs: 0, pruneMs: 0, writeMs: 0, evalMs: 0 },
+    entries: journal ? [...journal.entries] : [],
+    written: journal ? [...journal.written] : [],
+    nCal: plan.windows.length, nEval: plan.evaluation?.windows.length ?? 0,
+    progress: (p) => options.progress_callback?.({ layers, ...p }),
+  };
   const start = journal?.layersDone ?? 0;
-  const entries: LinearReport[] = journal ? [...journal.entries] : [];
-  const written: string[] = journal ? [...journal.written] : [];
   let next: Promise<RawLayer> | null = null;
   try {
-    if (journal) writer.markWritten(journal.written);
-    // hidden: calibration windows, then the evaluation's dense chain, then its pruned chain.
-    const nCal = plan.windows.length;
-    const nEval = plan.evaluation?.windows.length ?? 0;
-    let hidden: Float32Array[];
-    if (journal) {
-      hidden = await output.loadHidden(journal);
-      if (hidden.length !== nCal + 2 * nEval) throw new DsnotInputError('the saved hidden states do not match this run');
-      progress({ stage: 'prepare', progress: start / layers, resumedFromLayer: start, message: `resuming after layer ${start} of ${layers}` });
-    } else {
-      progress({ stage: 'embed', progress: 0 });
-      const t = performance.now();
-      const inputs = [...plan.windows, ...(plan.evaluation?.windows.map((w) => w.inputs) ?? [])];
-      const embedSource = embeddingRowsSource(opened.reader, spec.embedTokens.name, inputs.flatMap((w) => [...w]), spec.wordEmbedDim, signal);
-      const embeddings = await decoder.loadEmbeddings(embedSource);
-      try {
-        hidden = [];
-        for (const ids of inputs) {
-          signal?.throwIfAborted();
-          hidden.push(await embeddings.embed(ids));
-        }
-      } finally {
-        embeddings.dispose();
-      }
-      // The dense and the pruned evaluation chains start from the same embeddings.
-      // Copies, not the same arrays: each chain is updated in place, layer after layer.
-      hidden.push(...hidden.slice(nCal).map((h) => h.slice()));
-      timings.forwardMs += performance.now() - t;
-    }
-    const rows = (w: number): number => hidden[w].length / spec.hiddenSize;
-    const names = (i: number) => layerTensorNames(spec, decoder.layerTensorNames(i), i);
-    next = start < layers ? layerReader.prefetch(start, names(start)) : null;
-
+    if (journal) run.writer.markWritten(journal.written);
+    const hidden = await startingHidden(run, journal, start);
+    const names = (i: number) => layerTensorNames(spec, run.decoder.layerTensorNames(i), i);
+    next = start < layers ? run.layerReader.prefetch(start, names(start)) : null;
     for (let i = start; i < layers; i++) {
-      signal?.throwIfAborted();
-      let t = performance.now();
+      run.signal?.throwIfAborted();
       const raw = await next!;
       next = null;
-      const layer = await decoder.loadLayer(i, finiteLinearWeights(raw.source, spec.layers[i].linears));
-      // The linears live on the backend now (pruning reads them from there): their bytes are
-      // free for the next layer's read.
-      for (const l of spec.layers[i].linears) {
-        layerReader.recycle(raw.tensors.get(l.weight)!.bytes);
-        raw.tensors.delete(l.weight);
-      }
-      timings.loadMs += performance.now() - t;
-      try {
-        const layerSpec = spec.layers[i];
-        // Dense pass: statistics of every linear input, and the evaluation's dense chain.
-        t = performance.now();
-        const stats = await denseStats(layer, layerSpec, plan, hidden, nCal, nEval, rows, buffers, signal, (w) =>
-          progress({ stage: 'stats', layer: i, window: w, windows: nCal, progress: (i + 0.35 * (w / nCal)) / layers }));
-        timings.forwardMs += performance.now() - t;
-
-        t = performance.now();
-        for (const [li, l] of layerSpec.linears.entries()) {
-          signal?.throwIfAborted();
-          const at = (i + 0.35 + 0.4 * (li / layerSpec.linears.length)) / layers;
-          progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, progress: at });
-          const refined = opts.dsnot !== null && !isSkipped(l, opts.skip);
-          // A skipped linear keeps the initial mask DSnoT starts from (per row, as the authors'
-          // DSnoT computes it): the refinement with zero cycles.
-          const dsnot = opts.dsnot === null ? false : refined ? opts.dsnot : { ...opts.dsnot, maxCycles: 0 };
-          // The layer's own tensor is pruned where it is; its pruned values and mask come back
-          // into the run's host buffers.
-          const n = l.out * l.in;
-          if (n !== scratchLength) {
-            // Both old buffers go before the new pair is placed: freed one by one while the other
-            // still sits above it, they would leave a hole the new metric does not fit.
-            scratch.dispose();
-            scratchLength = n;
-          }
-          const result = await pruneLayerOnBackend({
-            weight: layer.tensor(l.weight), rows: l.out, cols: l.in, stats: stats.get(l.weight)!,
-            sparsity: opts.sparsity, init: opts.init, dsnot, backend, scratch,
-            readBack: { mask: buffers.u8(n), weight: buffers.f32(n) },
-          });
-          const dtype = opened.reader.info(l.weight)!.dtype;
-          // Only SparseGPT's own update changes kept weights; a mask keeps stored values exact,
-          // and the backend already holds them.
-          const changed = opts.init === 'sparsegpt' && opts.dsnot === null;
-          const stored = asStored(dtype, result.weight!, changed, buffers);
-          // The pruned pass computes with the weights as written (rounded to the stored dtype).
-          if (changed) layer.setWeight(l.weight, stored.values);
-          const tw = performance.now();
-          await writer.writeBytes(l.weight, stored.bytes, { signal });
-          timings.writeMs += performance.now() - tw;
-          const entry = linearReport({ layer: i, linear: l.name, weight: l.weight, rows: l.out, cols: l.in, refined }, { ...result, mask: result.mask! }, stored.values);
-          entries.push(entry);
-          written.push(l.weight);
-          progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, entry, progress: at });
-        }
-        stats.clear();
-        timings.pruneMs += performance.now() - t;
+      await runLayer(run, i, raw, hidden, () => {
         // Layer i+1 is read while the pruned pass and the checkpoint run. Not earlier: during
         // pruning, the largest linear's buffers are the peak of the run, and the prefetched
         // layer would sit on top of them.
-        next = i + 1 < layers ? layerReader.prefetch(i + 1, names(i + 1)) : null;
-
-        // Pruned pass: the next layer's inputs, and the evaluation's pruned chain.
-        t = performance.now();
-        const pruned = [...Array(nCal).keys(), ...Array.from({ length: nEval }, (_, k) => nCal + nEval + k)];
-        for (const [k, w] of pruned.entries()) {
-          signal?.throwIfAborted();
-          // In place: the layer's input was copied to the backend before the output comes back.
-          await layer.forward(hidden[w], rows(w), { into: hidden[w] });
-          if (k < nCal) progress({ stage: 'forward', layer: i, window: k, windows: nCal, progress: (i + 0.75 + 0.25 * (k / nCal)) / layers });
-        }
-        timings.forwardMs += performance.now() - t;
-
-        t = performance.now();
-        const linearWeights = new Set(layerSpec.linears.map((l) => l.weight));
-        for (const [name, { bytes }] of raw.tensors) {
-          if (linearWeights.has(name)) continue;
-          await writer.writeBytes(name, bytes, { signal });
-          written.push(name);
-        }
-        signal?.throwIfAborted();
-        await output.checkpoint(journalOf(plan, i + 1, written, entries), hidden);
-        timings.writeMs += performance.now() - t;
-        progress({ stage: 'layer-done', layer: i, progress: (i + 1) / layers });
-      } finally {
-        layer.dispose();
-      }
+        next = i + 1 < layers ? run.layerReader.prefetch(i + 1, names(i + 1)) : null;
+      });
     }
-
-    let perplexity: PruneReport['perplexity'] = null;
-    if (plan.evaluation) {
-      const t = performance.now();
-      progress({ stage: 'eval', progress: 1 });
-      perplexity = await headPerplexity(decoder, plan, hidden, nCal, signal);
-      timings.evalMs += performance.now() - t;
-    }
-
-    // Untouched tensors (embeddings, final norm, lm head, …), side files, the report, then the weights.
-    const t = performance.now();
-    progress({ stage: 'write', progress: 1 });
-    const decoderLinears = new Set(spec.layers.flatMap((l) => l.linears.map((x) => x.weight)));
-    // Through one small buffer, in pieces: the embedding table and the lm head are often the
-    // largest tensors of the model. The buffer is the run's stored-bytes buffer (no new one on
-    // top of the others, which are let go now).
-    const piece = buffers.bytes(PIECE_BYTES);
-    layerReader.release();
-    scratch.dispose();
-    for (const name of writer.pending()) {
-      if (decoderLinears.has(name)) throw new Error(`internal: decoder linear ${name} was never pruned`);
-      signal?.throwIfAborted();
-      await writer.copyFrom(opened.reader, name, { signal, buffer: piece });
-    }
-    const sideFiles = await writeSideFiles(opened, output);
-    const shardFiles = writer.plan.shards.map((s) => s.file);
-    const files = [...sideFiles, REPORT_FILE, ...shardFiles, ...(writer.plan.index ? [writer.plan.index.file] : [])];
-    timings.writeMs += performance.now() - t;
-    const report = makeReport(plan, output, entries, perplexity, start, restarted, files, timings, t0);
-    await writeWholeFile(output.sink, REPORT_FILE, new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
-    signal?.throwIfAborted();
-    await writer.finish();
-    await output.commit(files, { ...journalOf(plan, layers, written, entries), hidden: null, report });
-    progress({ stage: 'done', progress: 1 });
-    return report;
+    return await finishOutput(run, hidden, start, restarted, t0);
   } catch (e) {
-    await output.interrupted(writer).catch(() => {});
+    await output.interrupted(run.writer).catch(() => {});
     throw e;
   } finally {
-    scratch.dispose();
-    decoder.dispose();
-    await next?.catch(() => {});
+    run.scratch.ws.dispose();
+    run.decoder.dispose();
+    await (next as Promise<RawLayer> | null)?.catch(() => {});
   }
+}
+
+/** The hidden states entering the first layer to run: the saved ones, or the embeddings. */
+async function startingHidden(run: Run, journal: PipelineJournal | null, start: number): Promise<Float32Array[]> {
+  const { plan, signal, nCal, nEval } = run;
+  const spec = plan.opened.spec;
+  if (journal) {
+    const hidden = await run.output.loadHidden(journal);
+    if (hidden.length !== nCal + 2 * nEval) throw new DsnotInputError('the saved hidden states do not match this run');
+    run.progress({ stage: 'prepare', progress: start / spec.numLayers, resumedFromLayer: start, message: `resuming after layer ${start} of ${spec.numLayers}` });
+    return hidden;
+  }
+  run.progress({ stage: 'embed', progress: 0 });
+  const t = performance.now();
+  const inputs = [...plan.windows, ...(plan.evaluation?.windows.map((w) => w.inputs) ?? [])];
+  const embedSource = embeddingRowsSource(plan.opened.reader, spec.embedTokens.name, inputs.flatMap((w) => [...w]), spec.wordEmbedDim, signal);
+  const embeddings = await run.decoder.loadEmbeddings(embedSource);
+  const hidden: Float32Array[] = [];
+  try {
+    for (const ids of inputs) {
+      signal?.throwIfAborted();
+      hidden.push(await embeddings.embed(ids));
+    }
+  } finally {
+    embeddings.dispose();
+  }
+  // The dense and the pruned evaluation chains start from the same embeddings.
+  // Copies, not the same arrays: each chain is updated in place, layer after layer.
+  hidden.push(...hidden.slice(nCal).map((h) => h.slice()));
+  run.timings.forwardMs += performance.now() - t;
+  return hidden;
+}
+
+/** One decoder layer: dense pass, its linears pruned, pruned pass, its tensors written, checkpoint. */
+async function runLayer(run: Run, i: number, raw: RawLayer, hidden: Float32Array[], prefetchNext: () => void): Promise<void> {
+  const { plan, timings, nCal, nEval } = run;
+  const spec = plan.opened.spec;
+  const layers = spec.numLayers;
+  const layerSpec = spec.layers[i];
+  let t = performance.now();
+  const layer = await run.decoder.loadLayer(i, finiteLinearWeights(raw.source, layerSpec.linears));
+  // The linears live on the backend now (pruning reads them from there): their bytes are
+  // free for the next layer's read.
+  for (const l of layerSpec.linears) {
+    run.layerReader.recycle(raw.tensors.get(l.weight)!.bytes);
+    raw.tensors.delete(l.weight);
+  }
+  timings.loadMs += performance.now() - t;
+  try {
+    const rows = (w: number): number => hidden[w].length / spec.hiddenSize;
+    // Dense pass: statistics of every linear input, and the evaluation's dense chain.
+    t = performance.now();
+    const stats = await denseStats(layer, layerSpec, plan, hidden, nCal, nEval, rows, run.buffers, run.signal, (w) =>
+      run.progress({ stage: 'stats', layer: i, window: w, windows: nCal, progress: (i + 0.35 * (w / nCal)) / layers }));
+    timings.forwardMs += performance.now() - t;
+
+    t = performance.now();
+    for (const [li, l] of layerSpec.linears.entries()) {
+      run.signal?.throwIfAborted();
+      await pruneLinear(run, layer, layerSpec, li, stats.get(l.weight)!);
+    }
+    stats.clear();
+    timings.pruneMs += performance.now() - t;
+    prefetchNext();
+
+    // Pruned pass: the next layer's inputs, and the evaluation's pruned chain.
+    t = performance.now();
+    const pruned = [...Array(nCal).keys(), ...Array.from({ length: nEval }, (_, k) => nCal + nEval + k)];
+    for (const [k, w] of pruned.entries()) {
+      run.signal?.throwIfAborted();
+      // In place: the layer's input was copied to the backend before the output comes back.
+      await layer.forward(hidden[w], rows(w), { into: hidden[w] });
+      if (k < nCal) run.progress({ stage: 'forward', layer: i, window: k, windows: nCal, progress: (i + 0.75 + 0.25 * (k / nCal)) / layers });
+    }
+    timings.forwardMs += performance.now() - t;
+
+    t = performance.now();
+    const linearWeights = new Set(layerSpec.linears.map((l) => l.weight));
+    for (const [name, { bytes }] of raw.tensors) {
+      if (linearWeights.has(name)) continue;
+      await run.writer.writeBytes(name, bytes, { signal: run.signal });
+      run.written.push(name);
+    }
+    run.signal?.throwIfAborted();
+    await run.output.checkpoint(journalOf(plan, i + 1, run.written, run.entries), hidden);
+    timings.writeMs += performance.now() - t;
+    run.progress({ stage: 'layer-done', layer: i, progress: (i + 1) / layers });
+  } finally {
+    layer.dispose();
+  }
+}
+
+/** One linear: its mask (initial + refinement) on the backend, in place; written; reported. */
+async function pruneLinear(run: Run, layer: DecoderLayer, layerSpec: LayerSpec, li: number, stats: LayerStats): Promise<void> {
+  const { plan, buffers, timings } = run;
+  const { opts, backend } = plan;
+  const l = layerSpec.linears[li];
+  const i = layerSpec.index;
+  const at = (i + 0.35 + 0.4 * (li / layerSpec.linears.length)) / plan.opened.spec.numLayers;
+  run.progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, progress: at });
+  const refined = opts.refine !== 'none' && !isSkipped(l, opts.skip);
+  const n = l.out * l.in;
+  if (n !== run.scratch.length) {
+    // Both old buffers go before the new pair is placed: freed one by one while the other
+    // still sits above it, they would leave a hole the new metric does not fit.
+    run.scratch.ws.dispose();
+    run.scratch.length = n;
+  }
+  // The layer's own tensor is pruned where it is; its pruned values and mask come back into the
+  // run's host buffers.
+  const result = await pruneLayerOnBackend({
+    weight: layer.tensor(l.weight), rows: l.out, cols: l.in, stats, sparsity: opts.sparsity, init: opts.init,
+    ...linearRefinement(opts, refined), backend, scratch: run.scratch.ws,
+    readBack: { mask: buffers.u8(n), weight: buffers.f32(n) },
+  });
+  const dtype = plan.opened.reader.info(l.weight)!.dtype;
+  // Only SparseGPT's own update changes kept weights; a mask keeps stored values exact, and the
+  // backend already holds them.
+  const changed = opts.init === 'sparsegpt' && opts.refine === 'none';
+  const stored = asStored(dtype, result.weight!, changed, buffers);
+  // The pruned pass computes with the weights as written (rounded to the stored dtype).
+  if (changed) layer.setWeight(l.weight, stored.values);
+  const tw = performance.now();
+  await run.writer.writeBytes(l.weight, stored.bytes, { signal: run.signal });
+  timings.writeMs += performance.now() - tw;
+  const entry = linearReport({ layer: i, linear: l.name, weight: l.weight, rows: l.out, cols: l.in, refined }, { ...result, mask: result.mask! }, stored.values);
+  run.entries.push(entry);
+  run.written.push(l.weight);
+  run.progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, entry, progress: at });
+}
+
+/**
+ * The layer API's refinement options for one linear. A skipped linear of a refining run keeps
+ * the initial mask the refinement starts from (per row, as the authors' DSnoT computes it): the
+ * DSnoT kernel with zero cycles.
+ */
+function linearRefinement(opts: Plan['opts'], refined: boolean): Pick<PruneOnBackendOptions, 'refine' | 'dsnot' | 'swaps'> {
+  if (opts.refine === 'none') return { refine: 'none' };
+  if (!refined) return { refine: 'dsnot', dsnot: { ...(opts.dsnot ?? {}), maxCycles: 0, guard: false } };
+  return opts.refine === 'dsnot' ? { refine: 'dsnot', dsnot: opts.dsnot! } : { refine: 'swaps', swaps: opts.swaps! };
+}
+
+/** After the last layer: perplexity, the untouched tensors, side files, the report, the commit. */
+async function finishOutput(run: Run, hidden: Float32Array[], start: number, restarted: string | null, t0: number): Promise<PruneReport> {
+  const { plan, output, writer, signal, timings } = run;
+  const { opened } = plan;
+  const spec = opened.spec;
+  let perplexity: PruneReport['perplexity'] = null;
+  if (plan.evaluation) {
+    const t = performance.now();
+    run.progress({ stage: 'eval', progress: 1 });
+    perplexity = await headPerplexity(run.decoder, plan, hidden, run.nCal, signal);
+    timings.evalMs += performance.now() - t;
+  }
+
+  // Untouched tensors (embeddings, final norm, lm head, …), side files, the report, then the weights.
+  const t = performance.now();
+  run.progress({ stage: 'write', progress: 1 });
+  const decoderLinears = new Set(spec.layers.flatMap((l) => l.linears.map((x) => x.weight)));
+  // Through one small buffer, in pieces: the embedding table and the lm head are often the
+  // largest tensors of the model. The buffer is the run's stored-bytes buffer (no new one on
+  // top of the others, which are let go now).
+  const piece = run.buffers.bytes(PIECE_BYTES);
+  run.layerReader.release();
+  run.scratch.ws.dispose();
+  for (const name of writer.pending()) {
+    if (decoderLinears.has(name)) throw new Error(`internal: decoder linear ${name} was never pruned`);
+    signal?.throwIfAborted();
+    await writer.copyFrom(opened.reader, name, { signal, buffer: piece });
+  }
+  const sideFiles = await writeSideFiles(opened, output);
+  const shardFiles = writer.plan.shards.map((s) => s.file);
+  const files = [...sideFiles, REPORT_FILE, ...shardFiles, ...(writer.plan.index ? [writer.plan.index.file] : [])];
+  timings.writeMs += performance.now() - t;
+  const report = makeReport(plan, output, run.entries, perplexity, start, restarted, files, timings, t0);
+  await writeWholeFile(output.sink, REPORT_FILE, new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
+  signal?.throwIfAborted();
+  await writer.finish();
+  await output.commit(files, { ...journalOf(plan, spec.numLayers, run.written, run.entries), hidden: null, report });
+  run.progress({ stage: 'done', progress: 1 });
+  return report;
 }
 
 /**
@@ -395,7 +463,8 @@ async function denseStats(
   rows: (w: number) => number, buffers: HostBuffers, signal: AbortSignal | undefined, onWindow: (w: number) => void,
 ): Promise<Map<string, LayerStats>> {
   const accumulators = new Map<string, StatsAccumulator>();
-  const hessian = plan.opts.init === 'sparsegpt';
+  // H always: every linear's true error is reported, and swaps and the guard need it.
+  const hessian = true;
   const tap = async (input: TapInput): Promise<void> => {
     const key = input.linears[0].weight;
     let acc = accumulators.get(key);
@@ -507,8 +576,10 @@ function makeReport(
     method: methodName(opts),
     sparsity: opts.sparsity,
     init: opts.init,
+    refine: opts.refine,
     dsnot: opts.dsnot,
-    skip: opts.dsnot ? opts.skip : [],
+    swaps: opts.swaps,
+    skip: opts.refine !== 'none' ? opts.skip : [],
     calibration: {
       kind: plan.calibKind,
       windows: plan.windows.length,

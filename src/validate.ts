@@ -2,7 +2,7 @@
 // any kernel runs, so bad input ends in one DsnotInputError naming the problem, never in a crash
 // or a silently wrong mask.
 import type { Backend, DeviceOption, DeviceTensor } from './backends/backend.js';
-import type { DsnotOptions, InitMethod, LayerSettings, PruneLayerOptions, PruneOnBackendOptions } from './layer.js';
+import type { DsnotOptions, InitMethod, LayerSettings, PruneLayerOptions, PruneOnBackendOptions, RefineMethod, SwapsOptions } from './layer.js';
 import type { LayerStats } from './stats.js';
 
 export class DsnotInputError extends Error {
@@ -103,20 +103,34 @@ export interface LayerSettingsPlan {
   rows: number;
   cols: number;
   stats: LayerStats;
-  /** H as f64 (the caller's array when it already is one; never modified), when init is 'sparsegpt'. */
+  /** H as f64 (the caller's array when it already is one; never modified), whenever stats has it. */
   hessian: Float64Array | null;
   ratio: number;
   nm: { n: number; m: number } | null;
   /** Pruned weights per row, int(cols · ratio) as Python computes it. */
   k: number;
   init: InitMethod;
+  refine: RefineMethod;
+  /** Set when refine is 'dsnot'. */
   dsnot: Required<DsnotOptions> | null;
+  /** Set when refine is 'swaps'. */
+  swaps: Required<SwapsOptions> | null;
   magnitudeScope: 'matrix' | 'row';
   device: DeviceOption;
 }
 
 const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt'];
-const DSNOT_KEYS = new Set(['maxCycles', 'updateThreshold', 'powOfVarRegrowing', 'sameSign']);
+const DSNOT_KEYS = new Set(['maxCycles', 'updateThreshold', 'powOfVarRegrowing', 'sameSign', 'guard']);
+const SWAPS_KEYS = new Set(['maxSwaps', 'width']);
+const REFINES: readonly RefineMethod[] = ['none', 'dsnot', 'swaps'];
+/**
+ * The package's defaults (README, "Defaults"; chosen by measurement on stories260K): exact swaps,
+ * up to 50 per row, 16 candidates a side; the guard on whenever DSnoT runs.
+ */
+export const DEFAULT_REFINE: RefineMethod = 'swaps';
+export const DEFAULT_GUARD = true;
+export const DEFAULT_MAX_SWAPS = 50;
+export const DEFAULT_SWAP_WIDTH = 16;
 /** SparseGPT's column block (ALGORITHM.md §7): an N:M group must not straddle two blocks. */
 export const SPARSEGPT_BLOCK = 128;
 
@@ -150,7 +164,10 @@ export function validateOnBackendOptions(o: PruneOnBackendOptions): LayerSetting
 function validateLayerSettings(o: LayerSettings & { device?: unknown }, rows: number, cols: number): LayerSettingsPlan {
   const { ratio, nm } = checkSparsity(o.sparsity, cols);
   if (!INITS.includes(o.init)) fail(`init must be 'magnitude', 'wanda' or 'sparsegpt' (got ${String(o.init)})`);
-  const dsnot = checkDsnotOptions(o.dsnot);
+  const refine = resolveRefine(o.refine, o.dsnot);
+  const dsnot = refine === 'dsnot' ? checkDsnotOptions(o.dsnot ?? {}) : null;
+  const swaps = refine === 'swaps' ? checkSwapsOptions(o.swaps) : null;
+  if (refine !== 'swaps' && o.swaps !== undefined) fail(`swaps options apply to refine 'swaps' only (refine is '${refine}')`);
   const device = checkDevice(o.device);
   if (o.magnitudeScope !== undefined && o.magnitudeScope !== 'matrix' && o.magnitudeScope !== 'row') {
     fail(`magnitudeScope must be 'matrix' or 'row' (got ${String(o.magnitudeScope)})`);
@@ -163,22 +180,55 @@ function validateLayerSettings(o: LayerSettings & { device?: unknown }, rows: nu
   checkColumnVector('sumMetricRow', s.sumMetricRow, cols, false);
   checkColumnVector('var', s.var, cols, true);
   if (s.nsamples !== undefined) checkPositiveInteger('stats.nsamples', s.nsamples);
-  let hessian: Float64Array | null = null;
-  if (o.init === 'sparsegpt') {
-    if (!s.hessian) fail("init 'sparsegpt' needs stats.hessian (H = (2/N)·ΣXᵀX, [cols, cols]): accumulate it with StatsAccumulator.create(cols, { hessian: true })");
-    if (!(s.hessian instanceof Float32Array) && !(s.hessian instanceof Float64Array)) fail('stats.hessian must be a Float32Array or Float64Array');
-    if (s.hessian.length !== cols * cols) fail(`stats.hessian has ${s.hessian.length} values; cols × cols = ${cols * cols}`);
-    const badH = firstNonFinite(s.hessian);
-    if (badH >= 0) fail(`stats.hessian[${Math.floor(badH / cols)}, ${badH % cols}] is ${s.hessian[badH]}: must be finite`);
-    if (nm && !dsnot && SPARSEGPT_BLOCK % nm.m !== 0) fail(`SparseGPT N:M needs m to divide its ${SPARSEGPT_BLOCK}-column block (m = ${nm.m})`);
-    hessian = s.hessian instanceof Float64Array ? s.hessian : Float64Array.from(s.hessian);
+  const needsH = o.init === 'sparsegpt' ? "init 'sparsegpt'" : refine === 'swaps' ? "refine 'swaps'" : dsnot?.guard ? 'the DSnoT guard' : null;
+  if (needsH && !s.hessian) {
+    fail(`${needsH} needs stats.hessian (H = (2/N)·ΣXᵀX, [cols, cols]): accumulate it with StatsAccumulator.create(cols, { hessian: true })` +
+      (needsH === "init 'sparsegpt'" ? '' : ", or choose refine 'dsnot' with dsnot.guard false, or refine 'none'"));
   }
+  const hessian = s.hessian ? checkHessian(s.hessian, cols) : null;
+  if (o.init === 'sparsegpt' && nm && refine === 'none' && SPARSEGPT_BLOCK % nm.m !== 0) fail(`SparseGPT N:M needs m to divide its ${SPARSEGPT_BLOCK}-column block (m = ${nm.m})`);
   return {
     rows, cols, stats: s, hessian, ratio, nm,
     k: nm ? 0 : Math.floor(cols * ratio),
-    init: o.init, dsnot,
-    magnitudeScope: o.magnitudeScope ?? (dsnot ? 'row' : 'matrix'),
+    init: o.init, refine, dsnot, swaps,
+    magnitudeScope: o.magnitudeScope ?? (refine === 'none' ? 'matrix' : 'row'),
     device,
+  };
+}
+
+/**
+ * The refinement: `refine` when given; otherwise the older spelling (`dsnot: false` → none,
+ * `dsnot: {…}` → dsnot) and, with neither, the package's default.
+ */
+export function resolveRefine(refine: unknown, dsnot: unknown): RefineMethod {
+  if (refine !== undefined) {
+    if (!REFINES.includes(refine as RefineMethod)) fail(`refine must be 'none', 'dsnot' or 'swaps' (got ${String(refine)})`);
+    if (refine === 'dsnot' && dsnot === false) fail("refine 'dsnot' contradicts dsnot: false");
+    if (refine !== 'dsnot' && dsnot !== undefined && dsnot !== false) fail(`dsnot options apply to refine 'dsnot' only (refine is '${String(refine)}')`);
+    return refine as RefineMethod;
+  }
+  if (dsnot === false) return 'none';
+  if (dsnot !== undefined) return 'dsnot';
+  return DEFAULT_REFINE;
+}
+
+function checkHessian(h: unknown, cols: number): Float64Array {
+  if (!(h instanceof Float32Array) && !(h instanceof Float64Array)) fail('stats.hessian must be a Float32Array or Float64Array');
+  if (h.length !== cols * cols) fail(`stats.hessian has ${h.length} values; cols × cols = ${cols * cols}`);
+  const badH = firstNonFinite(h);
+  if (badH >= 0) fail(`stats.hessian[${Math.floor(badH / cols)}, ${badH % cols}] is ${h[badH]}: must be finite`);
+  return h instanceof Float64Array ? h : Float64Array.from(h);
+}
+
+/** Exact-swap options with the defaults filled in. */
+export function checkSwapsOptions(d: unknown): Required<SwapsOptions> {
+  if (d === undefined) d = {};
+  if (d === null || typeof d !== 'object') fail(`swaps must be an options object (got ${String(d)})`);
+  for (const key of Object.keys(d)) if (!SWAPS_KEYS.has(key)) fail(`swaps: unknown option '${key}'`);
+  const o = d as SwapsOptions;
+  return {
+    maxSwaps: checkNonNegativeInteger('swaps.maxSwaps', o.maxSwaps ?? DEFAULT_MAX_SWAPS),
+    width: checkPositiveInteger('swaps.width', o.width ?? DEFAULT_SWAP_WIDTH),
   };
 }
 
@@ -191,7 +241,10 @@ export function checkDsnotOptions(d: unknown): Required<DsnotOptions> | null {
   const o = d as DsnotOptions;
   const sameSign = o.sameSign ?? false;
   if (typeof sameSign !== 'boolean') fail(`dsnot.sameSign must be a boolean (got ${String(sameSign)})`);
+  const guard = o.guard ?? DEFAULT_GUARD;
+  if (typeof guard !== 'boolean') fail(`dsnot.guard must be a boolean (got ${String(guard)})`);
   return {
+    guard,
     maxCycles: checkNonNegativeInteger('dsnot.maxCycles', o.maxCycles ?? 50),
     updateThreshold: checkFiniteNumber('dsnot.updateThreshold', o.updateThreshold ?? 0.1, 0),
     powOfVarRegrowing: checkFiniteNumber('dsnot.powOfVarRegrowing', o.powOfVarRegrowing ?? 1),

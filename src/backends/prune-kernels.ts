@@ -56,6 +56,10 @@ export interface DsnotArgs {
   updateThreshold: number;
   /** Sign test (always on for N:M). */
   sameSign: boolean;
+  /** H = (2/N) Σ XᵀX [cols, cols] (both triangles): with it the result carries the true errors. */
+  hessian?: Float64Array | null;
+  /** Apply a candidate pair only if it lowers the true error, else stop the row (needs hessian). */
+  guard?: boolean;
 }
 
 export interface DsnotResult {
@@ -64,6 +68,32 @@ export interface DsnotResult {
   error: Float64Array;
   /** Loop iterations the authors' loop would run: min(maxCycles, max over rows of swaps+1). */
   cycles: number;
+  /** Per row, the true error ½·vᵀHv = ‖X·v‖² per calibration sequence, before and after (with hessian). */
+  trueInit: Float64Array | null;
+  trueFinal: Float64Array | null;
+}
+
+export interface SwapsArgs {
+  weight: DeviceTensor;
+  rows: number;
+  cols: number;
+  /** In: the initial mask. Out: the refined mask (same count per row, or per N:M group). */
+  mask: DeviceTensor;
+  /** H = (2/N) Σ XᵀX [cols, cols], both triangles. */
+  hessian: Float64Array;
+  nm: { n: number; m: number } | null;
+  /** Most swaps per row. */
+  maxSwaps: number;
+  /** Candidates per side of the search (assembly/swaps.ts): exact when ≥ min(#pruned, #kept). */
+  width: number;
+}
+
+export interface SwapsResult {
+  /** Per row, ½·vᵀHv before and after. */
+  trueInit: Float64Array;
+  trueFinal: Float64Array;
+  /** Swaps applied per row. */
+  swaps: Int32Array;
 }
 
 export interface SparseGptArgs {
@@ -105,6 +135,12 @@ export interface PruneKernels {
   dsnot(args: DsnotArgs): Promise<DsnotResult>;
   /** weight[mask] = 0. */
   applyMask(weight: DeviceTensor, mask: DeviceTensor, length: number): void;
+
+  // --- swaps --- (a backend without them says so: pruneLayer then runs them on wasm and reports that)
+  readonly hasSwaps: boolean;
+  swaps(args: SwapsArgs): Promise<SwapsResult>;
+  /** Per row ½·vᵀHv with v = weight ⊙ mask (mask null: v = weight, e.g. a dense W − Ŵ). */
+  trueErrors(weight: DeviceTensor, mask: DeviceTensor | null, rows: number, cols: number, hessian: Float64Array): Promise<Float64Array>;
 
   // --- sparsegpt --- (a backend without it says so: pruneLayer then runs it on wasm and reports that)
   readonly hasSparseGpt: boolean;

@@ -2,7 +2,7 @@
 // plus typed readers whose errors name the flag. Every usage problem is a CliUsageError, which
 // the dispatcher (src/cli.ts) prints as one line before exiting with status 2.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { DsnotOptions } from '../layer.js';
+import type { DsnotOptions, RefineMethod, SwapsOptions } from '../layer.js';
 
 export class CliUsageError extends Error {
   override name = 'CliUsageError';
@@ -36,30 +36,63 @@ export function parseCommand(argv: string[], options: FlagSpec, help: string, al
 export const INIT_CHOICES = ['wanda', 'magnitude', 'sparsegpt'] as const;
 export const DEVICE_CHOICES = ['auto', 'wasm', 'webgpu'] as const;
 
-/** The DSnoT flags `dsnot layer` and `dsnot prune` share. */
+export const REFINE_CHOICES = ['swaps', 'dsnot', 'none'] as const;
+
+/** The refinement flags `dsnot layer` and `dsnot prune` share. */
 export const DSNOT_FLAGS: FlagSpec = {
+  refine: { type: 'string' },
   'no-dsnot': { type: 'boolean' },
   'max-cycles': { type: 'string' },
   threshold: { type: 'string' },
   'pow-var': { type: 'string' },
   'same-sign': { type: 'boolean' },
+  guard: { type: 'boolean' },
+  'no-guard': { type: 'boolean' },
+  'max-swaps': { type: 'string' },
 };
 
+const DSNOT_ONLY = ['max-cycles', 'threshold', 'pow-var', 'same-sign', 'guard', 'no-guard'];
+
+/** What the refinement flags ask for, in the API's terms (undefined: the API's default). */
+export interface RefineFlags {
+  refine?: RefineMethod;
+  dsnot?: false | DsnotOptions;
+  swaps?: SwapsOptions;
+}
+
 /**
- * false for --no-dsnot, else the DSnoT options the flags give. --no-dsnot with a DSnoT option (or
- * another of `conflicting`) is a usage error. `maxCycles` reads --max-cycles as the command does.
+ * --refine, or what the other flags imply: --no-dsnot is --refine none, a DSnoT flag means
+ * --refine dsnot, --max-swaps means --refine swaps. Flags of another refinement than the one
+ * chosen are a usage error. `maxCycles` reads --max-cycles as the command does.
  */
-export function dsnotFlags(args: ParsedArgs, maxCycles: (args: ParsedArgs) => number | undefined, conflicting: readonly string[] = []): false | DsnotOptions {
-  const given = ['max-cycles', 'threshold', 'pow-var', 'same-sign', ...conflicting].filter((f) => args.flags[f] !== undefined);
-  if (args.flags['no-dsnot'] === true) {
-    if (given.length) throw new CliUsageError(`--no-dsnot conflicts with --${given[0]}`);
-    return false;
+export function refineFlags(args: ParsedArgs, maxCycles: (args: ParsedArgs) => number | undefined): RefineFlags {
+  const given = (names: readonly string[]) => names.filter((f) => args.flags[f] !== undefined);
+  const dsnotGiven = given(DSNOT_ONLY);
+  const swapsGiven = given(['max-swaps']);
+  if (args.flags.guard === true && args.flags['no-guard'] === true) throw new CliUsageError('--guard conflicts with --no-guard');
+  let refine = optionalString(args, 'refine') as RefineMethod | undefined;
+  if (refine !== undefined && !(REFINE_CHOICES as readonly string[]).includes(refine)) {
+    throw new CliUsageError(`--refine must be one of ${REFINE_CHOICES.join(', ')} (got '${refine}')`);
   }
+  if (args.flags['no-dsnot'] === true) {
+    if (refine !== undefined && refine !== 'none') throw new CliUsageError(`--no-dsnot conflicts with --refine ${refine}`);
+    refine = 'none';
+  }
+  refine ??= dsnotGiven.length ? 'dsnot' : swapsGiven.length ? 'swaps' : undefined;
+  const wrong = refine === 'dsnot' ? swapsGiven : refine === 'swaps' || refine === 'none' ? [...dsnotGiven, ...(refine === 'none' ? swapsGiven : [])] : [];
+  if (wrong.length) throw new CliUsageError(`--${wrong[0]} does not apply to ${refine === 'none' ? (args.flags['no-dsnot'] ? '--no-dsnot' : '--refine none') : `--refine ${refine}`}`);
+  if (refine === 'none') return { refine, dsnot: false };
+  if (refine === 'swaps') return { refine, swaps: { maxSwaps: optionalNumber(args, 'max-swaps') } };
+  if (refine === undefined) return {};
   return {
-    maxCycles: maxCycles(args),
-    updateThreshold: optionalNumber(args, 'threshold'),
-    powOfVarRegrowing: optionalNumber(args, 'pow-var'),
-    sameSign: args.flags['same-sign'] === true,
+    refine,
+    dsnot: {
+      maxCycles: maxCycles(args),
+      updateThreshold: optionalNumber(args, 'threshold'),
+      powOfVarRegrowing: optionalNumber(args, 'pow-var'),
+      sameSign: args.flags['same-sign'] === true,
+      ...(args.flags['no-guard'] === true ? { guard: false } : args.flags.guard === true ? { guard: true } : {}),
+    },
   };
 }
 

@@ -1,15 +1,17 @@
 // `dsnot layer`: prune one linear layer held in a safetensors file (DESIGN.md). This is also how
 // other implementations cross-check this one, so the file names and dtypes are a contract:
 //   IN:  W F32 [rows, cols]; and X3 F32 [nseq, seqlen, cols] (one sequence per forward call: the
-//        statistics are computed from it) or scaler_row, sum_metric_row, var F32|F64 [cols]
+//        statistics, H included, are computed from it) or scaler_row, sum_metric_row, var
+//        F32|F64 [cols] (and optionally H F32|F64 [cols, cols], = (2/N)·ΣXᵀX)
 //   OUT: mask, init_mask U8 [rows, cols] (1 = pruned); weight F32; err, init_err F32 [rows];
-//        cycles I32 [1]; __metadata__: device, timings, the options used
+//        cycles I32 [1]; with H also true_err, init_true_err F64 [rows] (‖X(w − ŵ)‖² per
+//        sequence) and swaps I32 [1]; __metadata__: device, timings, the options used
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { pruneLayer, type InitMethod } from '../layer.js';
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { StatsAccumulator, type LayerStats } from '../stats.js';
-import { checkDsnotOptions, checkSparsity, DsnotInputError, parseSparsity } from '../validate.js';
-import { DEVICE_CHOICES, DSNOT_FLAGS, dsnotFlags, INIT_CHOICES, oneOf, optionalNumber, parseCommand, requireString, type FlagSpec } from './args.js';
+import { checkDsnotOptions, checkSparsity, checkSwapsOptions, DsnotInputError, parseSparsity, resolveRefine } from '../validate.js';
+import { DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalNumber, parseCommand, requireString, type FlagSpec } from './args.js';
 
 const FLAGS: FlagSpec = {
   in: { type: 'string' },
@@ -22,11 +24,13 @@ const FLAGS: FlagSpec = {
 };
 
 const HELP = `usage: dsnot layer --in IN.safetensors --out OUT.safetensors
-            [--sparsity 0.6|2:4] [--init wanda|magnitude|sparsegpt] [--no-dsnot]
-            [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign]
+            [--sparsity 0.6|2:4] [--init wanda|magnitude|sparsegpt]
+            [--refine swaps|dsnot|none] [--no-dsnot] [--max-swaps 50]
+            [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign] [--no-guard]
             [--device auto|wasm|webgpu]
 IN holds W (F32 [rows, cols]) and X3 (F32 [nseq, seqlen, cols]) or scaler_row, sum_metric_row,
-var (F32|F64 [cols]). Defaults: sparsity 0.5, init wanda, DSnoT on with the authors' options.`;
+var (F32|F64 [cols]) and optionally H (F32|F64 [cols, cols]). Defaults: sparsity 0.5, init wanda,
+refine swaps (needs X3 or H). --refine dsnot --no-guard is the authors' DSnoT bit for bit.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv, FLAGS, HELP);
@@ -37,7 +41,8 @@ export async function run(argv: string[]): Promise<number> {
   const init: InitMethod = oneOf(args, 'init', INIT_CHOICES, 'wanda');
   const device = oneOf(args, 'device', DEVICE_CHOICES, 'auto');
   // Any number here: checkDsnotOptions below names a bad one.
-  const dsnot = dsnotFlags(args, (a) => optionalNumber(a, 'max-cycles'));
+  const refining = refineFlags(args, (a) => optionalNumber(a, 'max-cycles'));
+  const refine = resolveRefine(refining.refine, refining.dsnot);
 
   const t0 = performance.now();
   const file = decodeSafetensors(new Uint8Array(await readFile(inPath)));
@@ -46,7 +51,8 @@ export async function run(argv: string[]): Promise<number> {
   const [rows, cols] = wEntry.shape;
   // The cheap checks first: a bad option fails before any statistics are computed.
   checkSparsity(sparsity, cols);
-  checkDsnotOptions(dsnot);
+  if (refine === 'dsnot') checkDsnotOptions(refining.dsnot ?? {});
+  if (refine === 'swaps') checkSwapsOptions(refining.swaps);
   const weight = new Float32Array(file.tensor('W').slice().buffer);
 
   let stats: LayerStats;
@@ -58,7 +64,8 @@ export async function run(argv: string[]): Promise<number> {
     if (xCols !== cols) throw new DsnotInputError(`IN: X3 has ${xCols} columns; W has ${cols}`);
     if (nseq === 0 || seqlen === 0) throw new DsnotInputError('IN: X3 holds no tokens');
     const x = new Float32Array(file.tensor('X3').slice().buffer);
-    const acc = await StatsAccumulator.create(cols, { hessian: init === 'sparsegpt', device });
+    // H always: the true error is reported with every method.
+    const acc = await StatsAccumulator.create(cols, { hessian: true, device });
     try {
       for (let s = 0; s < nseq; s++) acc.add(x.subarray(s * seqlen * cols, (s + 1) * seqlen * cols));
     } catch (e) {
@@ -68,32 +75,31 @@ export async function run(argv: string[]): Promise<number> {
     stats = await acc.finish();
     statsSource = `X3 [${nseq}, ${seqlen}, ${cols}]`;
   } else {
-    if (init === 'sparsegpt') {
-      throw new DsnotInputError('IN: --init sparsegpt needs X3 (the Hessian cannot come from scaler_row, sum_metric_row and var)');
+    const hessian = entries.has('H') ? floats(file, expectTensor(entries, 'H', ['F32', 'F64'], 2)) : null;
+    if (!hessian && init === 'sparsegpt') {
+      throw new DsnotInputError('IN: --init sparsegpt needs X3 or H (the Hessian cannot come from scaler_row, sum_metric_row and var)');
     }
-    const vector = (name: string) => {
-      const e = expectTensor(entries, name, ['F32', 'F64'], 1);
-      const bytes = file.tensor(name).slice().buffer;
-      return e.dtype === 'F32' ? new Float32Array(bytes) : new Float64Array(bytes);
-    };
-    stats = { scalerRow: vector('scaler_row'), sumMetricRow: vector('sum_metric_row'), var: vector('var') };
-    statsSource = 'given';
+    const vector = (name: string) => floats(file, expectTensor(entries, name, ['F32', 'F64'], 1));
+    stats = { scalerRow: vector('scaler_row'), sumMetricRow: vector('sum_metric_row'), var: vector('var'), hessian };
+    statsSource = hessian ? 'given, with H' : 'given';
   }
   const t1 = performance.now();
 
-  const result = await pruneLayer({ weight, rows, cols, stats, sparsity, init, dsnot, device });
+  const result = await pruneLayer({ weight, rows, cols, stats, sparsity, init, ...refining, device });
   const t2 = performance.now();
 
   const metadata: Record<string, string> = {
     device: result.device,
     stats: statsSource,
-    options: JSON.stringify({ sparsity, init, dsnot }),
+    options: JSON.stringify({ sparsity, init, refine, dsnot: refining.dsnot ?? null, swaps: refining.swaps ?? null }),
     timings: JSON.stringify({
       read_and_stats_ms: round(t1 - t0), init_ms: round(result.timings.initMs), dsnot_ms: round(result.timings.dsnotMs),
       prune_ms: round(t2 - t1),
     }),
     cycles: String(result.cycles),
+    swaps: String(result.swaps),
   };
+  const te = result.trueError;
   const bytes = encodeSafetensors([
     { name: 'mask', dtype: 'U8', shape: [rows, cols], data: result.mask },
     { name: 'init_mask', dtype: 'U8', shape: [rows, cols], data: result.initMask },
@@ -101,15 +107,28 @@ export async function run(argv: string[]): Promise<number> {
     { name: 'err', dtype: 'F32', shape: [rows], data: result.error },
     { name: 'init_err', dtype: 'F32', shape: [rows], data: result.initError },
     { name: 'cycles', dtype: 'I32', shape: [1], data: Int32Array.of(result.cycles) },
+    ...(te ? [
+      { name: 'true_err', dtype: 'F64' as const, shape: [rows], data: te.final },
+      { name: 'init_true_err', dtype: 'F64' as const, shape: [rows], data: te.initial },
+      { name: 'swaps', dtype: 'I32' as const, shape: [1], data: Int32Array.of(result.swaps) },
+    ] : []),
   ], metadata);
   await writeAtomically(outPath, bytes);
 
   const pruned = result.mask.reduce((a, b) => a + b, 0);
+  const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
+  const how = refine === 'dsnot' ? ` + DSnoT, ${result.cycles} cycles` : refine === 'swaps' ? ` + exact swaps, ${result.swaps} swaps` : '';
   console.log(
-    `${rows}×${cols}: ${init}${dsnot ? ' + DSnoT' : ''} on ${result.device}, sparsity ${(pruned / (rows * cols)).toFixed(4)}, ` +
-    `${result.cycles} cycles, ${round(t2 - t0)} ms → ${outPath}`,
+    `${rows}×${cols}: ${init}${how} on ${result.device}, sparsity ${(pruned / (rows * cols)).toFixed(4)}` +
+    (te ? `, true error ${sum(te.initial).toPrecision(5)} → ${sum(te.final).toPrecision(5)}` : '') +
+    `, ${round(t2 - t0)} ms → ${outPath}`,
   );
   return 0;
+}
+
+function floats(file: ReturnType<typeof decodeSafetensors>, e: TensorEntry): Float32Array | Float64Array {
+  const bytes = file.tensor(e.name).slice().buffer;
+  return e.dtype === 'F32' ? new Float32Array(bytes) : new Float64Array(bytes);
 }
 
 function expectTensor(entries: Map<string, TensorEntry>, name: string, dtypes: string[], dims: number): TensorEntry {

@@ -5,7 +5,7 @@ import type { InitMethod } from '../layer.js';
 import { prune, type PruneEvaluation, type PruneProgress, type PruneReport } from '../prune.js';
 import { sparsityLabel } from '../pipeline/options.js';
 import { parseSparsity } from '../validate.js';
-import { CliUsageError, DEVICE_CHOICES, DSNOT_FLAGS, dsnotFlags, INIT_CHOICES, oneOf, optionalString, parseCommand, type FlagSpec } from './args.js';
+import { CliUsageError, DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalString, parseCommand, type FlagSpec } from './args.js';
 import { integerFlag, readText, readTokenStream } from './inputs.js';
 import { formatDuration, ProgressBar } from './progress.js';
 
@@ -29,15 +29,18 @@ const FLAGS: FlagSpec = {
 };
 
 const HELP = `usage: dsnot prune MODEL --out DIR --calib FILE
-            [--sparsity 0.5|2:4] [--init wanda|magnitude|sparsegpt] [--no-dsnot] [--skip mlp|none|LIST]
-            [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign]
+            [--sparsity 0.5|2:4] [--init wanda|magnitude|sparsegpt] [--skip none|mlp|LIST]
+            [--refine swaps|dsnot|none] [--no-dsnot] [--max-swaps 50]
+            [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign] [--no-guard]
             [--nsamples 128] [--seqlen 2048] [--seed 0] [--device auto|wasm|webgpu]
             [--eval-text FILE | --eval-tokens FILE.json] [--eval-seqlen N] [--no-resume] [--json]
 MODEL: a folder with config.json + safetensors, a .safetensors/.index.json file, or a llama2.c .bin.
 --calib (required): plain text or C4-style JSON lines (optionally .gz), sampled as the authors do
   (--nsamples windows of --seqlen tokens, --seed), or a .json array of token-id arrays used as given.
---skip: linears DSnoT leaves at their initial mask (default mlp, the authors'; none = refine all;
-  or a comma list of mlp, self_attn, linear names such as o_proj).
+--refine: exact error-decreasing swaps (default), the authors' DSnoT (guarded by the true error
+  unless --no-guard: --refine dsnot --no-guard is their algorithm bit for bit), or none.
+--skip: linears the refinement leaves at their initial mask (default: none for swaps, mlp for
+  DSnoT as the authors; or a comma list of mlp, self_attn, linear names such as o_proj).
 --eval-text/--eval-tokens: also report perplexity before and after (authors' protocol).
 An interrupted run (Ctrl-C, kill, crash) resumes when the same command is run again.`;
 
@@ -50,8 +53,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!out) throw new CliUsageError('--out DIR is required');
   const calib = optionalString(args, 'calib');
   if (!calib) throw new CliUsageError('--calib FILE is required: a text file (plain or C4 JSON lines, optionally .gz) or a .json file of token-id windows');
-  const dsnot = dsnotFlags(args, (a) => integerFlag(a.flags, 'max-cycles'), ['skip']);
+  const refining = refineFlags(args, (a) => integerFlag(a.flags, 'max-cycles'));
   const skipText = optionalString(args, 'skip');
+  if (refining.refine === 'none' && skipText !== undefined) throw new CliUsageError(`--skip does not apply to ${args.flags['no-dsnot'] ? '--no-dsnot' : '--refine none'}`);
   const evaluation = await evaluationFlags(args.flags);
   const json = args.flags.json === true;
 
@@ -67,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
       calibration: calib,
       sparsity: sparsityFlag(optionalString(args, 'sparsity') ?? '0.5'),
       init: oneOf(args, 'init', INIT_CHOICES, 'wanda') as InitMethod,
-      dsnot,
+      ...refining,
       skip: skipText === undefined ? undefined : skipText === 'none' ? 'none' : skipText.split(',').map((s) => s.trim()).filter(Boolean),
       nsamples: integerFlag(args.flags, 'nsamples'),
       seqlen: integerFlag(args.flags, 'seqlen'),
@@ -87,13 +91,18 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
+function reErr(e: { initial: number; final: number }): string {
+  const change = e.initial > 0 ? ` (${((e.final / e.initial - 1) * 100).toFixed(1)} %)` : '';
+  return `${e.initial.toPrecision(5)} initial mask → ${e.final.toPrecision(5)} final${change}`;
+}
+
 function showProgress(bar: ProgressBar, p: PruneProgress, json: boolean): void {
   if (p.message && !json) {
     if (bar.enabled) bar.note(`dsnot prune: ${p.message}`);
     else console.error(`dsnot prune: ${p.message}`);
   }
   const head = p.layer === undefined ? p.stage : `layer ${p.layer + 1}/${p.layers}`;
-  const detail = p.stage === 'prune' ? `prune ${p.linear}`
+  const detail = p.stage === 'prune' ? `prune ${p.linear}${p.entry ? `: error ${reErr(p.entry.reconstructionError)}` : ''}`
     : p.stage === 'stats' || p.stage === 'forward' ? `${p.stage === 'stats' ? 'dense pass' : 'pruned pass'} ${(p.window ?? 0) + 1}/${p.windows}`
       : p.stage;
   bar.update(p.progress, head, detail, p.stage === 'layer-done' || p.stage === 'done');
@@ -102,9 +111,10 @@ function showProgress(bar: ProgressBar, p: PruneProgress, json: boolean): void {
 export function summary(r: PruneReport): string {
   const lines = [
     `pruned ${r.model} → ${r.output}`,
-    `  ${r.method}, sparsity ${sparsityLabel(r.sparsity)}${r.dsnot ? `, DSnoT skips ${r.skip.length ? r.skip.join(',') : 'nothing'}` : ''}; ${r.layers} layers, ${r.totals.linears} linears on ${r.device}${r.resumedFromLayer ? ` (resumed after layer ${r.resumedFromLayer})` : ''}`,
+    `  ${r.method}, sparsity ${sparsityLabel(r.sparsity)}${r.refine !== 'none' ? `, the refinement skips ${r.skip.length ? r.skip.join(',') : 'nothing'}` : ''}; ${r.layers} layers, ${r.totals.linears} linears on ${r.device}${r.resumedFromLayer ? ` (resumed after layer ${r.resumedFromLayer})` : ''}`,
     `  calibration: ${r.calibration.windows} windows, ${r.calibration.tokens} tokens (${r.calibration.kind})`,
     `  sparsity check: ${r.sparsityCheck.toFixed(4)} (${r.totals.zeros} of ${r.totals.weights} decoder-linear weights are zero)`,
+    `  layer error ‖X(W−Ŵ)‖² per calibration sequence, summed over the linears: ${reErr(r.totals.reconstructionError)}`,
   ];
   if (r.perplexity) {
     const p = r.perplexity;

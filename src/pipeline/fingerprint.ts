@@ -3,14 +3,14 @@
 //   model        weight files (names, sizes, the first and last MiB of each), every tensor's
 //                name/dtype/shape, config.json: a model replaced under the same path is noticed
 //                without reading all of it
-//   options      sparsity, init, DSnoT options, skip, seqlen, seed, nsamples
+//   options      sparsity, init, refinement and its options, skip, seqlen, seed, nsamples
 //   calibration  the token windows themselves
 //   evaluation   the evaluation token ids, seqlen and protocol (when asked for)
 //   device       the backend kind that runs (wasm and WebGPU round the forward pass differently)
 import type { OpenedModel } from '../io/model.js';
 
 /** Bumped whenever the partial-state layout or the pipeline's arithmetic changes. */
-export const PIPELINE_VERSION = 1;
+export const PIPELINE_VERSION = 2;
 
 const EDGE_BYTES = 1 << 20;
 

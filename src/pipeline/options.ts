@@ -1,12 +1,12 @@
 // prune()'s options, checked and resolved to the authors' defaults before any file is opened or
 // written, so a typo ends in one DsnotInputError naming the problem and never in a half run.
 import type { DeviceOption } from '../backends/backend.js';
-import type { DsnotOptions, InitMethod } from '../layer.js';
+import type { InitMethod, RefineMethod, SwapsOptions } from '../layer.js';
 import type { LinearSpec } from '../models/config.js';
-import { checkDevice, checkFiniteNumber, checkNonNegativeInteger, DsnotInputError, fail, type Sparsity } from '../validate.js';
+import { checkDevice, checkDsnotOptions, checkSwapsOptions, DsnotInputError, fail, resolveRefine, type Sparsity } from '../validate.js';
 
 /**
- * Which linears DSnoT leaves alone (they keep the initial mask). Each entry is a group or a name:
+ * Which linears the refinement leaves alone (they keep the initial mask). Each entry is a group or a name:
  *   'mlp'          llama mlp.gate_proj / mlp.up_proj / mlp.down_proj, OPT fc1 / fc2 (the authors'
  *                  default `--skip_layer mlp`; their OPT code has no 'mlp.' prefix, we match fc1/fc2 too)
  *   'self_attn'    the attention projections q/k/v/o (OPT: q/k/v/out)
@@ -15,7 +15,15 @@ import { checkDevice, checkFiniteNumber, checkNonNegativeInteger, DsnotInputErro
  */
 export type SkipOption = 'none' | readonly string[];
 
+/** The authors' default for DSnoT (`--skip_layer mlp`). */
 export const DEFAULT_SKIP: readonly string[] = ['mlp'];
+/**
+ * The default per refinement (README, "Defaults", measured on stories260K): DSnoT keeps the
+ * authors' skip; exact swaps refine every linear, since each of their swaps lowers the error.
+ */
+export function defaultSkip(refine: RefineMethod): string[] {
+  return refine === 'dsnot' ? [...DEFAULT_SKIP] : [];
+}
 
 const MLP_ROLES = new Set<LinearSpec['role']>(['gate', 'up', 'down', 'fc1', 'fc2']);
 const ATTN_ROLES = new Set<LinearSpec['role']>(['q', 'k', 'v', 'o']);
@@ -25,13 +33,18 @@ export interface ResolvedDsnot {
   updateThreshold: number;
   powOfVarRegrowing: number;
   sameSign: boolean;
+  guard: boolean;
 }
 
 /** Everything that decides the pruned model (the resume fingerprint hashes exactly this). */
 export interface ResolvedPruneOptions {
   sparsity: Sparsity;
   init: InitMethod;
+  refine: RefineMethod;
+  /** Set when refine is 'dsnot'. */
   dsnot: ResolvedDsnot | null;
+  /** Set when refine is 'swaps'. */
+  swaps: Required<SwapsOptions> | null;
   skip: string[];
   nsamples: number;
   /** null: min(2048, the model's max positions), decided once the model is open. */
@@ -43,7 +56,9 @@ export interface ResolvedPruneOptions {
 export interface RawPruneOptions {
   sparsity?: unknown;
   init?: unknown;
+  refine?: unknown;
   dsnot?: unknown;
+  swaps?: unknown;
   skip?: unknown;
   nsamples?: unknown;
   seqlen?: unknown;
@@ -52,7 +67,6 @@ export interface RawPruneOptions {
 }
 
 const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt'];
-const DSNOT_KEYS = new Set(['maxCycles', 'updateThreshold', 'powOfVarRegrowing', 'sameSign']);
 
 export function resolvePruneOptions(o: RawPruneOptions): ResolvedPruneOptions {
   const sparsity = checkModelSparsity(o.sparsity ?? 0.5);
@@ -67,7 +81,12 @@ export function resolvePruneOptions(o: RawPruneOptions): ResolvedPruneOptions {
   }
   const seed = o.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) fail(`seed must be an integer (got ${String(seed)})`);
-  return { sparsity, init, dsnot: resolveDsnot(o.dsnot), skip: resolveSkip(o.skip), nsamples, seqlen, seed, device: checkDevice(o.device) };
+  const refine = resolveRefine(o.refine, o.dsnot);
+  const dsnot = refine === 'dsnot' ? checkDsnotOptions(o.dsnot ?? {}) : null;
+  if (refine !== 'swaps' && o.swaps !== undefined) fail(`swaps options apply to refine 'swaps' only (refine is '${refine}')`);
+  const swaps = refine === 'swaps' ? checkSwapsOptions(o.swaps) : null;
+  const skip = o.skip === undefined ? defaultSkip(refine) : resolveSkip(o.skip);
+  return { sparsity, init, refine, dsnot, swaps, skip, nsamples, seqlen, seed, device: checkDevice(o.device) };
 }
 
 /** A ratio in [0, 1) or N:M; whether m divides each linear's columns is checked per model. */
@@ -84,23 +103,7 @@ function checkModelSparsity(s: unknown): Sparsity {
   fail(`sparsity must be a number in [0, 1) or { n, m } (got ${String(s)})`);
 }
 
-function resolveDsnot(d: unknown): ResolvedDsnot | null {
-  if (d === false) return null;
-  if (d === undefined || d === true) d = {};
-  if (d === null || typeof d !== 'object') fail(`dsnot must be false or an options object (got ${String(d)})`);
-  for (const key of Object.keys(d)) if (!DSNOT_KEYS.has(key)) fail(`dsnot: unknown option '${key}'`);
-  const o = d as DsnotOptions;
-  if (o.sameSign !== undefined && typeof o.sameSign !== 'boolean') fail(`dsnot.sameSign must be a boolean (got ${String(o.sameSign)})`);
-  return {
-    maxCycles: checkNonNegativeInteger('dsnot.maxCycles', o.maxCycles ?? 50),
-    updateThreshold: checkFiniteNumber('dsnot.updateThreshold', o.updateThreshold ?? 0.1, 0),
-    powOfVarRegrowing: checkFiniteNumber('dsnot.powOfVarRegrowing', o.powOfVarRegrowing ?? 1),
-    sameSign: o.sameSign ?? false,
-  };
-}
-
 function resolveSkip(s: unknown): string[] {
-  if (s === undefined) return [...DEFAULT_SKIP];
   if (s === 'none') return [];
   if (typeof s === 'string') s = [s];
   if (!Array.isArray(s) || !s.every((x) => typeof x === 'string' && x.length > 0)) {
@@ -113,7 +116,7 @@ function resolveSkip(s: unknown): string[] {
   return [...new Set(s as string[])].sort();
 }
 
-/** True when DSnoT must leave this linear alone (it keeps its initial mask). */
+/** True when the refinement must leave this linear alone (it keeps its initial mask). */
 export function isSkipped(linear: LinearSpec, skip: readonly string[]): boolean {
   const last = linear.name.split('.').pop()!;
   return skip.some((s) =>
@@ -140,9 +143,10 @@ export function checkSparsityFits(sparsity: Sparsity, linears: readonly LinearSp
   }
 }
 
-/** 'wanda', 'wanda+dsnot', … as used in reports and tables. */
-export function methodName(o: Pick<ResolvedPruneOptions, 'init' | 'dsnot'>): string {
-  return o.dsnot ? `${o.init}+dsnot` : o.init;
+/** 'wanda', 'wanda+dsnot' (the authors'), 'wanda+dsnot-guard', 'wanda+swaps', … as used in reports and tables. */
+export function methodName(o: Pick<ResolvedPruneOptions, 'init' | 'refine' | 'dsnot'>): string {
+  if (o.refine === 'none') return o.init;
+  return `${o.init}+${o.refine}${o.dsnot?.guard ? '-guard' : ''}`;
 }
 
 export function sparsityLabel(s: Sparsity): string {

@@ -2,9 +2,19 @@
 // plus the authors' sparsity check over the whole model.
 import type { DeviceKind } from '../backends/backend.js';
 import type { EvalProtocol } from '../eval/perplexity.js';
-import type { InitMethod, PruneLayerResult } from '../layer.js';
+import type { InitMethod, PruneLayerResult, RefineMethod, SwapsOptions } from '../layer.js';
 import type { Sparsity } from '../validate.js';
 import type { ResolvedDsnot } from './options.js';
+
+/**
+ * The true layer error ‖X(W − Ŵ)‖² on the calibration activations, summed over the rows and
+ * divided by the number of calibration sequences (as the authors' statistics are), of the
+ * initial and of the final mask.
+ */
+export interface ReconstructionError {
+  initial: number;
+  final: number;
+}
 
 /** Per-row surrogate error e (ALGORITHM.md §4.1) summarised: mean |e| over rows, Σ|e|. */
 export interface ErrorSummary {
@@ -25,11 +35,15 @@ export interface LinearReport {
   sparsity: number;
   /** Weights the mask prunes. */
   pruned: number;
-  /** DSnoT refined this linear (false: initial mask only, e.g. skipped by `skip`). */
+  /** The refinement ran on this linear (false: initial mask only, e.g. skipped by `skip`). */
   refined: boolean;
+  /** The DSnoT surrogate error e (ALGORITHM.md §4.1) of the initial and the final mask. */
   initError: ErrorSummary;
   error: ErrorSummary;
+  reconstructionError: ReconstructionError;
   cycles: number;
+  /** Exact swaps applied (refine 'swaps'). */
+  swaps: number;
   ms: number;
   /** The device that ran the pruning kernels (SparseGPT runs on wasm, also in a WebGPU run). */
   device: DeviceKind;
@@ -55,7 +69,9 @@ export interface PruneReport {
   method: string;
   sparsity: Sparsity;
   init: InitMethod;
+  refine: RefineMethod;
   dsnot: ResolvedDsnot | null;
+  swaps: Required<SwapsOptions> | null;
   skip: string[];
   calibration: { kind: 'text' | 'documents' | 'tokens'; windows: number; tokens: number; seqlen: number; nsamples: number; seed: number };
   /** The backend of the forward passes and statistics. */
@@ -64,7 +80,11 @@ export interface PruneReport {
   /** Why 'auto' did not take WebGPU, when it did not. */
   deviceNote: string | null;
   linears: LinearReport[];
-  totals: { linears: number; weights: number; zeros: number; pruned: number; cycles: number; pruneMs: number };
+  totals: {
+    linears: number; weights: number; zeros: number; pruned: number; cycles: number; swaps: number; pruneMs: number;
+    /** Summed over the linears. */
+    reconstructionError: ReconstructionError;
+  };
   /** Exact zeros over all decoder-layer linears / their size (the authors' check_sparsity). */
   sparsityCheck: number;
   /** Wall time of this session, split by stage (a resumed run counts only its own work). */
@@ -99,10 +119,12 @@ function countOnes(m: Uint8Array): number {
 
 export function linearReport(
   at: { layer: number; linear: string; weight: string; rows: number; cols: number; refined: boolean },
-  result: Pick<PruneLayerResult, 'mask' | 'initError' | 'error' | 'cycles' | 'timings' | 'device'>,
+  result: Pick<PruneLayerResult, 'mask' | 'initError' | 'error' | 'cycles' | 'swaps' | 'trueError' | 'timings' | 'device'>,
   stored: Float32Array,
 ): LinearReport {
   const zeros = countZeros(stored);
+  if (!result.trueError) throw new Error(`internal: no true error for ${at.weight} (the pipeline always has H)`);
+  const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
   return {
     ...at,
     zeros,
@@ -110,7 +132,9 @@ export function linearReport(
     pruned: countOnes(result.mask),
     initError: summarize(result.initError),
     error: summarize(result.error),
+    reconstructionError: { initial: sum(result.trueError.initial), final: sum(result.trueError.final) },
     cycles: result.cycles,
+    swaps: result.swaps,
     ms: result.timings.totalMs,
     device: result.device,
   };
@@ -121,14 +145,19 @@ export function totalsOf(entries: readonly LinearReport[]): PruneReport['totals'
   let zeros = 0;
   let pruned = 0;
   let cycles = 0;
+  let swaps = 0;
   let pruneMs = 0;
+  const reconstructionError = { initial: 0, final: 0 };
   for (const e of entries) {
     const n = e.rows * e.cols;
     weights += n;
     zeros += e.zeros;
     pruned += e.pruned;
     cycles += e.cycles;
+    swaps += e.swaps;
     pruneMs += e.ms;
+    reconstructionError.initial += e.reconstructionError.initial;
+    reconstructionError.final += e.reconstructionError.final;
   }
-  return { linears: entries.length, weights, zeros, pruned, cycles, pruneMs };
+  return { linears: entries.length, weights, zeros, pruned, cycles, swaps, pruneMs, reconstructionError };
 }

@@ -41,7 +41,7 @@ describe('dsnot prune', () => {
       '--eval-tokens', tokens, '--eval-seqlen', '64', '--json']);
     expect(code).toBe(0);
     const report = JSON.parse(logged.join('\n')) as PruneReport;
-    expect(report.method).toBe('magnitude+dsnot');
+    expect(report.method).toBe('magnitude+swaps');
     expect(report.sparsity).toEqual({ n: 2, m: 4 });
     expect(report.calibration).toMatchObject({ kind: 'tokens', windows: 4, tokens: 128 });
     expect(report.sparsityCheck).toBe(0.5);
@@ -55,7 +55,7 @@ describe('dsnot prune', () => {
     await pruneCommand([HF, '--out', out, '--calib', calib, '--sparsity', '0.6', '--init', 'sparsegpt', '--skip', 'none',
       '--max-cycles', '7', '--threshold', '0.5', '--pow-var', '0', '--same-sign', '--device', 'wasm', '--json']);
     const r = JSON.parse(logged.join('\n')) as PruneReport;
-    expect(r).toMatchObject({ sparsity: 0.6, init: 'sparsegpt', skip: [], dsnot: { maxCycles: 7, updateThreshold: 0.5, powOfVarRegrowing: 0, sameSign: true } });
+    expect(r).toMatchObject({ sparsity: 0.6, init: 'sparsegpt', skip: [], refine: 'dsnot', dsnot: { maxCycles: 7, updateThreshold: 0.5, powOfVarRegrowing: 0, sameSign: true, guard: true } });
     expect(Math.max(...r.linears.map((e) => e.cycles))).toBeLessThanOrEqual(7);
   });
 
@@ -82,7 +82,7 @@ describe('dsnot prune', () => {
     [[HF, '--out', 'x', '--calib', 'c', '--sparsity', '4:2'], /N:M with 1 ≤ N < M/],
     [[HF, '--out', 'x', '--calib', 'c', '--init', 'random'], /--init must be one of wanda, magnitude, sparsegpt/],
     [[HF, '--out', 'x', '--calib', 'c', '--nsamples', '2.5'], /--nsamples must be an integer/],
-    [[HF, '--out', 'x', '--calib', 'c', '--no-dsnot', '--max-cycles', '3'], /--no-dsnot conflicts with --max-cycles/],
+    [[HF, '--out', 'x', '--calib', 'c', '--no-dsnot', '--max-cycles', '3'], /--max-cycles does not apply to --no-dsnot/],
     [[HF, '--out', 'x', '--calib', 'c', '--eval-seqlen', '64'], /--eval-seqlen needs --eval-text or --eval-tokens/],
     [[HF, 'extra', '--out', 'x', '--calib', 'c'], /one MODEL expected, got 2/],
   ])('usage error: %j', async (argv, message) => {

@@ -58,7 +58,7 @@ function expectMatchesVector(outPath: string, vectorFile: string) {
 describe('dsnot layer (in-process)', () => {
   it('reproduces a vector from X3', async () => {
     const out = join(dir, 'out.safetensors');
-    const code = await run(['--in', join(VECTOR_DIR, 'v02_dsnot_wanda_s60.safetensors'), '--out', out, '--sparsity', '0.6', '--device', 'wasm']);
+    const code = await run(['--in', join(VECTOR_DIR, 'v02_dsnot_wanda_s60.safetensors'), '--out', out, '--sparsity', '0.6', '--no-guard', '--device', 'wasm']);
     expect(code).toBe(0);
     expectMatchesVector(out, 'v02_dsnot_wanda_s60.safetensors');
     expect(readOut(out).header.metadata.stats).toMatch(/^X3/);
@@ -68,7 +68,7 @@ describe('dsnot layer (in-process)', () => {
 
   it.each(['F32', 'F64'] as const)('reproduces a vector from given %s statistics, N:M', async (dtype) => {
     const out = join(dir, 'out.safetensors');
-    const code = await run(['--in', givenStatsFile('v05_dsnot_wanda_2of4.safetensors', dtype), '--out', out, '--sparsity', '2:4', '--device', 'wasm']);
+    const code = await run(['--in', givenStatsFile('v05_dsnot_wanda_2of4.safetensors', dtype), '--out', out, '--sparsity', '2:4', '--refine', 'dsnot', '--no-guard', '--device', 'wasm']);
     expect(code).toBe(0);
     if (dtype === 'F64') expectMatchesVector(out, 'v05_dsnot_wanda_2of4.safetensors');
     else expectSameMask(readOut(out).t('mask') as Uint8Array, loadVector('v05_dsnot_wanda_2of4.safetensors').u8('dsnot_mask'), 256);
@@ -92,7 +92,7 @@ describe('dsnot layer (in-process)', () => {
     ['bad sparsity text', ['--in', 'a', '--out', 'b', '--sparsity', 'half'], /--sparsity must be a number such as 0.5 or N:M/],
     ['bad init', ['--in', 'a', '--out', 'b', '--init', 'obs'], /--init must be one of wanda, magnitude, sparsegpt/],
     ['non-numeric cycles', ['--in', 'a', '--out', 'b', '--max-cycles', 'ten'], /--max-cycles must be a number/],
-    ['conflicting flags', ['--in', 'a', '--out', 'b', '--no-dsnot', '--same-sign'], /--no-dsnot conflicts with --same-sign/],
+    ['conflicting flags', ['--in', 'a', '--out', 'b', '--no-dsnot', '--same-sign'], /--same-sign does not apply to --no-dsnot/],
   ])('usage error: %s', async (_n, argv, message) => {
     await expect(run(argv as string[])).rejects.toThrow(message);
   });
@@ -103,6 +103,10 @@ describe('dsnot layer (in-process)', () => {
     await expect(run(['--in', given, '--out', out, '--init', 'sparsegpt'])).rejects.toThrow(/--init sparsegpt needs X3/);
     await expect(run(['--in', given, '--out', out, '--sparsity', '1.2'])).rejects.toThrow(/sparsity must be in \[0, 1\)/);
     await expect(run(['--in', given, '--out', out, '--max-cycles=-3'])).rejects.toThrow(/maxCycles must be a non-negative integer/);
+    // The default refinement (exact swaps) and the guard need H: given statistics without it say so.
+    await expect(run(['--in', given, '--out', out])).rejects.toThrow(/refine 'swaps' needs stats.hessian/);
+    await expect(run(['--in', given, '--out', out, '--refine', 'dsnot'])).rejects.toThrow(/the DSnoT guard needs stats.hessian/);
+    await expect(run(['--in', given, '--out', out, '--refine', 'swaps', '--no-guard'])).rejects.toThrow(/--no-guard does not apply to --refine swaps/);
     const noW = join(dir, 'now.safetensors');
     writeFileSync(noW, encodeSafetensors([{ name: 'V', dtype: 'F32', shape: [2], data: new Float32Array(2) }]));
     await expect(run(['--in', noW, '--out', out])).rejects.toThrow(/IN: no tensor named W/);
@@ -117,7 +121,7 @@ describe('dsnot layer (the built bin)', () => {
   it('runs from dist/cli.js, exits 0 and writes OUT', () => {
     expect(existsSync(CLI), 'dist/cli.js is missing: run `npm run build` (npm test does)').toBe(true);
     const out = join(dir, 'bin.safetensors');
-    const r = spawnSync(process.execPath, [CLI, 'layer', '--in', join(VECTOR_DIR, 'v09_dsnot_magnitude_init_s60.safetensors'), '--out', out, '--sparsity', '0.6', '--init', 'magnitude', '--device', 'wasm'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, 'layer', '--in', join(VECTOR_DIR, 'v09_dsnot_magnitude_init_s60.safetensors'), '--out', out, '--sparsity', '0.6', '--init', 'magnitude', '--refine', 'dsnot', '--no-guard', '--device', 'wasm'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expectMatchesVector(out, 'v09_dsnot_magnitude_init_s60.safetensors');

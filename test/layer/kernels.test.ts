@@ -55,7 +55,7 @@ describe('stats', () => {
     expectClose(raw.sumSq.map((v) => v / nseq), ref.scalerRow, 1e-12);
     expectClose(raw.sum.map((v) => v / nseq), ref.sumMetricRow, 1e-12, 1e-12);
     expectClose(raw.tokenVar.map((v) => v / (nseq * seqlen)), ref.var, 1e-12, 1e-15);
-    expectClose(raw.gram!.map((v) => (v * 2) / nseq), ref.hessian, 1e-12, 1e-12);
+    expectClose(raw.gram!.map((v) => (v * 2) / nseq), ref.hessian!, 1e-12, 1e-12);
     // Constant channels have exactly zero variance.
     for (let c = 0; c < cols; c += 5) expect(raw.tokenVar[c]).toBe(0);
   });
@@ -69,7 +69,7 @@ describe('metric and select', () => {
     const cv = referenceColumns(stats.scalerRow, stats.sumMetricRow, stats.var, 1);
     const w = ctx.upload('f32', weight);
     const out = poisoned('f32', rows * cols);
-    const { u, dead } = referenceObsFactor(stats.hessian, cols, 0.01);
+    const { u, dead } = referenceObsFactor(stats.hessian!, cols, 0.01);
     const diag = Float64Array.from({ length: cols }, (_, j) => u[j * cols + j]);
     const c = Float32Array.from(diag, (d) => Math.fround(d) * Math.fround(d));
 
@@ -165,14 +165,14 @@ describe('sparsegpt kernels', () => {
     poisonFreeMemory(8 << 20);
     const w = ctx.upload('f32', weight);
     const mask = poisoned('u8', rows * cols);
-    await k.sparseGpt({ weight: w, rows, cols, mask, hessian: stats.hessian, sparsity: 0.5, nm: null, blockSize: 128, percDamp: 0.01 });
+    await k.sparseGpt({ weight: w, rows, cols, mask, hessian: stats.hessian!, sparsity: 0.5, nm: null, blockSize: 128, percDamp: 0.01 });
     const m = ctx.u8(mask);
     const out = ctx.f32(w);
     expect(m.every((b) => b === 0 || b === 1)).toBe(true);
     expect(out.every((x) => Number.isFinite(x))).toBe(true);
     for (let i = 0; i < m.length; i++) if (m[i]) expect(out[i]).toBe(0);
-    const d = k.obsDiagonal(stats.hessian, cols, 0.01);
-    const { u } = referenceObsFactor(stats.hessian, cols, 0.01);
+    const d = k.obsDiagonal(stats.hessian!, cols, 0.01);
+    const { u } = referenceObsFactor(stats.hessian!, cols, 0.01);
     expectClose(d, Float64Array.from({ length: cols }, (_, j) => u[j * cols + j]), 1e-10);
   });
 });

@@ -46,7 +46,7 @@ function layerOf(c: Case): { weight: Float32Array; stats: LayerStats } {
 function settings(c: Case, stats: LayerStats) {
   return {
     rows: c.rows, cols: c.cols, stats, sparsity: c.sparsity, init: c.init,
-    dsnot: c.dsnot ? {} : (false as const), ...(c.magnitudeScope ? { magnitudeScope: c.magnitudeScope } : {}),
+    dsnot: c.dsnot ? { guard: false } : (false as const), ...(c.magnitudeScope ? { magnitudeScope: c.magnitudeScope } : {}),
   };
 }
 

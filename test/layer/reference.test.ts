@@ -69,14 +69,14 @@ describe.each(vectorNames())('reference vs vector %s', (file) => {
   });
 
   if (v.has('sparsegpt_W')) it('sparsegpt unstructured and 2:4', () => {
-    const s = referenceSparseGpt(w, rows, cols, stats.hessian, config.sparsity, null, config.blocksize, config.percdamp);
+    const s = referenceSparseGpt(w, rows, cols, stats.hessian!, config.sparsity, null, config.blocksize, config.percdamp);
     expect(firstDifference(s.mask, v.u8('sparsegpt_mask'))).toBe('equal');
     expectClose(s.weight, v.f64('sparsegpt_W'), 0, 1e-5);
-    const s24 = referenceSparseGpt(w, rows, cols, stats.hessian, 0.5, { n: 2, m: 4 }, config.blocksize, config.percdamp);
+    const s24 = referenceSparseGpt(w, rows, cols, stats.hessian!, 0.5, { n: 2, m: 4 }, config.blocksize, config.percdamp);
     expect(firstDifference(s24.mask, v.u8('sparsegpt_2of4_mask'))).toBe('equal');
     expectClose(s24.weight, v.f64('sparsegpt_2of4_W'), 0, 1e-5);
     // The OBS metric of DSnoT's SparseGPT initial mask is finite and positive for live columns.
-    const { u, dead } = referenceObsFactor(stats.hessian, cols, config.percdamp ?? 0.01);
+    const { u, dead } = referenceObsFactor(stats.hessian!, cols, config.percdamp ?? 0.01);
     const diag = Float64Array.from({ length: cols }, (_, c) => u[c * cols + c]);
     const metric = obsMetric(w, rows, cols, diag, dead);
     expect(metric.every((x) => Number.isFinite(x) && x >= 0)).toBe(true);

@@ -62,7 +62,7 @@ describe.each(vectorNames())('%s', (file) => {
           init: config.initial_method,
           dsnot: {
             maxCycles: config.max_cycle_time, updateThreshold: config.update_threshold,
-            powOfVarRegrowing: config.pow_of_var_regrowing, sameSign: !config.without_same_sign,
+            powOfVarRegrowing: config.pow_of_var_regrowing, sameSign: !config.without_same_sign, guard: false,
           },
         });
         expectSameMask(out.initMask, v.u8('dsnot_init_mask'), cols);

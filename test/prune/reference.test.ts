@@ -39,7 +39,7 @@ describe.each(CASES)('%s', (_name, method) => {
     const out = tempDir();
     const report = await prune({
       model: modelDir, output: out, calibration: { tokens: windows }, device: 'wasm',
-      sparsity: method.sparsity, init: method.init, dsnot: method.dsnot ? {} : false, skip: method.skipMlp ? ['mlp'] : 'none',
+      sparsity: method.sparsity, init: method.init, dsnot: method.dsnot ? { guard: false } : false, skip: method.skipMlp ? ['mlp'] : 'none',
       evaluation: { tokens: evalWindows.flat(), seqlen: 12 },
     });
     const ref = referencePrune(weights, windows, evalWindows, method);

@@ -73,7 +73,7 @@ describe.each(SPARSITIES)('stories260K at sparsity %o', (sparsity) => {
     const out = tempDir();
     const report = await prune({
       model: HF, output: out, calibration: { tokens: windows }, sparsity, init: method.init,
-      dsnot: method.dsnot ? {} : false, device: 'wasm',
+      dsnot: method.dsnot ? { guard: false } : false, device: 'wasm',
       evaluation: { tokens: evalIds, seqlen: EVAL_SEQLEN },
     });
     const pruned = readWeights(join(out, 'model.safetensors'));
@@ -138,31 +138,32 @@ describe('formats and reports', () => {
     expect(report.linears.map((e) => e.pruned)).toEqual(fromHf.linears.map((e) => e.pruned));
   });
 
-  it('reports the defaults: wanda + DSnoT at 0.5, MLP skipped, and writes the report file', () => {
-    expect(fromHf.method).toBe('wanda+dsnot');
+  it('reports the defaults: wanda + exact swaps at 0.5 on every linear, never worse than the initial mask, and writes the report file', () => {
+    expect(fromHf.method).toBe('wanda+swaps');
     expect(fromHf.sparsity).toBe(0.5);
-    expect(fromHf.dsnot).toEqual({ maxCycles: 50, updateThreshold: 0.1, powOfVarRegrowing: 1, sameSign: false });
-    expect(fromHf.skip).toEqual(['mlp']);
+    expect(fromHf.refine).toBe('swaps');
+    expect(fromHf.swaps).toEqual({ maxSwaps: 50, width: 16 });
+    expect(fromHf.dsnot).toBeNull();
+    expect(fromHf.skip).toEqual([]);
     expect(fromHf.calibration).toMatchObject({ kind: 'tokens', windows: 8, tokens: 8 * 64, seqlen: 64 });
-    const refined = fromHf.linears.filter((e) => e.refined).map((e) => e.linear);
-    expect(new Set(refined)).toEqual(new Set(['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj']));
-    // Skipped linears keep their initial mask: no cycles, the error is the initial one.
-    for (const e of fromHf.linears.filter((x) => !x.refined)) {
-      expect(e.cycles).toBe(0);
-      expect(e.error).toEqual(e.initError);
-    }
-    // DSnoT moved the refined linears' error toward 0 overall.
-    const sum = (key: 'error' | 'initError') => fromHf.linears.filter((e) => e.refined).reduce((n, e) => n + e[key].totalAbs, 0);
-    expect(sum('error')).toBeLessThan(sum('initError'));
+    expect(fromHf.linears.every((e) => e.refined)).toBe(true);
+    // Every linear's true error went down (or stayed), and the swaps lowered it overall.
+    for (const e of fromHf.linears) expect(e.reconstructionError.final, e.weight).toBeLessThanOrEqual(e.reconstructionError.initial);
+    expect(fromHf.totals.reconstructionError.final).toBeLessThan(0.9 * fromHf.totals.reconstructionError.initial);
+    expect(fromHf.totals.swaps).toBeGreaterThan(0);
     const onDisk = JSON.parse(readFileSync(join(hfOut, 'dsnot-report.json'), 'utf8')) as PruneReport;
     expect(onDisk.linears).toEqual(fromHf.linears);
     expect(onDisk.fingerprint).toBe(fromHf.fingerprint);
   });
 
-  it("skip 'none' refines the MLP too and changes its masks", async () => {
+  it("skip ['mlp'] leaves the MLP at its initial mask, and so changes its masks", async () => {
     const out = tempDir();
-    const report = await prune({ model: HF, output: out, calibration: { tokens: windows }, device: 'wasm', skip: 'none' });
-    expect(report.linears.every((e) => e.refined)).toBe(true);
+    const report = await prune({ model: HF, output: out, calibration: { tokens: windows }, device: 'wasm', skip: ['mlp'] });
+    expect(report.linears.every((e) => e.refined === !e.linear.startsWith('mlp.'))).toBe(true);
+    for (const e of report.linears.filter((x) => !x.refined)) {
+      expect(e.swaps).toBe(0);
+      expect(e.reconstructionError.final).toBe(e.reconstructionError.initial);
+    }
     const a = readWeights(join(out, 'model.safetensors'));
     const b = readWeights(join(hfOut, 'model.safetensors'));
     const attn = linearNames().filter((n) => n.includes('self_attn'));

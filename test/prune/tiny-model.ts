@@ -106,7 +106,7 @@ const GROUP: Record<string, string> = {
 function referenceMask(W: Float32Array, rows: number, cols: number, x3: Float32Array, nseq: number, T: number, m: ReferenceMethod, skipped: boolean): Uint8Array {
   const st = referenceStats(x3, nseq, T, cols, m.init === 'sparsegpt');
   const columns = referenceColumns(st.scalerRow, st.sumMetricRow, st.var, 1);
-  const metric = referenceInitialMetric(m.init, W, rows, cols, columns.sqrtScaler, st.hessian);
+  const metric = referenceInitialMetric(m.init, W, rows, cols, columns.sqrtScaler, st.hessian!);
   const nm = typeof m.sparsity === 'number' ? null : m.sparsity;
   const k = nm ? 0 : Math.floor(cols * (m.sparsity as number));
   let init: Uint8Array;

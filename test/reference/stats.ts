@@ -5,8 +5,8 @@ export interface ReferenceStats {
   scalerRow: Float64Array;
   sumMetricRow: Float64Array;
   var: Float64Array;
-  /** H = (2/N) Σ_n X_nᵀ X_n, [cols, cols] (empty when not asked for). */
-  hessian: Float64Array;
+  /** H = (2/N) Σ_n X_nᵀ X_n, [cols, cols] (absent when not asked for). */
+  hessian?: Float64Array;
   nsamples: number;
 }
 
@@ -52,5 +52,5 @@ export function referenceStats(x3: Float32Array, nseq: number, seqlen: number, c
     varOut[c] /= tokens;
   }
   for (let i = 0; i < hessian.length; i++) hessian[i] *= 2 / nseq;
-  return { scalerRow, sumMetricRow, var: varOut, hessian, nsamples: nseq };
+  return { scalerRow, sumMetricRow, var: varOut, ...(withHessian ? { hessian } : {}), nsamples: nseq };
 }

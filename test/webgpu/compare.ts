@@ -58,17 +58,20 @@ export const RANDOM_CASES = [
   { rows: 9, cols: 520, seed: 5, grid: 32, constantEvery: 13 },
 ];
 
+/** The authors' DSnoT (no guard): the GPU kernel the comparisons are about. */
+export const AUTHORS = { guard: false } as const;
+
 export function methodsFor(cols: number): Method[] {
   return [
-    { init: 'wanda', sparsity: 0.5 },
-    { init: 'wanda', sparsity: 0.7, dsnot: { updateThreshold: 0, sameSign: true } },
-    { init: 'wanda', sparsity: 0.6, dsnot: { updateThreshold: 0, powOfVarRegrowing: 0 } },
-    { init: 'magnitude', sparsity: 0.6 },
+    { init: 'wanda', sparsity: 0.5, dsnot: AUTHORS },
+    { init: 'wanda', sparsity: 0.7, dsnot: { ...AUTHORS, updateThreshold: 0, sameSign: true } },
+    { init: 'wanda', sparsity: 0.6, dsnot: { ...AUTHORS, updateThreshold: 0, powOfVarRegrowing: 0 } },
+    { init: 'magnitude', sparsity: 0.6, dsnot: AUTHORS },
     { init: 'magnitude', sparsity: 0.45, dsnot: false },
-    { init: 'wanda', sparsity: { n: 2, m: 4 }, dsnot: { updateThreshold: 0 } },
-    ...(cols % 8 === 0 ? [{ init: 'magnitude', sparsity: { n: 4, m: 8 } } as Method] : []),
+    { init: 'wanda', sparsity: { n: 2, m: 4 }, dsnot: { ...AUTHORS, updateThreshold: 0 } },
+    ...(cols % 8 === 0 ? [{ init: 'magnitude', sparsity: { n: 4, m: 8 }, dsnot: AUTHORS } as Method] : []),
     // The OBS metric on the GPU; its f64 Cholesky runs on wasm, O(cols³): narrow layers only.
-    ...(cols <= 600 ? [{ init: 'sparsegpt', sparsity: 0.5 } as Method] : []),
+    ...(cols <= 600 ? [{ init: 'sparsegpt', sparsity: 0.5, dsnot: AUTHORS } as Method] : []),
   ];
 }
 
@@ -93,7 +96,7 @@ export async function compareVector(gpu: Backend, wasm: Backend, v: VectorData):
   const sparsity = config.prune_n ? { n: config.prune_n, m: config.prune_m } : config.sparsity;
   const dsnot = {
     maxCycles: config.max_cycle_time, updateThreshold: config.update_threshold,
-    powOfVarRegrowing: config.pow_of_var_regrowing, sameSign: !config.without_same_sign,
+    powOfVarRegrowing: config.pow_of_var_regrowing, sameSign: !config.without_same_sign, guard: false,
   };
   const withH = v.has('sparsegpt_W');
   const sGpu = await statsOn(gpu, v.f32('X3'), nseq, cols, withH);

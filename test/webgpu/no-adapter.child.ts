@@ -14,7 +14,7 @@ try {
   out.webgpu = `${(e as Error).name}: ${(e as Error).message}`;
 }
 const stats = { scalerRow: Float64Array.of(1, 2, 3, 4), sumMetricRow: Float64Array.of(1, -1, 2, -2), var: Float64Array.of(1, 1, 1, 1) };
-const layer = { weight: Float32Array.of(1, -2, 3, -4, 5, -6, 7, -8), rows: 2, cols: 4, stats, sparsity: 0.5, init: 'wanda' as const };
+const layer = { weight: Float32Array.of(1, -2, 3, -4, 5, -6, 7, -8), rows: 2, cols: 4, stats, sparsity: 0.5, init: 'wanda' as const, dsnot: { guard: false } };
 out.layerAutoDevice = (await pruneLayer({ ...layer, device: 'auto' })).device;
 try {
   await pruneLayer({ ...layer, device: 'webgpu' });

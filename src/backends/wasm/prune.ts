@@ -4,6 +4,7 @@
 import type { DeviceTensor } from '../backend.js';
 import type {
   ColumnVectors, DsnotArgs, DsnotResult, MetricKind, PruneKernels, RawStats, SparseGptArgs, StatsHandle,
+  SwapsArgs, SwapsResult,
 } from '../prune-kernels.js';
 import { DsnotInputError } from '../../validate.js';
 import type { WasmContext, WasmTensor } from './context.js';
@@ -149,24 +150,71 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     withScratch([e.selectHistBytes(), 4 * cap], (hist, cand) => e.selectAtOrBelowRank(ptr(m), length, rank, ptr(mask), hist, cand, cap));
   }
 
+  /** Rows per chunk of the true-error kernels: their c = H·v is f64 [rows, cols] scratch. */
+  const chunkRows = (cols: number): number => Math.max(1, Math.floor(CHUNK_WEIGHTS / cols));
+
   async function dsnot(a: DsnotArgs): Promise<DsnotResult> {
     const c: ColumnVectors = a.columns;
     const scratchBytes = e.dsnotScratchBytes(a.maxCycles, a.cols);
     const cols = a.cols;
-    return withVectors([c.sqrtScaler, c.sum32, c.sum64, c.varPow], (sqrtScaler, sum32, sum64, varPow) =>
-      withScratch([8 * a.rows, 8 * a.rows, scratchBytes], (initErr, err, scratch) => {
+    const h = a.hessian ?? null;
+    const step = chunkRows(cols);
+    // Without H the true-error buffers are empty blocks and the kernel is told so (h = 0).
+    const trueBytes = h ? [8 * step * cols, e.swapsProductScratchBytes(step, cols), 8 * a.rows, 8 * a.rows] : [0, 0, 0, 0];
+    return withVectors([c.sqrtScaler, c.sum32, c.sum64, c.varPow, h ?? new Float64Array(0)], (sqrtScaler, sum32, sum64, varPow, hp) =>
+      withScratch([8 * a.rows, 8 * a.rows, scratchBytes, ...trueBytes], (initErr, err, scratch, cBuf, prodScratch, qInit, qFinal) => {
         let cycles = 0;
         forRowChunks(a.rows, cols, (r0, n) => {
+          const w = ptr(a.weight) + 4 * r0 * cols;
+          const m = ptr(a.mask) + r0 * cols;
+          if (h) e.swapsProduct(w, m, n, cols, hp, cBuf, prodScratch);
           const got = e.dsnotRefine(
-            ptr(a.weight) + 4 * r0 * cols, ptr(a.mask) + r0 * cols, n, cols,
+            w, m, n, cols,
             sqrtScaler, sum32, sum64, varPow,
             a.initialMetric ? ptr(a.initialMetric) + 4 * r0 * cols : 0, a.nm ? a.nm.m : 0,
             a.maxCycles, a.updateThreshold, a.nm ? 1 : a.sameSign ? 1 : 0,
             initErr + 8 * r0, err + 8 * r0, scratch, r0 === 0 ? 1 : 0,
+            h ? hp : 0, cBuf, a.guard ? 1 : 0, qInit + 8 * r0, qFinal + 8 * r0,
           );
           cycles = Math.max(cycles, got);
         });
-        return { initError: ctx.f64(initErr, a.rows).slice(), error: ctx.f64(err, a.rows).slice(), cycles };
+        return {
+          initError: ctx.f64(initErr, a.rows).slice(), error: ctx.f64(err, a.rows).slice(), cycles,
+          trueInit: h ? halved(ctx.f64(qInit, a.rows)) : null,
+          trueFinal: h ? halved(ctx.f64(qFinal, a.rows)) : null,
+        };
+      }));
+  }
+
+  async function swaps(a: SwapsArgs): Promise<SwapsResult> {
+    const cols = a.cols;
+    const step = chunkRows(cols);
+    const width = Math.max(1, Math.min(a.width, cols));
+    return withVectors([a.hessian], (hp) =>
+      withScratch(
+        [8 * step * cols, e.swapsProductScratchBytes(step, cols), e.swapsScratchBytes(cols, width), 8 * a.rows, 8 * a.rows, 4 * a.rows],
+        (cBuf, prodScratch, scratch, qInit, qFinal, done) => {
+          forRowChunks(a.rows, cols, (r0, n) => {
+            const w = ptr(a.weight) + 4 * r0 * cols;
+            const m = ptr(a.mask) + r0 * cols;
+            e.swapsProduct(w, m, n, cols, hp, cBuf, prodScratch);
+            e.swapsRefine(w, m, n, cols, hp, cBuf, a.nm ? a.nm.m : 0, a.maxSwaps, width, qInit + 8 * r0, qFinal + 8 * r0, done + 4 * r0, scratch);
+          });
+          return { trueInit: halved(ctx.f64(qInit, a.rows)), trueFinal: halved(ctx.f64(qFinal, a.rows)), swaps: ctx.i32(done, a.rows).slice() };
+        }));
+  }
+
+  async function trueErrors(weight: DeviceTensor, mask: DeviceTensor | null, rows: number, cols: number, hessian: Float64Array): Promise<Float64Array> {
+    const step = chunkRows(cols);
+    return withVectors([hessian], (hp) =>
+      withScratch([8 * step * cols, e.swapsProductScratchBytes(step, cols), 8 * rows], (cBuf, prodScratch, q) => {
+        forRowChunks(rows, cols, (r0, n) => {
+          const w = ptr(weight) + 4 * r0 * cols;
+          const m = mask ? ptr(mask) + r0 * cols : 0;
+          e.swapsProduct(w, m, n, cols, hp, cBuf, prodScratch);
+          e.swapsErrors(w, m, n, cols, cBuf, q + 8 * r0);
+        });
+        return halved(ctx.f64(q, rows));
       }));
   }
 
@@ -225,6 +273,12 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     ...stats,
     metric, selectRows, selectNM, selectThreshold,
     dsnot, applyMask,
+    hasSwaps: true, swaps, trueErrors,
     hasSparseGpt: true, sparseGpt, obsDiagonal,
   };
+}
+
+/** Q → Q/2: vᵀHv with H = (2/N)ΣXᵀX is twice the error per calibration sequence. */
+function halved(q: Float64Array): Float64Array {
+  return Float64Array.from(q, (x) => x / 2);
 }

@@ -7,7 +7,7 @@
 // obsDiagonal (a host-side f64 Cholesky) is delegated to the wasm kernels.
 import type { DeviceTensor } from '../backend.js';
 import type {
-  DsnotArgs, DsnotResult, MetricKind, PruneKernels, RawStats, SparseGptArgs, StatsHandle,
+  DsnotArgs, DsnotResult, MetricKind, PruneKernels, RawStats, SparseGptArgs, StatsHandle, SwapsArgs, SwapsResult,
 } from '../prune-kernels.js';
 import type { GpuDeviceHandle } from './device.js';
 import { Batch, grid, type PipelineCache } from './pipelines.js';
@@ -252,7 +252,8 @@ export function createWebGpuPruneKernels(
     for (const [name, v] of Object.entries(a.columns)) {
       if ((v as ArrayLike<number>).length !== cols) throw new RangeError(`dsnot: columns.${name} has ${(v as ArrayLike<number>).length} entries, expected ${cols}`);
     }
-    if (rows === 0) return { initError: new Float64Array(0), error: new Float64Array(0), cycles: 0 };
+    if (a.guard) throw new Error('dsnot: the guard has no WebGPU kernel (hasSwaps is false): run it on the wasm backend');
+    if (rows === 0) return { initError: new Float64Array(0), error: new Float64Array(0), cycles: 0, trueInit: null, trueFinal: null };
 
     // Per column: sum32, sum64 as (hi, lo), varPow, sqrtScaler.
     const colWords = new Float32Array(5 * cols);
@@ -306,7 +307,8 @@ export function createWebGpuPruneKernels(
       error[r] = out[8 * r + 2] + out[8 * r + 3];
       last = Math.max(last, stops[8 * r + 4]);
     }
-    return { initError, error, cycles: Math.min(a.maxCycles, last) };
+    // The true errors (a.hessian) are not computed here: pruneLayer asks a backend with hasSwaps.
+    return { initError, error, cycles: Math.min(a.maxCycles, last), trueInit: null, trueFinal: null };
   }
 
   function applyMask(weight: DeviceTensor, mask: DeviceTensor, length: number): void {
@@ -323,6 +325,16 @@ export function createWebGpuPruneKernels(
     batch.submit();
   }
 
+  // ---- swaps and the true error: not on the GPU in this version ---------------------------
+
+  async function swaps(_a: SwapsArgs): Promise<SwapsResult> {
+    throw new Error('exact swaps have no WebGPU kernel (hasSwaps is false): run them on the wasm backend');
+  }
+
+  async function trueErrors(): Promise<Float64Array> {
+    throw new Error('the true error has no WebGPU kernel (hasSwaps is false): compute it on the wasm backend');
+  }
+
   // ---- sparsegpt: not on the GPU in this version ------------------------------------------
 
   async function sparseGpt(_a: SparseGptArgs): Promise<void> {
@@ -337,6 +349,7 @@ export function createWebGpuPruneKernels(
     statsCreate, statsAdd, statsRead, statsFree,
     metric, selectRows, selectNM, selectThreshold,
     dsnot, applyMask,
+    hasSwaps: false, swaps, trueErrors,
     hasSparseGpt: false, sparseGpt, obsDiagonal,
   };
 }

@@ -1,0 +1,267 @@
+// The true layer error and exact swaps (ALGORITHM.md §14), one row at a time.
+//
+//   H = (2/N) Σ_n X_nᵀ X_n (f64 [cols, cols], both triangles)      w = one row of W (f32)
+//   v = w ⊙ mask (the pruned part; or a dense difference W − Ŵ)     c = H·v (f64 [cols])
+//   Q = vᵀ H v = v·c  → the row's error ‖X v‖² per calibration sequence is Q / 2
+//
+//   swapsProduct  c = H·v for a chunk of rows (two rows against two columns of H at a time,
+//                 over tiles of H so that a tile stays in cache for all rows of the chunk)
+//   swapsErrors   Q per row from v and c
+//   swapsRefine   per row: repeatedly apply the best error-decreasing 1-swap (prune kept k,
+//                 revive pruned j), keeping the per-row (or per N:M group) count:
+//                   s_k = 2 w_k c_k + w_k² H_kk   (kept k: the cost of pruning it)
+//                   s_j = −2 w_j c_j + w_j² H_jj  (pruned j: the cost of reviving it)
+//                   ΔQ(j, k) = s_j + s_k − 2 w_j w_k H_jk;  after a swap c += w_k H[k] − w_j H[j]
+//
+// The search (documented approximation of "best pair", exact when width ≥ min(#pruned, #kept)):
+// the `width` pruned j with the smallest s_j are each paired with EVERY kept k, and the `width`
+// kept k with the smallest s_k with EVERY pruned j; the best of those pairs (ties: lower j, then
+// lower k) is applied when ΔQ < −1e-12·Q, else the row stops. N:M pairs j and k of one group of M,
+// and every pair of every group is evaluated: that search is exact. Every accepted swap lowers
+// the row's true error, so the result is never worse than the mask it starts from.
+import { dot2x2, gD00, gD01, gD10, gD11 } from './dot-f64';
+
+/** Columns of H per tile of the product: one tile of the chunk's v rows stays in cache. */
+const TILE: i32 = 256;
+/** A swap must lower Q by more than this fraction of Q (rounding of the f64 updates never decides). */
+const REL_GAIN: f64 = 1e-12;
+
+/** Bytes of scratch swapsProduct needs for `rows` rows of `cols`. */
+export function swapsProductScratchBytes(rows: i32, cols: i32): i32 {
+  return 8 * rows * cols + 16;
+}
+
+/**
+ * c[r, :] = H · v_r for r < rows. v_r = w_r ⊙ mask_r when mask != 0, else w_r itself (a dense
+ * difference). c: f64 [rows, cols]; scratch: swapsProductScratchBytes(rows, cols).
+ */
+export function swapsProduct(w: usize, mask: usize, rows: i32, cols: i32, h: usize, c: usize, scratch: usize): void {
+  const v = scratch;
+  const n = <usize>rows * <usize>cols;
+  for (let i: usize = 0; i < n; i++) {
+    const x = <f64>load<f32>(w + (i << 2));
+    store<f64>(v + (i << 3), mask == 0 || load<u8>(mask + i) != 0 ? x : 0);
+    store<f64>(c + (i << 3), 0);
+  }
+  const rowBytes = <usize>cols << 3;
+  for (let j0 = 0; j0 < cols; j0 += TILE) {
+    const len = min(TILE, cols - j0);
+    const off = <usize>j0 << 3;
+    let k = 0;
+    for (; k + 1 < cols; k += 2) {
+      const h0 = h + <usize>k * rowBytes + off;
+      const h1 = h0 + rowBytes;
+      let r = 0;
+      for (; r + 1 < rows; r += 2) {
+        const a0 = v + <usize>r * rowBytes + off;
+        dot2x2(a0, a0 + rowBytes, h0, h1, len);
+        const p = c + <usize>r * rowBytes + (<usize>k << 3);
+        store<f64>(p, load<f64>(p) + gD00);
+        store<f64>(p + 8, load<f64>(p + 8) + gD01);
+        store<f64>(p + rowBytes, load<f64>(p + rowBytes) + gD10);
+        store<f64>(p + rowBytes + 8, load<f64>(p + rowBytes + 8) + gD11);
+      }
+      if (r < rows) {
+        const a0 = v + <usize>r * rowBytes + off;
+        const p = c + <usize>r * rowBytes + (<usize>k << 3);
+        store<f64>(p, load<f64>(p) + dot(a0, h0, len));
+        store<f64>(p + 8, load<f64>(p + 8) + dot(a0, h1, len));
+      }
+    }
+    if (k < cols) {
+      const hk = h + <usize>k * rowBytes + off;
+      for (let r = 0; r < rows; r++) {
+        const p = c + <usize>r * rowBytes + (<usize>k << 3);
+        store<f64>(p, load<f64>(p) + dot(v + <usize>r * rowBytes + off, hk, len));
+      }
+    }
+  }
+}
+
+@inline function dot(a: usize, b: usize, len: i32): f64 {
+  let s: f64 = 0;
+  for (let i = 0; i < len; i++) s += load<f64>(a + (<usize>i << 3)) * load<f64>(b + (<usize>i << 3));
+  return s;
+}
+
+/** Q_r = Σ_j v_j c_j (f64) per row into q (f64 [rows]); v as in swapsProduct. */
+export function swapsErrors(w: usize, mask: usize, rows: i32, cols: i32, c: usize, q: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const base = <usize>r * <usize>cols;
+    let s: f64 = 0;
+    for (let j = 0; j < cols; j++) {
+      const i = base + <usize>j;
+      if (mask != 0 && load<u8>(mask + i) == 0) continue;
+      s += <f64>load<f32>(w + (i << 2)) * load<f64>(c + (i << 3));
+    }
+    store<f64>(q + (<usize>r << 3), s);
+  }
+}
+
+// ---- the swap search --------------------------------------------------------------------
+
+// Per-call constants (single-threaded module), set by swapsRefine.
+let gCols: i32 = 0;
+let gH: usize = 0;
+let gWidth: i32 = 0;
+let gScore: usize = 0; // f64 [cols]: s_j (pruned) or s_k (kept)
+let gBestP: usize = 0; // i32 [width]: pruned columns with the smallest s, ascending (s, column)
+let gBestK: usize = 0; // i32 [width]: kept columns likewise
+// The best pair of the current step.
+let gPairJ: i32 = -1;
+let gPairK: i32 = -1;
+let gPairD: f64 = 0;
+
+/** Scratch bytes swapsRefine needs. */
+export function swapsScratchBytes(cols: i32, width: i32): i32 {
+  return 8 * cols + 8 * width + 16;
+}
+
+@inline function hAt(j: i32, k: i32): f64 {
+  return load<f64>(gH + ((<usize>j * <usize>gCols + <usize>k) << 3));
+}
+@inline function scoreAt(j: i32): f64 {
+  return load<f64>(gScore + (<usize>j << 3));
+}
+
+// s for every column from the row's current c.
+function scores(w: usize, mask: usize, c: usize): void {
+  for (let j = 0; j < gCols; j++) {
+    const x = <f64>load<f32>(w + (<usize>j << 2));
+    const cj = load<f64>(c + (<usize>j << 3));
+    const hjj = hAt(j, j);
+    const pruned = load<u8>(mask + <usize>j) != 0;
+    store<f64>(gScore + (<usize>j << 3), (pruned ? -2 * x * cj : 2 * x * cj) + x * x * hjj);
+  }
+}
+
+// Inserts column j into the ascending (score, column) list at `list` holding n entries (capacity
+// gWidth); returns the new count.
+function insertBest(list: usize, n: i32, j: i32): i32 {
+  const s = scoreAt(j);
+  if (n == gWidth) {
+    const last = load<i32>(list + (<usize>(n - 1) << 2));
+    if (!(s < scoreAt(last))) return n; // columns arrive ascending: a tie keeps the earlier one
+    n--;
+  }
+  let i = n - 1;
+  while (i >= 0) {
+    const o = load<i32>(list + (<usize>i << 2));
+    if (!(s < scoreAt(o))) break;
+    store<i32>(list + (<usize>(i + 1) << 2), o);
+    i--;
+  }
+  store<i32>(list + (<usize>(i + 1) << 2), j);
+  return n + 1;
+}
+
+@inline function offerPair(j: i32, k: i32, d: f64): void {
+  if (d < gPairD || (d == gPairD && (j < gPairJ || (j == gPairJ && k < gPairK)))) {
+    gPairD = d;
+    gPairJ = j;
+    gPairK = k;
+  }
+}
+
+// The best pair of an unstructured row (see the header).
+function searchRow(w: usize, mask: usize): void {
+  let np = 0, nk = 0;
+  for (let j = 0; j < gCols; j++) {
+    if (load<u8>(mask + <usize>j) != 0) np = insertBest(gBestP, np, j);
+    else nk = insertBest(gBestK, nk, j);
+  }
+  gPairD = Infinity;
+  gPairJ = -1;
+  gPairK = -1;
+  for (let a = 0; a < np; a++) {
+    const j = load<i32>(gBestP + (<usize>a << 2));
+    const wj = <f64>load<f32>(w + (<usize>j << 2));
+    const sj = scoreAt(j);
+    const hRow = gH + ((<usize>j * <usize>gCols) << 3);
+    for (let k = 0; k < gCols; k++) {
+      if (load<u8>(mask + <usize>k) != 0) continue;
+      const wk = <f64>load<f32>(w + (<usize>k << 2));
+      offerPair(j, k, sj + scoreAt(k) - 2 * wj * wk * load<f64>(hRow + (<usize>k << 3)));
+    }
+  }
+  for (let b = 0; b < nk; b++) {
+    const k = load<i32>(gBestK + (<usize>b << 2));
+    const wk = <f64>load<f32>(w + (<usize>k << 2));
+    const sk = scoreAt(k);
+    const hRow = gH + ((<usize>k * <usize>gCols) << 3);
+    for (let j = 0; j < gCols; j++) {
+      if (load<u8>(mask + <usize>j) == 0) continue;
+      const wj = <f64>load<f32>(w + (<usize>j << 2));
+      offerPair(j, k, scoreAt(j) + sk - 2 * wj * wk * load<f64>(hRow + (<usize>j << 3)));
+    }
+  }
+}
+
+// The best pair of an N:M row: every pruned j against every kept k of its own group.
+function searchGroups(w: usize, mask: usize, m: i32): void {
+  gPairD = Infinity;
+  gPairJ = -1;
+  gPairK = -1;
+  for (let g0 = 0; g0 < gCols; g0 += m) {
+    for (let j = g0; j < g0 + m; j++) {
+      if (load<u8>(mask + <usize>j) == 0) continue;
+      const wj = <f64>load<f32>(w + (<usize>j << 2));
+      const sj = scoreAt(j);
+      for (let k = g0; k < g0 + m; k++) {
+        if (load<u8>(mask + <usize>k) != 0) continue;
+        const wk = <f64>load<f32>(w + (<usize>k << 2));
+        offerPair(j, k, sj + scoreAt(k) - 2 * wj * wk * hAt(j, k));
+      }
+    }
+  }
+}
+
+/** c += x · H[col] (the row's product after v changes by x at `col`). */
+@inline function addColumn(c: usize, col: i32, x: f64): void {
+  const hRow = gH + ((<usize>col * <usize>gCols) << 3);
+  for (let i = 0; i < gCols; i++) {
+    const p = c + (<usize>i << 3);
+    store<f64>(p, load<f64>(p) + x * load<f64>(hRow + (<usize>i << 3)));
+  }
+}
+
+/**
+ * Exact swaps on `rows` rows (mask in/out; c = H·v from swapsProduct, updated in place). nmM = 0:
+ * unstructured; else pairs inside groups of nmM. qInit/qFinal: f64 [rows] (v·c before and after).
+ * swapsDone: i32 [rows], the swaps applied per row. Scratch: swapsScratchBytes(cols, width).
+ */
+export function swapsRefine(
+  w: usize, mask: usize, rows: i32, cols: i32, h: usize, c: usize,
+  nmM: i32, maxSwaps: i32, width: i32, qInit: usize, qFinal: usize, swapsDone: usize, scratch: usize,
+): void {
+  gCols = cols;
+  gH = h;
+  gWidth = max(width, 1);
+  gScore = scratch;
+  gBestP = scratch + (<usize>cols << 3);
+  gBestK = gBestP + (<usize>gWidth << 2);
+  swapsErrors(w, mask, rows, cols, c, qInit);
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>cols;
+    const wr = w + (off << 2);
+    const mr = mask + off;
+    const cr = c + (off << 3);
+    let q = load<f64>(qInit + (<usize>r << 3));
+    let done = 0;
+    while (done < maxSwaps) {
+      scores(wr, mr, cr);
+      if (nmM > 0) searchGroups(wr, mr, nmM);
+      else searchRow(wr, mr);
+      if (gPairJ < 0 || !(gPairD < 0) || !(gPairD < -REL_GAIN * q)) break;
+      const j = gPairJ, k = gPairK;
+      store<u8>(mr + <usize>k, 1);
+      store<u8>(mr + <usize>j, 0);
+      addColumn(cr, k, <f64>load<f32>(wr + (<usize>k << 2)));
+      addColumn(cr, j, -<f64>load<f32>(wr + (<usize>j << 2)));
+      q += gPairD;
+      done++;
+    }
+    store<i32>(swapsDone + (<usize>r << 2), done);
+  }
+  swapsErrors(w, mask, rows, cols, c, qFinal);
+}
