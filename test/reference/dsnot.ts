@@ -18,6 +18,8 @@ export interface ReferenceDsnotArgs {
   maxCycles: number;
   threshold: number;
   sameSign: boolean;
+  /** The guard (ALGORITHM.md §14.2): H [cols, cols]; a swap that does not lower vᵀHv stops the row. */
+  guard?: Float64Array;
 }
 
 export interface ReferenceDsnotResult {
@@ -41,6 +43,29 @@ function reorder(dOfKept: number[]): number[] {
   dOfKept.forEach((d, i) => (d < 0 ? neg.push(i) : d > 0 ? pos.push(i) : 0));
   const zeros = dOfKept.length - neg.length - pos.length;
   return [...neg, ...new Array<number>(zeros).fill(0), ...pos.reverse()];
+}
+
+/** vᵀHv of row r with v = w ⊙ mask, straight from the definition. */
+export function quadraticError(w: Float32Array, mask: Uint8Array, r: number, cols: number, h: Float64Array): number {
+  let q = 0;
+  for (let i = 0; i < cols; i++) {
+    if (!mask[r * cols + i]) continue;
+    let t = 0;
+    for (let j = 0; j < cols; j++) if (mask[r * cols + j]) t += h[i * cols + j] * w[r * cols + j];
+    q += w[r * cols + i] * t;
+  }
+  return q;
+}
+
+/** The guard's test, from two whole quadratic forms (not the package's O(1) update). */
+function guardAccepts(a: ReferenceDsnotArgs, mask: Uint8Array, r: number, q: number, g: number): boolean {
+  if (!a.guard) return true;
+  const before = quadraticError(a.w, mask, r, a.cols, a.guard);
+  const next = mask.slice(r * a.cols, (r + 1) * a.cols);
+  next[q] = 1;
+  next[g] = 0;
+  const after = quadraticError(a.w.subarray(r * a.cols, (r + 1) * a.cols), next, 0, a.cols, a.guard);
+  return after < before;
 }
 
 export function referenceDsnot(a: ReferenceDsnotArgs): ReferenceDsnotResult {
@@ -112,6 +137,7 @@ export function referenceDsnot(a: ReferenceDsnotArgs): ReferenceDsnotResult {
         const q = er < 0 ? pruneL[r][pr[r]] : pruneL[r][pl[r]];
         const after = er + D64[r * cols + q] - D64[r * cols + g];
         if (a.sameSign && sign(after) !== sign(initError[r])) { active[r] = false; continue; }
+        if (!guardAccepts(a, mask, r, q, g)) { active[r] = false; continue; }
         mask[r * cols + q] = 1;
         mask[r * cols + g] = 0;
         e[r] = after;
@@ -141,6 +167,7 @@ export function referenceDsnot(a: ReferenceDsnotArgs): ReferenceDsnotResult {
         if (q < 0) { active[r] = false; continue; }
         const after = er + D64[r * cols + q] - D64[r * cols + g];
         if (sign(after) !== sign(initError[r])) { active[r] = false; continue; }
+        if (!guardAccepts(a, mask, r, q, g)) { active[r] = false; continue; }
         I[r * cols + q] = Infinity;
         mask[r * cols + q] = 1;
         mask[r * cols + g] = 0;
