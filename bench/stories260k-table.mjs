@@ -3,7 +3,7 @@
 // on the FIRST half (never seen by calibration; its first 40,960 tokens are REFERENCE.md's).
 //
 //   npm run build && node bench/stories260k-table.mjs [--nsamples 128] [--seqlen 512] [--device wasm]
-//                                                      [--only SUBSTRING] (rows whose name contains it)
+//                                                      [--only REGEX] (rows whose name matches it)
 //
 // Text: REFERENCE.md's preprocessing (paragraphs joined by one "\n", as the model was trained),
 // cut in two at the first newline after the middle. Calibration: the authors' sampling (Python
@@ -41,7 +41,7 @@ const REFINES = [
   [' + swaps, ≤ 200 per row', { refine: 'swaps', swaps: { maxSwaps: 200 } }],
 ];
 const METHODS = INITS.flatMap(([name, init]) => REFINES.map(([suffix, r]) => [name + suffix, { init, ...r }]))
-  .filter(([name]) => name.includes(values.only));
+  .filter(([name]) => new RegExp(values.only).test(name));
 const SPARSITIES = [['50 %', 0.5], ['60 %', 0.6], ['70 %', 0.7], ['2:4', { n: 2, m: 4 }]];
 
 const text = readFileSync(join(root, 'test/fixtures/tinystories-valid/tinystories_val.txt'), 'utf8').trim().replaceAll('\n\n', '\n');
