@@ -115,7 +115,7 @@ export interface LayerSettingsPlan {
   device: DeviceOption;
 }
 
-const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt'];
+const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt', 'ria'];
 const DSNOT_KEYS = new Set(['maxCycles', 'updateThreshold', 'powOfVarRegrowing', 'sameSign']);
 /** SparseGPT's column block (ALGORITHM.md §7): an N:M group must not straddle two blocks. */
 export const SPARSEGPT_BLOCK = 128;
@@ -149,7 +149,7 @@ export function validateOnBackendOptions(o: PruneOnBackendOptions): LayerSetting
 
 function validateLayerSettings(o: LayerSettings & { device?: unknown }, rows: number, cols: number): LayerSettingsPlan {
   const { ratio, nm } = checkSparsity(o.sparsity, cols);
-  if (!INITS.includes(o.init)) fail(`init must be 'magnitude', 'wanda' or 'sparsegpt' (got ${String(o.init)})`);
+  if (!INITS.includes(o.init)) fail(`init must be 'magnitude', 'wanda', 'sparsegpt' or 'ria' (got ${String(o.init)})`);
   const dsnot = checkDsnotOptions(o.dsnot);
   const device = checkDevice(o.device);
   if (o.magnitudeScope !== undefined && o.magnitudeScope !== 'matrix' && o.magnitudeScope !== 'row') {

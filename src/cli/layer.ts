@@ -22,7 +22,7 @@ const FLAGS: FlagSpec = {
 };
 
 const HELP = `usage: dsnot layer --in IN.safetensors --out OUT.safetensors
-            [--sparsity 0.6|2:4] [--init wanda|magnitude|sparsegpt] [--no-dsnot]
+            [--sparsity 0.6|2:4] [--init wanda|magnitude|sparsegpt|ria] [--no-dsnot]
             [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign]
             [--device auto|wasm|webgpu]
 IN holds W (F32 [rows, cols]) and X3 (F32 [nseq, seqlen, cols]) or scaler_row, sum_metric_row,

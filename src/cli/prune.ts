@@ -29,7 +29,7 @@ const FLAGS: FlagSpec = {
 };
 
 const HELP = `usage: dsnot prune MODEL --out DIR --calib FILE
-            [--sparsity 0.5|2:4] [--init wanda|magnitude|sparsegpt] [--no-dsnot] [--skip mlp|none|LIST]
+            [--sparsity 0.5|2:4] [--init wanda|magnitude|sparsegpt|ria] [--no-dsnot] [--skip mlp|none|LIST]
             [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign]
             [--nsamples 128] [--seqlen 2048] [--seed 0] [--device auto|wasm|webgpu]
             [--eval-text FILE | --eval-tokens FILE.json] [--eval-seqlen N] [--no-resume] [--json]
