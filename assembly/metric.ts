@@ -4,6 +4,8 @@
 //   wanda      |W| · sqrtScaler_j
 //   obs        (W·W) / c_j        c_j = fround(d_j²), d = diag(U); c_j = +inf marks a dead column → 0
 //   ria        (|W|/colSum_j + |W|/rowSum_i) · s_j     s_j = fround(√sqrtScaler_j) = scaler_row_j^¼
+//              (RIA, Zhang et al. ICLR 2024: biomedical-cybernetics/Relative-importance-and-activation-
+//              pruning, lib/prune.py, prune_ria: sums of |W| over dim 0 and dim 1, no epsilon, a = 0.5)
 // W: [rows, cols] f32 row-major; colScale: [cols] f32; out: [rows, cols] f32.
 //
 // RIA's sums of |W| are part of the contract, since they feed the sort keys; gpu/metric.wgsl
