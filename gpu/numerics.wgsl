@@ -154,6 +154,40 @@ fn f32_div_cr(a: u32, b: u32) -> u32 {
   return round_pack(sign, e, q >> 1u, (q & 1u) << 23u, r != 0u);
 }
 
+// IEEE a+b for a, b ≥ +0 (sign bits clear, finite or +inf), round to nearest even, subnormals
+// kept: the native `+` may flush subnormals, and RIA's sums of |W| (metric.wgsl) must give the
+// bits of wasm's f32 additions. Significands carry 3 extra bits (guard, round, sticky).
+fn f32_add_nonneg_cr(a: u32, b: u32) -> u32 {
+  let x = max(a, b); // for non-negative floats the bit order is the value order
+  let y = min(a, b);
+  if (x >= 0x7F800000u) { return select(x, CANONICAL_NAN, x > 0x7F800000u); }
+  if (y == 0u) { return x; }
+  // value = sig · 2^(e − 150) with e ≥ 1 for normals and subnormals alike.
+  let ex = max(i32(x >> 23u), 1);
+  let ey = max(i32(y >> 23u), 1);
+  let sx = ((x & 0x7FFFFFu) | select(0u, 0x800000u, x >= 0x800000u)) << 3u;
+  var sy = ((y & 0x7FFFFFu) | select(0u, 0x800000u, y >= 0x800000u)) << 3u;
+  let d = u32(ex - ey);
+  if (d >= 27u) {
+    sy = 1u; // all of y lies below the round bit
+  } else if (d > 0u) {
+    let lost = sy & ((1u << d) - 1u);
+    sy = (sy >> d) | select(0u, 1u, lost != 0u);
+  }
+  var s = sx + sy;
+  var e = ex;
+  if (s >= 0x8000000u) {
+    s = (s >> 1u) | (s & 1u);
+    e = e + 1;
+  }
+  let low = s & 7u;
+  var q = s >> 3u;
+  if (low > 4u || (low == 4u && (q & 1u) == 1u)) { q = q + 1u; }
+  // (e−1)<<23 + q = e<<23 + fraction for q ≥ 2^23, the subnormal bits for e = 1, q < 2^23, and a
+  // rounding carry to 2^24 bumps the exponent (to inf at the top).
+  return min((u32(e - 1) << 23u) + q, 0x7F800000u);
+}
+
 // ---- double-float arithmetic: value = hi + lo, |lo| ≤ ulp(hi)/2 ---------------------------
 
 // hi + lo = a + b exactly (Knuth's TwoSum).

@@ -1,5 +1,5 @@
 // pruneLayer(): one linear layer, any backend (DESIGN.md). The steps, each a backend kernel:
-//   initial metric (magnitude |W| / Wanda / SparseGPT's OBS saliency) → initial mask
+//   initial metric (magnitude |W| / Wanda / SparseGPT's OBS saliency / RIA) → initial mask
 //   (per row k smallest, per-matrix threshold, or N:M) → refinement → W[mask] = 0
 // where the refinement is DSnoT (the authors', optionally guarded by the true error), exact
 // swaps (ALGORITHM.md §14.3), or none. With stats.hessian the true error ‖X(W − Ŵ)‖² of the
@@ -15,7 +15,7 @@ import { columnVectors, type LayerStats } from './stats.js';
 import { Workspace } from './models/decoder.js';
 import { SPARSEGPT_BLOCK, validateLayerOptions, validateOnBackendOptions, type LayerSettingsPlan } from './validate.js';
 
-export type InitMethod = 'magnitude' | 'wanda' | 'sparsegpt';
+export type InitMethod = 'magnitude' | 'wanda' | 'sparsegpt' | 'ria';
 export type RefineMethod = 'none' | 'dsnot' | 'swaps';
 
 export interface DsnotOptions {
@@ -214,6 +214,7 @@ async function initialMask(plan: LayerSettingsPlan, backend: Backend, weight: De
   const kind: MetricKind = plan.init === 'sparsegpt' ? 'obs' : plan.init;
   let colScale: Float32Array | null = null;
   if (kind === 'wanda') colScale = columnVectors(plan.stats, 1).sqrtScaler;
+  if (kind === 'ria') colScale = riaColumnScale(columnVectors(plan.stats, 1).sqrtScaler);
   if (kind === 'obs') colScale = obsColumnScale(await sparseGptHost(backend), plan.hessian!, plan.cols);
   backend.metric(weight, plan.rows, plan.cols, kind, colScale, metric);
   if (plan.nm) backend.selectNM(metric, plan.rows, plan.cols, plan.nm.n, plan.nm.m, mask);
@@ -309,6 +310,16 @@ async function readInto<T extends Float32Array | Uint8Array>(backend: Backend, t
 /** A backend that has the SparseGPT kernels: this one, or wasm (and the result says so). */
 async function sparseGptHost(backend: Backend): Promise<Backend> {
   return backend.hasSparseGpt ? backend : acquireBackend('wasm');
+}
+
+/**
+ * RIA's activation factor ‖x_j‖^a with a = 0.5 and ‖x_j‖ = √scaler_row_j, as the authors write it:
+ * (torch.sqrt(scaler_row))**args.a (biomedical-cybernetics/Relative-importance-and-activation-pruning,
+ * lib/prune.py, prune_ria; main.py's --a defaults to 0.5). So s_j = fround(√fround(√scaler_row_j)):
+ * f64 square roots are correctly rounded, so every engine gives the same f32 column scale.
+ */
+function riaColumnScale(sqrtScaler: Float32Array): Float32Array {
+  return sqrtScaler.map(Math.sqrt);
 }
 
 /** c_j = fround(fround(d_j)²) with d = diag(U); d = +inf (a dead column) gives c = +inf → metric 0. */

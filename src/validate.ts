@@ -119,7 +119,7 @@ export interface LayerSettingsPlan {
   device: DeviceOption;
 }
 
-const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt'];
+const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt', 'ria'];
 const DSNOT_KEYS = new Set(['maxCycles', 'updateThreshold', 'powOfVarRegrowing', 'sameSign', 'guard']);
 const SWAPS_KEYS = new Set(['maxSwaps', 'width']);
 const REFINES: readonly RefineMethod[] = ['none', 'dsnot', 'swaps'];
@@ -163,7 +163,7 @@ export function validateOnBackendOptions(o: PruneOnBackendOptions): LayerSetting
 
 function validateLayerSettings(o: LayerSettings & { device?: unknown }, rows: number, cols: number): LayerSettingsPlan {
   const { ratio, nm } = checkSparsity(o.sparsity, cols);
-  if (!INITS.includes(o.init)) fail(`init must be 'magnitude', 'wanda' or 'sparsegpt' (got ${String(o.init)})`);
+  if (!INITS.includes(o.init)) fail(`init must be 'magnitude', 'wanda', 'sparsegpt' or 'ria' (got ${String(o.init)})`);
   const refine = resolveRefine(o.refine, o.dsnot);
   const dsnot = refine === 'dsnot' ? checkDsnotOptions(o.dsnot ?? {}) : null;
   const swaps = refine === 'swaps' ? checkSwapsOptions(o.swaps) : null;

@@ -37,8 +37,12 @@ export interface ColumnVectors {
   varPow: Float32Array;
 }
 
-/** Which initial metric: magnitude |W|; wanda |W|·c_j; obs W²/c_j (c_j = fround(d_j²), d = diag(U); c_j = +inf → 0). */
-export type MetricKind = 'magnitude' | 'wanda' | 'obs';
+/**
+ * Which initial metric: magnitude |W|; wanda |W|·c_j; obs W²/c_j (c_j = fround(d_j²), d = diag(U);
+ * c_j = +inf → 0); ria (|W|/Σ_r|W_rj| + |W|/Σ_c|W_ic|)·c_j with c_j = scaler_row_j^¼, the sums of
+ * |W| made on the backend in the fixed order assembly/metric.ts states.
+ */
+export type MetricKind = 'magnitude' | 'wanda' | 'obs' | 'ria';
 
 export interface DsnotArgs {
   weight: DeviceTensor;
@@ -120,7 +124,7 @@ export interface PruneKernels {
   statsFree(h: StatsHandle): void;
 
   // --- metric ---
-  /** out[r,c] = the initial metric (f32). colScale: wanda sqrtScaler, obs c_j; null for magnitude. */
+  /** out[r,c] = the initial metric (f32). colScale: wanda sqrtScaler, obs c_j, ria scaler_row^¼; null for magnitude. */
   metric(weight: DeviceTensor, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null, out: DeviceTensor): void;
 
   // --- select ---

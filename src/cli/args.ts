@@ -33,7 +33,7 @@ export function parseCommand(argv: string[], options: FlagSpec, help: string, al
   return null;
 }
 
-export const INIT_CHOICES = ['wanda', 'magnitude', 'sparsegpt'] as const;
+export const INIT_CHOICES = ['wanda', 'magnitude', 'sparsegpt', 'ria'] as const;
 export const DEVICE_CHOICES = ['auto', 'wasm', 'webgpu'] as const;
 
 export const REFINE_CHOICES = ['swaps', 'dsnot', 'none'] as const;

@@ -24,7 +24,7 @@ const FLAGS: FlagSpec = {
 };
 
 const HELP = `usage: dsnot layer --in IN.safetensors --out OUT.safetensors
-            [--sparsity 0.6|2:4] [--init wanda|magnitude|sparsegpt]
+            [--sparsity 0.6|2:4] [--init wanda|magnitude|sparsegpt|ria]
             [--refine swaps|dsnot|none] [--no-dsnot] [--max-swaps 50]
             [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign] [--no-guard]
             [--device auto|wasm|webgpu]

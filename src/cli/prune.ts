@@ -29,7 +29,7 @@ const FLAGS: FlagSpec = {
 };
 
 const HELP = `usage: dsnot prune MODEL --out DIR --calib FILE
-            [--sparsity 0.5|2:4] [--init wanda|magnitude|sparsegpt] [--skip none|mlp|LIST]
+            [--sparsity 0.5|2:4] [--init wanda|magnitude|sparsegpt|ria] [--skip none|mlp|LIST]
             [--refine swaps|dsnot|none] [--no-dsnot] [--max-swaps 50]
             [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign] [--no-guard]
             [--nsamples 128] [--seqlen 2048] [--seed 0] [--device auto|wasm|webgpu]

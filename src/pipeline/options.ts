@@ -66,12 +66,12 @@ export interface RawPruneOptions {
   device?: unknown;
 }
 
-const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt'];
+const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt', 'ria'];
 
 export function resolvePruneOptions(o: RawPruneOptions): ResolvedPruneOptions {
   const sparsity = checkModelSparsity(o.sparsity ?? 0.5);
   const init = (o.init ?? 'wanda') as InitMethod;
-  if (!INITS.includes(init)) fail(`init must be 'magnitude', 'wanda' or 'sparsegpt' (got ${String(o.init)})`);
+  if (!INITS.includes(init)) fail(`init must be 'magnitude', 'wanda', 'sparsegpt' or 'ria' (got ${String(o.init)})`);
   const nsamples = o.nsamples ?? 128;
   if (typeof nsamples !== 'number' || !Number.isSafeInteger(nsamples) || nsamples < 1) fail(`nsamples must be a positive integer (got ${String(nsamples)})`);
   let seqlen: number | null = null;

@@ -59,6 +59,13 @@ describe('dsnot prune', () => {
     expect(Math.max(...r.linears.map((e) => e.cycles))).toBeLessThanOrEqual(7);
   });
 
+  it('--init ria reaches prune() and the report', async () => {
+    const { calib } = files();
+    await pruneCommand([HF, '--out', join(dir, 'out'), '--calib', calib, '--init', 'ria', '--no-dsnot', '--device', 'wasm', '--json']);
+    const r = JSON.parse(logged.join('\n')) as PruneReport;
+    expect(r).toMatchObject({ init: 'ria', method: 'ria', dsnot: null, sparsity: 0.5 });
+  });
+
   it('samples text calibration with --nsamples/--seqlen/--seed, and prints a summary', async () => {
     const calib = join(dir, 'calib.txt');
     writeFileSync(calib, readFileSync('test/fixtures/tinystories-valid/tinystories_val.txt', 'utf8').slice(0, 20_000));

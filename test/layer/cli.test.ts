@@ -8,6 +8,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/cli/layer.js';
 import { decodeSafetensors, encodeSafetensors, typedArrayOf, type TensorToWrite } from '../../src/io/safetensors.js';
 import { tempDir } from '../support/temp-dir.js';
+import { nmMask, rowMask } from '../reference/masks.js';
+import { riaMetric } from '../reference/ria.js';
 import { expectClose, expectSameMask } from './expect.js';
 import { loadVector, VECTOR_DIR } from './vectors.js';
 
@@ -84,6 +86,23 @@ describe('dsnot layer (in-process)', () => {
     await run(['--in', join(VECTOR_DIR, v.file), '--out', out, '--sparsity', '0.6', '--init', 'sparsegpt', '--no-dsnot', '--device', 'wasm']);
     expectSameMask(readOut(out).t('mask') as Uint8Array, v.u8('sparsegpt_mask'), v.cols);
     expectClose(readOut(out).t('weight') as Float32Array, v.f64('sparsegpt_W'), 0, 1e-5);
+  });
+
+  it('--init ria: per-row and 2:4 masks of the RIA score, with and without DSnoT', async () => {
+    const v = loadVector('v01_dsnot_wanda_s50.safetensors');
+    const given = givenStatsFile(v.file, 'F64');
+    const sqrtScaler = Float32Array.from(v.f64('scaler_row'), (s) => Math.fround(Math.sqrt(Math.fround(s))));
+    const metric = riaMetric(v.f32('W'), v.rows, v.cols, sqrtScaler);
+    const out = join(dir, 'ria.safetensors');
+    expect(await run(['--in', given, '--out', out, '--sparsity', '0.6', '--init', 'ria', '--no-dsnot', '--device', 'wasm'])).toBe(0);
+    const alone = rowMask(metric, v.rows, v.cols, Math.floor(v.cols * 0.6));
+    expectSameMask(readOut(out).t('mask') as Uint8Array, alone, v.cols);
+    expect(JSON.parse(readOut(out).header.metadata.options)).toMatchObject({ init: 'ria', refine: 'none', dsnot: false });
+    await run(['--in', given, '--out', out, '--sparsity', '0.6', '--init', 'ria', '--threshold', '0', '--no-guard', '--device', 'wasm']);
+    expectSameMask(readOut(out).t('init_mask') as Uint8Array, alone, v.cols);
+    expect((readOut(out).t('cycles') as Int32Array)[0]).toBeGreaterThan(0);
+    await run(['--in', given, '--out', out, '--sparsity', '2:4', '--init', 'ria', '--refine', 'dsnot', '--no-guard', '--device', 'wasm']);
+    expectSameMask(readOut(out).t('init_mask') as Uint8Array, nmMask(metric, v.rows, v.cols, 2, 4), v.cols);
   });
 
   it.each([

@@ -45,7 +45,7 @@ const CASES: Array<[string, Partial<PruneLayerOptions> | Record<string, unknown>
   ['scaler beyond f32', { stats: { ...stats, scalerRow: vec((v) => (v[0] = 1e39), stats.scalerRow) } }, /stats.scalerRow\[0\] is 1e\+39: statistics must be finite f32 values/],
   ['stats as a plain array', { stats: { ...stats, var: Array.from(stats.var) } }, /stats.var must be a Float32Array or Float64Array/],
   ['missing stats', { stats: undefined }, /stats must be an object/],
-  ['unknown init', { init: 'random' }, /init must be 'magnitude', 'wanda' or 'sparsegpt'/],
+  ['unknown init', { init: 'random' }, /init must be 'magnitude', 'wanda', 'sparsegpt' or 'ria'/],
   ['sparsegpt without a hessian', { init: 'sparsegpt', stats: { ...stats, hessian: undefined } }, /init 'sparsegpt' needs stats.hessian/],
   ['hessian of the wrong size', { init: 'sparsegpt', stats: { ...stats, hessian: new Float64Array(10) } }, /stats.hessian has 10 values; cols × cols = 4096/],
   ['negative maxCycles', { dsnot: { maxCycles: -1 } }, /dsnot.maxCycles must be a non-negative integer \(got -1\)/],

@@ -49,6 +49,14 @@ const CASES: Case[] = [
   { name: '4096 cols, 70 rows, unlike neighbours', rows: 70, cols: 4096, sparsity: 0.5, init: 'wanda', seed: 16, data: { rowScales: true } },
   { name: '2048 cols, 140 rows, 2:4, unlike neighbours', rows: 140, cols: 2048, sparsity: { n: 2, m: 4 }, init: 'magnitude', seed: 17, data: { rowScales: true } },
   { name: '64 cols, 4200 rows', rows: 4200, cols: 64, sparsity: 0.6, init: 'wanda', seed: 18 },
+  // RIA (ALGORITHM.md §14.5): odd widths (scalar tails of the sums), ties, N:M (DSnoT's group
+  // candidates come from the RIA metric), and more rows than one wasm kernel call takes (the
+  // column sums continue across calls).
+  { name: '37 cols, ria 0.5', rows: 9, cols: 37, sparsity: 0.5, init: 'ria', seed: 19 },
+  { name: '173 cols, ria 0.6, ties and constant channels', rows: 10, cols: 173, sparsity: 0.6, init: 'ria', seed: 20, data: { grid: 64, constantEvery: 17 } },
+  { name: '64 cols, 2:4 ria', rows: 10, cols: 64, sparsity: { n: 2, m: 4 }, init: 'ria', seed: 21 },
+  { name: '172 cols, 2:4 ria, ties', rows: 6, cols: 172, sparsity: { n: 2, m: 4 }, init: 'ria', seed: 22, data: { grid: 32, constantEvery: 9 } },
+  { name: '4098 cols, 70 rows, ria 0.5, unlike neighbours', rows: 70, cols: 4098, sparsity: 0.5, init: 'ria', seed: 23, data: { rowScales: true } },
 ];
 
 function statsOf(c: Case): LayerStats & { hessian: Float64Array } {

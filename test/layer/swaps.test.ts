@@ -156,7 +156,7 @@ describe('on a WebGPU backend', () => {
         const c = await pruneLayer({ ...base, ...m, backend: wasm });
         expectSameMask(g.mask, c.mask, cols);
         expectClose(g.trueError!.final, c.trueError!.final, 1e-12, 1e-15);
-        const onGpu = 'dsnot' in m && (m.dsnot === false || m.dsnot.guard === false);
+        const onGpu = 'dsnot' in m && (m.dsnot === false || m.dsnot?.guard === false);
         expect(g.device).toBe(onGpu ? 'webgpu' : 'wasm');
       }
     } finally {

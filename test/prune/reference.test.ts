@@ -32,6 +32,8 @@ const CASES: Array<[string, ReferenceMethod]> = [
   ['magnitude baseline 0.6 (one threshold per matrix)', { init: 'magnitude', dsnot: false, sparsity: 0.6, skipMlp: false }],
   ['magnitude + DSnoT 0.6 (per-row initial mask)', { init: 'magnitude', dsnot: true, sparsity: 0.6, skipMlp: true }],
   ['SparseGPT metric + DSnoT 0.5, MLP skipped', { init: 'sparsegpt', dsnot: true, sparsity: 0.5, skipMlp: true }],
+  ['RIA 0.6 alone (per row, not the authors\' per-matrix threshold)', { init: 'ria', dsnot: false, sparsity: 0.6, skipMlp: false }],
+  ['RIA + DSnoT 2:4, MLP skipped', { init: 'ria', dsnot: true, sparsity: { n: 2, m: 4 }, skipMlp: true }],
 ];
 
 describe.each(CASES)('%s', (_name, method) => {
@@ -42,6 +44,7 @@ describe.each(CASES)('%s', (_name, method) => {
       sparsity: method.sparsity, init: method.init, dsnot: method.dsnot ? { guard: false } : false, skip: method.skipMlp ? ['mlp'] : 'none',
       evaluation: { tokens: evalWindows.flat(), seqlen: 12 },
     });
+    expect(report.init).toBe(method.init);
     const ref = referencePrune(weights, windows, evalWindows, method);
     const written = readWeights(join(out, 'model.safetensors'));
     for (const [name, mask] of ref.masks) {

@@ -18,6 +18,8 @@ const METHODS: Array<{ name: string; init: InitMethod; dsnot: boolean }> = [
   { name: 'wanda+dsnot', init: 'wanda', dsnot: true },
   { name: 'sparsegpt', init: 'sparsegpt', dsnot: false },
   { name: 'sparsegpt+dsnot', init: 'sparsegpt', dsnot: true },
+  { name: 'ria', init: 'ria', dsnot: false },
+  { name: 'ria+dsnot', init: 'ria', dsnot: true },
 ];
 const SPARSITIES: Array<number | { n: number; m: number }> = [0.5, 0.6, { n: 2, m: 4 }];
 const EVAL_SEQLEN = 128;
@@ -76,6 +78,8 @@ describe.each(SPARSITIES)('stories260K at sparsity %o', (sparsity) => {
       dsnot: method.dsnot ? { guard: false } : false, device: 'wasm',
       evaluation: { tokens: evalIds, seqlen: EVAL_SEQLEN },
     });
+    expect(report.init).toBe(method.init);
+    expect(report.method).toBe(method.dsnot ? `${method.init}+dsnot` : method.init);
     const pruned = readWeights(join(out, 'model.safetensors'));
     expect([...pruned.keys()]).toEqual([...original.keys()]);
     let zeros = 0;

@@ -65,7 +65,7 @@ function shapeOf(name: string): number[] {
 }
 
 export interface ReferenceMethod {
-  init: 'magnitude' | 'wanda' | 'sparsegpt';
+  init: 'magnitude' | 'wanda' | 'sparsegpt' | 'ria';
   dsnot: boolean;
   sparsity: number | { n: number; m: number };
   /** Linears left at their initial mask. */

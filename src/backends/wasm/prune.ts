@@ -129,9 +129,18 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       return;
     }
     if (!colScale || colScale.length !== cols) throw new RangeError(`metric ${kind}: needs a column scale of length ${cols}`);
+    if (kind === 'ria') return metricRia(w, rows, cols, colScale, o);
     const run = kind === 'wanda' ? e.metricWanda : e.metricObs;
     withVectors([colScale], (scale) => {
       forRowChunks(rows, cols, (r0, n) => run(w + 4 * r0 * cols, n, cols, scale, o + 4 * r0 * cols));
+    });
+  }
+
+  /** RIA: the column sums need every row, so all chunks' sums come first, then the scores. */
+  function metricRia(w: number, rows: number, cols: number, scale: Float32Array, o: number): void {
+    withVectors([scale, new Float32Array(cols), new Float32Array(rows)], (s, colSums, rowSums) => {
+      forRowChunks(rows, cols, (r0, n) => e.metricRiaSums(w + 4 * r0 * cols, n, cols, colSums, rowSums + 4 * r0));
+      forRowChunks(rows, cols, (r0, n) => e.metricRia(w + 4 * r0 * cols, n, cols, rowSums + 4 * r0, colSums, s, o + 4 * r0 * cols));
     });
   }
 

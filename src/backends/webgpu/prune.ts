@@ -155,13 +155,14 @@ export function createWebGpuPruneKernels(
 
   // ---- metric -----------------------------------------------------------------------------
 
-  const METRIC_KIND: Record<MetricKind, number> = { magnitude: 0, wanda: 1, obs: 2 };
+  const METRIC_KIND: Record<Exclude<MetricKind, 'ria'>, number> = { magnitude: 0, wanda: 1, obs: 2 };
 
   function metric(weight: DeviceTensor, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null, out: DeviceTensor): void {
     const w = need('metric: weight', weight, rows * cols, 'f32');
     const o = need('metric: out', out, rows * cols, 'f32');
     if (kind !== 'magnitude' && (!colScale || colScale.length !== cols)) throw new RangeError(`metric ${kind}: needs a column scale of length ${cols}`);
     if (rows * cols === 0) return;
+    if (kind === 'ria') return metricRia(w, rows, cols, colScale!, o);
     const scale = kind === 'magnitude' ? null : store.upload('f32', colScale!);
     const batch = new Batch(device, cache, 'metric');
     for (const { r0, n } of rowChunks(rows, cols * 4)) {
@@ -172,6 +173,30 @@ export function createWebGpuPruneKernels(
     }
     batch.submit();
     if (scale) store.release(scale);
+  }
+
+  /**
+   * RIA: column sums over every row chunk in order (each continues the sums of the ones before),
+   * then per chunk the row sums and the scores. sums = [cols column sums | rows row sums].
+   */
+  function metricRia(w: GpuTensor, rows: number, cols: number, colScale: Float32Array, o: GpuTensor): void {
+    const scale = store.upload('f32', colScale);
+    const sums = store.takeBuffer(Math.max(16, (cols + rows) * 4));
+    device.queue.writeBuffer(sums, 0, new Uint32Array(cols)); // column sums start at +0
+    const batch = new Batch(device, cache, 'metric');
+    const chunks = rowChunks(rows, cols * 4).map(({ r0, n }) => {
+      const wr = range(w, r0 * cols * 4, (r0 + n) * cols * 4);
+      const or = range(o, r0 * cols * 4, (r0 + n) * cols * 4);
+      return { r0, n, wr, or, params: batch.uniform([n * cols, cols, 0, wr.shift / 4, or.shift / 4, 0, n, r0]) };
+    });
+    for (const ch of chunks) batch.dispatch('metric', 'ria_col_sums', { 0: ch.wr.binding, 3: ch.params, 4: sums }, elementGrid(cols, 64));
+    for (const ch of chunks) {
+      batch.dispatch('metric', 'ria_row_sums', { 0: ch.wr.binding, 3: ch.params, 4: sums }, elementGrid(ch.n, 64));
+      batch.dispatch('metric', 'metric_ria', { 0: ch.wr.binding, 1: scale.buffer, 2: ch.or.binding, 3: ch.params, 4: sums }, elementGrid(ch.n * cols));
+    }
+    batch.submit();
+    store.release(scale);
+    store.giveBuffer(sums);
   }
 
   // ---- select -----------------------------------------------------------------------------
