@@ -105,6 +105,11 @@ let gCols: i32 = 0;
 let gH: usize = 0;
 let gWidth: i32 = 0;
 let gScore: usize = 0; // f64 [cols]: s_j (pruned) or s_k (kept)
+// The same scores split by side, +inf on the other side, so that a pass over every kept (or
+// every pruned) column is a branch-free vector loop: an +inf lane never wins a minimum.
+let gKeptScore: usize = 0; // f64 [cols]
+let gPrunedScore: usize = 0; // f64 [cols]
+let gW64: usize = 0; // f64 [cols]: the row's weights
 let gBestP: usize = 0; // i32 [width]: pruned columns with the smallest s, ascending (s, column)
 let gBestK: usize = 0; // i32 [width]: kept columns likewise
 // The best pair of the current step.
@@ -114,7 +119,7 @@ let gPairD: f64 = 0;
 
 /** Scratch bytes swapsRefine needs. */
 export function swapsScratchBytes(cols: i32, width: i32): i32 {
-  return 8 * cols + 8 * width + 16;
+  return 32 * cols + 8 * width + 64;
 }
 
 @inline function hAt(j: i32, k: i32): f64 {
@@ -131,8 +136,52 @@ function scores(w: usize, mask: usize, c: usize): void {
     const cj = load<f64>(c + (<usize>j << 3));
     const hjj = hAt(j, j);
     const pruned = load<u8>(mask + <usize>j) != 0;
-    store<f64>(gScore + (<usize>j << 3), (pruned ? -2 * x * cj : 2 * x * cj) + x * x * hjj);
+    const s = (pruned ? -2 * x * cj : 2 * x * cj) + x * x * hjj;
+    const o = <usize>j << 3;
+    store<f64>(gScore + o, s);
+    store<f64>(gKeptScore + o, pruned ? Infinity : s);
+    store<f64>(gPrunedScore + o, pruned ? s : Infinity);
   }
+}
+
+// The best partner of column `fixed` among the columns whose `side` score is finite:
+// min over i of (sFixed + side[i]) − ((2·w_fixed)·w_i)·H[fixed, i], the scalar formula's order,
+// two lanes at a time; ties to the lower i. Leaves the pair in gBestD / gBestI.
+let gBestD: f64 = 0;
+let gBestI: i32 = -1;
+function bestPartner(fixed: i32, sFixed: f64, side: usize): void {
+  const hRow = gH + ((<usize>fixed * <usize>gCols) << 3);
+  const twoW = f64x2.splat(2 * load<f64>(gW64 + (<usize>fixed << 3)));
+  const sF = f64x2.splat(sFixed);
+  let best = f64x2.splat(Infinity);
+  let bestI = i64x2(-1, -1);
+  let idx = i64x2(0, 1);
+  const two = i64x2.splat(2);
+  let i = 0;
+  for (; i + 1 < gCols; i += 2) {
+    const o = <usize>i << 3;
+    const d = f64x2.sub(f64x2.add(sF, v128.load(side + o)), f64x2.mul(f64x2.mul(twoW, v128.load(gW64 + o)), v128.load(hRow + o)));
+    const better = f64x2.lt(d, best); // strict: an equal later column keeps the earlier one
+    best = v128.bitselect(d, best, better);
+    bestI = v128.bitselect(idx, bestI, better);
+    idx = i64x2.add(idx, two);
+  }
+  let d0 = f64x2.extract_lane(best, 0), d1 = f64x2.extract_lane(best, 1);
+  let i0 = <i32>i64x2.extract_lane(bestI, 0), i1 = <i32>i64x2.extract_lane(bestI, 1);
+  if (d1 < d0 || (d1 == d0 && i1 >= 0 && (i0 < 0 || i1 < i0))) {
+    d0 = d1;
+    i0 = i1;
+  }
+  if (i < gCols) {
+    const o = <usize>i << 3;
+    const d = (sFixed + load<f64>(side + o)) - 2 * load<f64>(gW64 + (<usize>fixed << 3)) * load<f64>(gW64 + o) * load<f64>(hRow + o);
+    if (d < d0) {
+      d0 = d;
+      i0 = i;
+    }
+  }
+  gBestD = d0;
+  gBestI = d0 < Infinity ? i0 : -1;
 }
 
 // Inserts column j into the ascending (score, column) list at `list` holding n entries (capacity
@@ -175,25 +224,13 @@ function searchRow(w: usize, mask: usize): void {
   gPairK = -1;
   for (let a = 0; a < np; a++) {
     const j = load<i32>(gBestP + (<usize>a << 2));
-    const wj = <f64>load<f32>(w + (<usize>j << 2));
-    const sj = scoreAt(j);
-    const hRow = gH + ((<usize>j * <usize>gCols) << 3);
-    for (let k = 0; k < gCols; k++) {
-      if (load<u8>(mask + <usize>k) != 0) continue;
-      const wk = <f64>load<f32>(w + (<usize>k << 2));
-      offerPair(j, k, sj + scoreAt(k) - 2 * wj * wk * load<f64>(hRow + (<usize>k << 3)));
-    }
+    bestPartner(j, scoreAt(j), gKeptScore);
+    if (gBestI >= 0) offerPair(j, gBestI, gBestD);
   }
   for (let b = 0; b < nk; b++) {
     const k = load<i32>(gBestK + (<usize>b << 2));
-    const wk = <f64>load<f32>(w + (<usize>k << 2));
-    const sk = scoreAt(k);
-    const hRow = gH + ((<usize>k * <usize>gCols) << 3);
-    for (let j = 0; j < gCols; j++) {
-      if (load<u8>(mask + <usize>j) == 0) continue;
-      const wj = <f64>load<f32>(w + (<usize>j << 2));
-      offerPair(j, k, scoreAt(j) + sk - 2 * wj * wk * load<f64>(hRow + (<usize>j << 3)));
-    }
+    bestPartner(k, scoreAt(k), gPrunedScore);
+    if (gBestI >= 0) offerPair(gBestI, k, gBestD);
   }
 }
 
@@ -237,8 +274,12 @@ export function swapsRefine(
   gCols = cols;
   gH = h;
   gWidth = max(width, 1);
+  const bytes = <usize>cols << 3;
   gScore = scratch;
-  gBestP = scratch + (<usize>cols << 3);
+  gKeptScore = gScore + bytes;
+  gPrunedScore = gKeptScore + bytes;
+  gW64 = gPrunedScore + bytes;
+  gBestP = gW64 + bytes;
   gBestK = gBestP + (<usize>gWidth << 2);
   swapsErrors(w, mask, rows, cols, c, qInit);
   for (let r = 0; r < rows; r++) {
@@ -246,6 +287,7 @@ export function swapsRefine(
     const wr = w + (off << 2);
     const mr = mask + off;
     const cr = c + (off << 3);
+    for (let j = 0; j < cols; j++) store<f64>(gW64 + (<usize>j << 3), <f64>load<f32>(wr + (<usize>j << 2)));
     let q = load<f64>(qInit + (<usize>r << 3));
     let done = 0;
     while (done < maxSwaps) {
