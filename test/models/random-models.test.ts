@@ -1,5 +1,8 @@
 // Random-weight models in the shapes of Mistral (grouped-query attention; also with a sliding
-// window shorter than the sequence), Qwen2 (q/k/v biases, tied embeddings) and OPT (LayerNorm,
+// window shorter than the sequence), Qwen2 (q/k/v biases, tied embeddings; sliding layers past
+// max_window_layers), Llama 3.2 and SmolLM2 (llama3 rope, theta 5e5 / 1e5, in the 4.x and 5.x
+// config layouts), every rope variant (linear, dynamic, yarn, longrope), Qwen3 (q/k norms,
+// head_dim ≠ hidden/heads, per-layer sliding windows, o bias) and OPT (LayerNorm,
 // learned positions with offset 2, biases, ReLU, word_embed_proj_dim ≠ hidden_size, pre- and
 // post-norm), written by the test as config.json + model.safetensors, read back through
 // io's openModel, run layer by layer on each backend, and compared with the plain f64 forward
@@ -13,7 +16,10 @@ import { evaluate } from '../../src/eval/perplexity.js';
 import { openModel } from '../../src/io/model.js';
 import { createDecoder, type TapInput } from '../../src/models/decoder.js';
 import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
-import { llamaTensors, mistral, mistralWindow, opt, optTensors, qwen2, type Tensors, writeModelDir } from './random-weights.js';
+import {
+  llama32, llama32v4, llamaDynamic, llamaLinear, llamaLongrope, llamaTensors, llamaYarn, mistral, mistralWindow, opt, optTensors,
+  qwen2, qwen2Window, qwen3, qwen3v5, smollm2, type Tensors, writeModelDir,
+} from './random-weights.js';
 import { type LlamaConfig, llamaReference, type OptConfig, optReference, type Taps } from './reference-model.js';
 
 interface Case {
@@ -27,6 +33,13 @@ const cases: Case[] = [
   { name: 'Mistral (GQA 6/2)', config: mistral, weights: llamaTensors(mistral, false), reference: (w, ids) => llamaReference(mistral, w, ids) },
   { name: 'Mistral, sliding window 5', config: mistralWindow, weights: llamaTensors(mistralWindow, false), reference: (w, ids) => llamaReference(mistralWindow, w, ids) },
   { name: 'Qwen2 (q/k/v bias, tied)', config: qwen2, weights: llamaTensors(qwen2, true), reference: (w, ids) => llamaReference(qwen2, w, ids) },
+  ...([
+    ['Qwen2, sliding layers ≥ max_window_layers', qwen2Window, true], ['Llama 3.2 (llama3 rope, 5.x rope_parameters)', llama32, false],
+    ['Llama 3.2 (llama3 rope, 4.x rope_scaling)', llama32v4, false], ['SmolLM2 (theta 1e5, 4.x)', smollm2, false],
+    ['Llama, linear rope', llamaLinear, false], ['Llama, dynamic rope', llamaDynamic, false], ['Llama, yarn rope', llamaYarn, false],
+    ['Llama, longrope (long factors)', llamaLongrope, false], ['Qwen3 (q/k norm, head_dim 16, 4.x)', qwen3, false],
+    ['Qwen3 (5.x, layer_types, attention_bias)', qwen3v5, true],
+  ] as const).map(([name, config, bias]): Case => ({ name, config, weights: llamaTensors(config, bias), reference: (w, ids) => llamaReference(config, w, ids) })),
   { name: 'OPT pre-norm, proj 16≠32', config: opt(true), weights: optTensors(opt(true)), reference: (w, ids) => optReference(opt(true), w, ids) },
   { name: 'OPT post-norm (350m-like)', config: opt(false), weights: optTensors(opt(false)), reference: (w, ids) => optReference(opt(false), w, ids) },
 ];
