@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceTensor } from '../../src/backends/backend.js';
 import { evaluate } from '../../src/eval/perplexity.js';
 import { openModel } from '../../src/io/model.js';
+import type { ModelSpec } from '../../src/models/config.js';
 import { createDecoder, type TapInput } from '../../src/models/decoder.js';
 import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
 import {
@@ -159,5 +160,68 @@ describe('random models: evaluate()', () => {
     expect(r.windows).toBe(2);
     expect(r.tokens).toBe(16);
     expect(Math.abs(r.nll - total / 16) / (total / 16)).toBeLessThan(1e-5);
+  });
+});
+
+/** Dense logits of `ids` through the decoder, layer by layer, for a (possibly edited) spec. */
+async function denseLogits(dev: ForwardDevice, dir: string, ids: number[], edit?: (s: ModelSpec) => void): Promise<Float32Array> {
+  const m = await openModel(dir);
+  try {
+    edit?.(m.spec);
+    const model = createDecoder(m.spec, dev.backend);
+    const emb = await model.loadEmbeddings(m.reader);
+    let h = await emb.embed(ids);
+    emb.dispose();
+    for (let i = 0; i < m.spec.numLayers; i++) {
+      const layer = await model.loadLayer(i, m.reader);
+      h = await layer.forward(h, ids.length);
+      // The same decoder again with a shorter sequence: longrope must switch back to its short factors.
+      if (ids.length > 6) await layer.forward(h.slice(0, 6 * m.spec.hiddenSize), 6);
+      layer.dispose();
+    }
+    const head = await model.loadHead(m.reader);
+    const logits = await head.logits(h, ids.length);
+    head.dispose();
+    model.dispose();
+    return logits;
+  } finally {
+    await m.close();
+  }
+}
+
+describe.each(['wasm', 'webgpu'] as const)('rotary details on %s', (devName) => {
+  const dev = () => {
+    const d = devices[devName];
+    if (!d) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
+    return d;
+  };
+  const longrope = cases.find((c) => c.config === llamaLongrope)!;
+  const w = (c: Case) => (n: string) => c.weights.get(n)!.data;
+
+  it('longrope: short factors for 6 tokens, long for 13, switching both ways on one decoder', async () => {
+    const short = IDS.slice(0, 6);
+    const shortRef = longrope.reference(w(longrope), short).logits;
+    expect(relErr(await denseLogits(dev(), dirs.get(longrope)!, short), shortRef)).toBeLessThan(1e-4);
+    const longRef = longrope.reference(w(longrope), IDS).logits;
+    expect(relErr(await denseLogits(dev(), dirs.get(longrope)!, IDS), longRef)).toBeLessThan(1e-4);
+    // Had the 6-token call kept the long table (or the reverse), the first rows would differ:
+    const asIfLong = longRef.slice(0, 6 * longrope.config.vocab_size);
+    expect(relErr(asIfLong, shortRef)).toBeGreaterThan(1e-3);
+  });
+
+  it('partial rotary (rotary dim = head_dim / 2): the other half of each head passes through', async () => {
+    const c = cases.find((x) => x.config === smollm2)!;
+    const config = { ...c.config, partial_rotary_factor: 0.5 } as LlamaConfig;
+    const got = await denseLogits(dev(), dirs.get(c)!, IDS, (s) => {
+      for (const l of s.layers) if (l.rope) l.rope = { ...l.rope, rotaryDim: s.headDim / 2 };
+    });
+    const want = llamaReference(config, w(c), IDS).logits;
+    expect(relErr(got, want)).toBeLessThan(1e-4);
+    expect(relErr(want, llamaReference(c.config as LlamaConfig, w(c), IDS).logits)).toBeGreaterThan(1e-3);
+  });
+
+  it('refuses a sequence longer than max_position_embeddings', async () => {
+    const ids = Array.from({ length: 33 }, (_, i) => i % 40);
+    await expect(denseLogits(dev(), dirs.get(longrope)!, ids)).rejects.toThrow(/33 tokens is longer than the model's max_position_embeddings 32/);
   });
 });
