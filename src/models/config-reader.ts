@@ -59,6 +59,15 @@ export class ConfigReader {
     return v === undefined || v === null ? null : this.positiveInt(key);
   }
 
+  /** A positive integer, or null when config.json says null; `fallback` (the class default) when absent. */
+  nullablePositiveInt(key: string, fallback: number | null): number | null {
+    if (Object.hasOwn(this.c, key) && this.c[key] === null) {
+      this.get(key);
+      return null;
+    }
+    return this.has(key) ? this.positiveInt(key) : (this.get(key), fallback);
+  }
+
   /** A finite number > 0; `fallback` undefined makes it required. */
   positiveNumber(key: string, fallback?: number): number {
     const v = this.get(key);

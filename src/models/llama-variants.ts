@@ -47,12 +47,12 @@ const LLAMA: LlamaVariant = {
   },
 };
 
-/** MistralConfig: no biases; sliding_window (null = none) on every layer. */
+/** MistralConfig: no biases; sliding_window (default 4096, null = none) on every layer. */
 const MISTRAL: LlamaVariant = {
   modelType: 'mistral',
   defaults: { maxPositions: 4096 * 32, eps: 1e-6, theta: 10000 },
   read(c, numLayers) {
-    const window = c.optionalPositiveInt('sliding_window');
+    const window = c.nullablePositiveInt('sliding_window', 4096);
     const layerTypes = Array<AttentionType>(numLayers).fill(window === null ? 'full_attention' : 'sliding_attention');
     return { qkvBias: false, oBias: false, mlpBias: false, qkNorm: false, layerTypes, slidingWindow: window };
   },

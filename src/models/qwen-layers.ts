@@ -12,7 +12,7 @@ export type AttentionType = 'full_attention' | 'sliding_attention';
  */
 export function qwenLayerTypes(c: ConfigReader, numLayers: number): { layerTypes: AttentionType[]; slidingWindow: number | null } {
   const use = c.boolean('use_sliding_window', false);
-  const window = c.has('sliding_window') ? c.positiveInt('sliding_window') : (c.get('sliding_window') === null ? null : 4096);
+  const window = c.nullablePositiveInt('sliding_window', 4096); // Qwen2Config / Qwen3Config default
   const slidingWindow = use ? window : null;
   const maxWindowLayers = c.nonNegativeInt('max_window_layers', 28);
   const given = c.get('layer_types');

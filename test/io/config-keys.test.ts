@@ -122,6 +122,9 @@ describe('every config.json key is read or deliberately ignored', () => {
 
   it('sliding windows per layer as transformers: Mistral all layers, Qwen from max_window_layers or layer_types', () => {
     expect(modelSpecFromConfig({ ...MISTRAL_7B_V03, sliding_window: 4096 }).layers.map((l) => l.slidingWindow)).toEqual(Array(32).fill(4096));
+    // MistralConfig's default is 4096 (Mistral-7B-v0.1 style); null (v0.3) means none.
+    expect(modelSpecFromConfig({ ...MISTRAL_7B_V03, sliding_window: undefined }).slidingWindow).toBe(4096);
+    expect(modelSpecFromConfig(MISTRAL_7B_V03).slidingWindow).toBeNull();
     const q = modelSpecFromConfig({ ...QWEN25_05B, use_sliding_window: true, sliding_window: 512, max_window_layers: 20 });
     expect(q.layers.map((l) => l.slidingWindow)).toEqual([...Array(20).fill(null), ...Array(4).fill(512)]);
     const types = Array.from({ length: 28 }, (_, i) => (i % 2 ? 'sliding_attention' : 'full_attention'));

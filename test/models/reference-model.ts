@@ -67,7 +67,7 @@ function headNorm(x: Float64Array, rows: number, heads: number, hd: number, w: F
 
 /** transformers' sliding window of layer l (null: full attention): Mistral every layer; Qwen2/3 by layer_types. */
 function layerWindow(c: LlamaConfig, l: number): number | null {
-  if (c.model_type === 'mistral') return c.sliding_window ?? null;
+  if (c.model_type === 'mistral') return c.sliding_window === undefined ? 4096 : c.sliding_window; // MistralConfig default 4096
   if (c.model_type !== 'qwen2' && c.model_type !== 'qwen3') return null;
   const window = c.use_sliding_window ? (c.sliding_window === undefined ? 4096 : c.sliding_window) : null;
   const type = c.layer_types ? c.layer_types[l] : (window !== null && l >= (c.max_window_layers ?? 28) ? 'sliding_attention' : 'full_attention');
