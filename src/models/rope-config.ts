@@ -51,9 +51,9 @@ export function readRope(c: ConfigReader, ctx: RopeContext): Record<string, Rope
   const top = {
     theta: c.optionalPositiveNumber('rope_theta') ?? ctx.defaultTheta,
     partial: c.optionalPositiveNumber('partial_rotary_factor'),
-    originalMax: c.has('original_max_position_embeddings') ? c.positiveInt('original_max_position_embeddings') : undefined,
+    // Phi-3 style: kept outside the rope dict; transformers gives it priority over the dict's.
+    originalMax: c.nullablePositiveInt('original_max_position_embeddings', null) ?? undefined,
   };
-  c.get('original_max_position_embeddings');
   const types = ctx.layerTypes ? [...new Set(ctx.layerTypes)] : [];
   const keys = Object.keys(dict);
   const nested = ctx.layerTypes !== null && keys.length > 0 && keys.every((k) => types.includes(k));

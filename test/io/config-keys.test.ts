@@ -118,6 +118,13 @@ describe('every config.json key is read or deliberately ignored', () => {
       128, { weight: 'model.layers.0.self_attn.q_norm.weight', bias: null }, null, null,
     ]);
     expect(qwen3.layers[0].linears[0].out).toBe(16 * 128);
+    // transformers' precedence: a top-level original_max_position_embeddings (Phi-3 style) over the
+    // dict's; the dict's rope_theta over the top-level one; absent: max_position_embeddings.
+    const yarn = { rope_type: 'yarn', factor: 2, original_max_position_embeddings: 512 };
+    expect(modelSpecFromConfig({ ...TINYLLAMA, original_max_position_embeddings: 1024, rope_scaling: yarn }).layers[0].rope!.originalMaxPositions).toBe(1024);
+    expect(modelSpecFromConfig({ ...TINYLLAMA, rope_scaling: yarn }).layers[0].rope!.originalMaxPositions).toBe(512);
+    expect(modelSpecFromConfig({ ...TINYLLAMA, rope_scaling: { rope_type: 'yarn', factor: 2 } }).layers[0].rope!.originalMaxPositions).toBe(2048);
+    expect(modelSpecFromConfig({ ...TINYLLAMA, rope_theta: 5, rope_parameters: { rope_type: 'default', rope_theta: 7 } }).layers[0].rope!.theta).toBe(7);
   });
 
   it('sliding windows per layer as transformers: Mistral all layers, Qwen from max_window_layers or layer_types', () => {
