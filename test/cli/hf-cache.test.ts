@@ -8,6 +8,7 @@ import { copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { run as evalCommand } from '../../src/cli/eval.js';
 import { run as infoCommand } from '../../src/cli/info.js';
 import { run as pruneCommand } from '../../src/cli/prune.js';
 import { evaluate } from '../../src/eval/perplexity.js';
@@ -66,8 +67,11 @@ describe('the Hugging Face cache layout', () => {
     const repo = hfCache(dir);
     const tokens = evaluationIds(256);
     const plain = await evaluate({ model: HF, tokens, seqlen: 64, device: 'wasm' });
-    const cached = await evaluate({ model: repo, tokens, seqlen: 64, device: 'wasm' });
-    expect(cached.perplexity).toBe(plain.perplexity);
+    const tokenFile = join(dir, 'tokens.json');
+    writeFileSync(tokenFile, JSON.stringify(tokens));
+    logged = [];
+    expect(await evalCommand([repo, '--tokens', tokenFile, '--seqlen', '64', '--device', 'wasm', '--json'])).toBe(0);
+    expect(JSON.parse(logged[0])).toEqual({ perplexity: plain.perplexity, tokens: plain.tokens });
     const calib = join(dir, 'calib.json');
     writeFileSync(calib, JSON.stringify(calibrationWindows(2, 32)));
     const out = join(dir, 'out');
