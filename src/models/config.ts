@@ -222,7 +222,7 @@ export function llamaSpec(d: LlamaDims, prefix = 'model.'): ModelSpec {
     activation: 'silu',
     positions: { kind: 'rotary', rope: (d.rope.full_attention ?? layers[0]?.rope)! },
     normBeforeBlock: true,
-    slidingWindow: d.slidingWindow,
+    slidingWindow: layers.some((l) => l.slidingWindow !== null) ? d.slidingWindow : null,
     wordEmbedDim: d.hiddenSize,
     embedTokens,
     projectIn: null,
