@@ -19,7 +19,7 @@ import { createDecoder, type TapInput } from '../../src/models/decoder.js';
 import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
 import {
   llama32, llama32v4, llamaDynamic, llamaLinear, llamaLongrope, llamaTensors, llamaYarn, mistral, mistralWindow, opt, optTensors,
-  qwen2, qwen2Window, qwen3, qwen3v5, smollm2, type Tensors, writeModelDir,
+  mistralWindowV5, qwen2, qwen2Window, qwen2WindowV5, qwen3, qwen3v5, smollm2, type Tensors, writeModelDir,
 } from './random-weights.js';
 import { type LlamaConfig, llamaReference, type OptConfig, optReference, type Taps } from './reference-model.js';
 
@@ -35,7 +35,8 @@ const cases: Case[] = [
   { name: 'Mistral, sliding window 5', config: mistralWindow, weights: llamaTensors(mistralWindow, false), reference: (w, ids) => llamaReference(mistralWindow, w, ids) },
   { name: 'Qwen2 (q/k/v bias, tied)', config: qwen2, weights: llamaTensors(qwen2, true), reference: (w, ids) => llamaReference(qwen2, w, ids) },
   ...([
-    ['Qwen2, sliding layers ≥ max_window_layers', qwen2Window, true], ['Llama 3.2 (llama3 rope, 5.x rope_parameters)', llama32, false],
+    ['Qwen2, sliding layers ≥ max_window_layers', qwen2Window, true], ['Qwen2 (5.x, layer_types: layer 0 slides)', qwen2WindowV5, true],
+    ['Mistral, sliding window 5 (5.x rope_parameters)', mistralWindowV5, false], ['Llama 3.2 (llama3 rope, 5.x rope_parameters)', llama32, false],
     ['Llama 3.2 (llama3 rope, 4.x rope_scaling)', llama32v4, false], ['SmolLM2 (theta 1e5, 4.x)', smollm2, false],
     ['Llama, linear rope', llamaLinear, false], ['Llama, dynamic rope', llamaDynamic, false], ['Llama, yarn rope', llamaYarn, false],
     ['Llama, longrope (long factors)', llamaLongrope, false], ['Qwen3 (q/k norm, head_dim 16, 4.x)', qwen3, false],

@@ -98,6 +98,12 @@ export const llamaLongrope: LlamaConfig = { // original context 8 < the 13-token
   ...tiny, model_type: 'llama', max_position_embeddings: 32, tie_word_embeddings: false,
   rope_parameters: { rope_type: 'longrope', rope_theta: 10000, short_factor: [1, 1.5, 2, 4], long_factor: [1.2, 3, 7, 11], original_max_position_embeddings: 8 },
 };
+/** A 4.x-layout config as transformers 5.x saves it: rope_theta moved into rope_parameters. */
+function asV5({ rope_theta, rope_scaling: _, ...c }: LlamaConfig): LlamaConfig {
+  return { ...c, rope_parameters: { rope_type: 'default', rope_theta } };
+}
+export const mistralWindowV5: LlamaConfig = asV5(mistralWindow);
+export const qwen2WindowV5: LlamaConfig = { ...asV5({ ...qwen2, use_sliding_window: true, sliding_window: 5 }), layer_types: ['sliding_attention', 'full_attention'] };
 export const qwen2Window: LlamaConfig = { ...qwen2, use_sliding_window: true, sliding_window: 5, max_window_layers: 1 };
 export const qwen3: LlamaConfig = { // Qwen3-0.6B's fields, 4.x layout: head_dim 16 ≠ hidden/heads, layer 1 slides
   ...tiny, model_type: 'qwen3', max_position_embeddings: 64, head_dim: 16, tie_word_embeddings: true, attention_bias: false, rope_theta: 1000000,
