@@ -396,17 +396,19 @@ function resolvePrefix(tensors: Map<string, number[]> | null, candidates: string
 function finish(spec: ModelSpec, tensors: Map<string, number[]> | null): ModelSpec {
   if (!tensors) return spec;
   const named = new Set<string>();
-  const expect = (name: string, shape: number[]): void => {
+  const expect = (name: string, shape: number[], hint = ''): void => {
     named.add(name);
     const got = tensors.get(name);
     if (!got) throw new ConfigError(`config.json implies a tensor "${name}" that the checkpoint does not have`);
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
-      throw new ConfigError(`tensor "${name}" has shape [${got.join(', ')}] but config.json implies [${shape.join(', ')}]`);
+      throw new ConfigError(`tensor "${name}" has shape [${got.join(', ')}] but config.json implies [${shape.join(', ')}]${hint}`);
     }
   };
   for (const t of spec.globals) expect(t.name, t.shape);
   for (const layer of spec.layers) {
-    for (const l of layer.linears) expect(l.weight, [l.out, l.in]);
+    // An attention projection of the wrong size is almost always head_dim: say which numbers made it.
+    const heads = `: head_dim ${spec.headDim} × ${spec.numHeads} heads (${spec.numKvHeads} key/value)`;
+    for (const l of layer.linears) expect(l.weight, [l.out, l.in], ['q', 'k', 'v', 'o'].includes(l.role) ? heads : '');
     for (const t of layer.copied) expect(t.name, t.shape);
   }
   // A tied head may still be stored; it is written back unchanged, the forward pass uses the embedding.

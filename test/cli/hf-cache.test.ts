@@ -104,7 +104,7 @@ describe('bad configs: one line on stderr, exit status 1', () => {
   it.each([
     ['a rope type that does not exist', { ...config, rope_scaling: { rope_type: 'nope', factor: 2 } }, /^dsnot (info|eval): config\.json rope_scaling: rope_type "nope" is not a rope type/],
     ['a missing required field', { ...config, num_hidden_layers: undefined }, /^dsnot (info|eval): config\.json is missing num_hidden_layers$/],
-    ['head_dim inconsistent with the weights', { ...config, head_dim: 16 }, /^dsnot (info|eval): tensor "model\.layers\.0\.self_attn\.q_proj\.weight" has shape \[64, 64\] but config\.json implies \[128, 64\]$/],
+    ['head_dim inconsistent with the weights', { ...config, head_dim: 16 }, /^dsnot (info|eval): tensor "model\.layers\.0\.self_attn\.q_proj\.weight" has shape \[64, 64\] but config\.json implies \[128, 64\]: head_dim 16 × 8 heads \(4 key\/value\)$/],
     ['an unknown key', { ...config, attn_logit_softcapping: 30 }, /^dsnot (info|eval): config\.json: key attn_logit_softcapping=30 not understood for model_type llama/],
   ])('%s', (_n, c, line) => {
     const model = withConfig(c);

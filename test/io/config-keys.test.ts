@@ -177,6 +177,6 @@ describe('refused by name: values this package does not compute', () => {
     const tiny = { ...QWEN3_06B, num_hidden_layers: 1, hidden_size: 8, intermediate_size: 8, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, vocab_size: 5 };
     const s = modelSpecFromConfig(tiny);
     const tensors = [...s.globals, ...s.layers.flatMap((l) => [...l.linears.map((x) => ({ name: x.weight, shape: [x.out, x.in] })), ...l.copied])];
-    expect(() => modelSpecFromConfig({ ...tiny, head_dim: 8 }, { tensors })).toThrow(/q_proj.weight" has shape \[8, 8\] but config.json implies \[16, 8\]/);
+    expect(() => modelSpecFromConfig({ ...tiny, head_dim: 8 }, { tensors })).toThrow(/q_proj.weight" has shape \[8, 8\] but config.json implies \[16, 8\]: head_dim 8 × 2 heads \(1 key\/value\)/);
   });
 });
