@@ -1,12 +1,18 @@
-// Rotary position embedding in place, Hugging Face rotate_half pairing (i, i + headDim/2), with
-// the host's angle table (cos of the headDim/2 angles, then their sines, per position): GPU
-// sin/cos lose accuracy at large arguments. One invocation per (row, head, pair).
+// Rotary position embedding in place, Hugging Face rotate_half pairing (i, i + rotaryDim/2) over
+// the first rotaryDim features of each head (the rest pass through: partial_rotary_factor), with
+// the host's angle table (cos of the rotaryDim/2 angles, then their sines, per position, already
+// times the variant's attention factor): GPU sin/cos lose accuracy at large arguments. One
+// invocation per (row, head, pair). Mirrors assembly/rope.ts.
 
 struct RopeParams {
   rows: u32,
   heads: u32,
   headDim: u32,
+  rotaryDim: u32,
   posOffset: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -15,14 +21,14 @@ struct RopeParams {
 
 @compute @workgroup_size(64)
 fn rope(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let half = p.headDim / 2u;
+  let half = p.rotaryDim / 2u;
   let id = gid.x + gid.y * nwg.x * 64u;
   if (id >= p.rows * p.heads * half) { return; }
   let i = id % half;
   let th = id / half; // row * heads + head
   let t = th / p.heads;
   let base = th * p.headDim;
-  let trow = (p.posOffset + t) * p.headDim;
+  let trow = (p.posOffset + t) * p.rotaryDim;
   let c = table[trow + i];
   let s = table[trow + half + i];
   let x1 = x[base + i];

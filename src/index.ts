@@ -33,7 +33,9 @@ export type { Backend, BackendInfo, DeviceTensor, TensorStore, DType } from './b
 export { acquireBackend } from './backends/select.js';
 export { createDecoder, ModelInputError, UnsupportedModelError } from './models/decoder.js';
 export type { DecoderModel, DecoderLayer, Embeddings, Head, Tap, TapInput, LayerForwardOptions, ForwardBackend, TensorSource } from './models/decoder.js';
-export { ropeTable } from './models/rope.js';
+export { ROPE_TYPES, ropeFrequencies, ropeTable } from './models/rope.js';
+export type { RopeParameters, RopeType, RopeFrequencies } from './models/rope.js';
+export { IGNORED_CONFIG_KEYS } from './models/config-keys.js';
 export { evaluate, evalWindows } from './eval/perplexity.js';
 export type { EvaluateOptions, EvaluateResult, EvaluateProgress, EvalProtocol, EvalWindow } from './eval/perplexity.js';
 // WebGPU backend: run on a GPUDevice of your own (pruneLayer({ backend })), its typed errors, and

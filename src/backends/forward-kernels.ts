@@ -42,11 +42,13 @@ export interface ForwardKernels {
 
   // --- rope ---
   /**
-   * In place on x [rows, heads·headDim], Hugging Face rotate_half pairing (i, i + headDim/2).
-   * Row t sits at position posOffset + t. table [positions, headDim]: per position the cosines
-   * of the headDim/2 angles, then their sines (see ropeTable in src/models/rope.ts).
+   * In place on x [rows, heads·headDim], Hugging Face rotate_half pairing (i, i + rotaryDim/2)
+   * over the first rotaryDim features of each head (rotaryDim = headDim unless the model has a
+   * partial_rotary_factor; the other features pass through). Row t sits at position posOffset + t.
+   * table [positions, rotaryDim]: per position the cosines of the rotaryDim/2 angles, then their
+   * sines, attention factor included (see src/models/rope.ts).
    */
-  rope(x: DeviceTensor, table: DeviceTensor, rows: number, heads: number, headDim: number, posOffset: number): void;
+  rope(x: DeviceTensor, table: DeviceTensor, rows: number, heads: number, headDim: number, rotaryDim: number, posOffset: number): void;
 
   // --- attention ---
   /** out[T, heads·headDim] = causal softmax(q·kᵀ·scale)·v; q [T, heads·headDim], k and v [T, kvHeads·headDim]. */
@@ -104,11 +106,13 @@ export function withShapeChecks(k: ForwardKernels): ForwardKernels {
       need('layerNorm', 'y', y, rows * dim);
       k.layerNorm(x, weight, bias, y, rows, dim, eps);
     },
-    rope(x, table, rows, heads, headDim, posOffset) {
-      if (headDim % 2 !== 0) throw new KernelShapeError(`rope: headDim ${headDim} is odd`);
+    rope(x, table, rows, heads, headDim, rotaryDim, posOffset) {
+      if (rotaryDim % 2 !== 0 || rotaryDim <= 0 || rotaryDim > headDim) {
+        throw new KernelShapeError(`rope: rotaryDim ${rotaryDim} must be even and in (0, headDim ${headDim}]`);
+      }
       need('rope', 'x', x, rows * heads * headDim);
-      need('rope', 'table', table, (posOffset + rows) * headDim);
-      k.rope(x, table, rows, heads, headDim, posOffset);
+      need('rope', 'table', table, (posOffset + rows) * rotaryDim);
+      k.rope(x, table, rows, heads, headDim, rotaryDim, posOffset);
     },
     attention(q, kk, v, out, s) {
       if (s.kvHeads <= 0 || s.heads % s.kvHeads !== 0) throw new KernelShapeError(`attention: ${s.heads} heads are not a multiple of ${s.kvHeads} kv heads`);

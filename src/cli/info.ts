@@ -1,6 +1,10 @@
 // `dsnot info MODEL`: what a model is, from its headers only (no weight is read): architecture,
-// layers, the prunable linears with their shapes, dtypes, parameter counts, files.
+// layers, rotary variant and sliding-window layers, the prunable linears with their shapes,
+// dtypes, parameter counts, files, and what a run would refuse. A config.json that cannot be
+// computed exactly is refused here already, with the line a run would print.
 import { openModel, type OpenedModel } from '../io/model.js';
+import type { ModelSpec } from '../models/config.js';
+import { describeRope } from '../models/rope-config.js';
 import { CliUsageError, parseCommand, type FlagSpec } from './args.js';
 
 const FLAGS: FlagSpec = {
@@ -27,6 +31,14 @@ export interface ModelInfo {
   norm: string;
   activation: string;
   tiedEmbeddings: boolean;
+  /** Rotary variant and parameters per attention type ('learned positions' for OPT). */
+  positions: Record<string, string>;
+  /** Layers with a sliding attention window, by window width (empty: none). */
+  slidingWindows: Array<{ window: number; layers: number[] }>;
+  /** Per-head q/k RMSNorm before RoPE (Qwen3). */
+  qkNorm: boolean;
+  /** What a run refuses or switches on (sequence length limits, device limits). */
+  limits: string[];
   /** Stored dtypes and how many parameters each holds. */
   dtypes: Record<string, number>;
   parameters: number;
@@ -68,6 +80,7 @@ export async function modelInfo(opened: OpenedModel): Promise<ModelInfo> {
     norm: `${spec.norm.kind} (eps ${spec.norm.eps})`,
     activation: spec.activation,
     tiedEmbeddings: spec.tieWordEmbeddings,
+    ...attentionInfo(spec),
     dtypes,
     parameters,
     prunableParameters,
@@ -86,11 +99,44 @@ export function formatInfo(i: ModelInfo): string {
     `  format: ${i.format}   model_type: ${i.modelType} (${i.family} family)`,
     `  ${i.layers} decoder layers, hidden ${i.hiddenSize}, ${i.heads} heads (${i.kvHeads} key/value), head dim ${i.headDim}, MLP ${i.intermediateSize} (${i.activation})`,
     `  vocabulary ${n(i.vocabSize)}, ${n(i.maxPositions)} positions, ${i.norm}${i.tiedEmbeddings ? ', tied embeddings' : ''}`,
+    `  positions: ${new Set(Object.values(i.positions)).size === 1 ? Object.values(i.positions)[0] : Object.entries(i.positions).map(([t, d]) => `${t} ${d}`).join('; ')}${i.qkNorm ? '; q/k RMSNorm per head before RoPE' : ''}`,
+    `  sliding window: ${i.slidingWindows.length ? i.slidingWindows.map((s) => `${s.window} tokens on layers ${ranges(s.layers)}`).join('; ') : 'none (full causal attention)'}`,
+    ...i.limits.map((l) => `  limit: ${l}`),
     `  parameters: ${n(i.parameters)} (${Object.entries(i.dtypes).map(([d, c]) => `${d} ${n(c)}`).join(', ')}); prunable (decoder linears): ${n(i.prunableParameters)}`,
     `  linears of each layer:`,
     ...i.linears.map((l) => `    ${l.name.padEnd(width)}  [${l.shape.join(', ')}]  ${l.dtype}${l.bias ? ' + bias' : ''}`),
     `  files: ${i.files.map((f) => (f.bytes === null ? f.name : `${f.name} (${formatBytes(f.bytes)})`)).join(', ')}`,
   ].join('\n');
+}
+
+function attentionInfo(spec: ModelSpec): Pick<ModelInfo, 'positions' | 'slidingWindows' | 'qkNorm' | 'limits'> {
+  const positions: Record<string, string> = {};
+  for (const l of spec.layers) positions[l.attentionType] ??= l.rope ? describeRope(l.rope) : 'learned positions';
+  if (spec.layers.length === 0) positions.full_attention = spec.positions.kind === 'rotary' ? describeRope(spec.positions.rope) : 'learned positions';
+  const byWindow = new Map<number, number[]>();
+  for (const l of spec.layers) if (l.slidingWindow !== null) byWindow.set(l.slidingWindow, [...(byWindow.get(l.slidingWindow) ?? []), l.index]);
+  const limits = [`sequences over ${spec.maxPositions.toLocaleString('en-US')} tokens are refused (max_position_embeddings)`];
+  const longrope = spec.layers.find((l) => l.rope?.type === 'longrope')?.rope;
+  if (longrope) limits.push(`sequences over ${longrope.originalMaxPositions} tokens use longrope's long factors`);
+  if (spec.headDim > 256) limits.push(`head dim ${spec.headDim} > 256: the WebGPU attention kernel refuses it, wasm runs it`);
+  return {
+    positions,
+    slidingWindows: [...byWindow].map(([window, layers]) => ({ window, layers })),
+    qkNorm: spec.layers.some((l) => l.qNorm !== null),
+    limits,
+  };
+}
+
+/** [0, 1, 2, 5] → '0–2, 5'. */
+function ranges(xs: number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < xs.length; i++) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j] + 1) j++;
+    out.push(j > i ? `${xs[i]}–${xs[j]}` : `${xs[i]}`);
+    i = j;
+  }
+  return out.join(', ');
 }
 
 function formatBytes(b: number): string {

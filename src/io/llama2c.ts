@@ -87,9 +87,11 @@ export function modelSpecFromLlama2c(p: Llama2cParams): ModelSpec {
     modelType: 'llama2.c',
     hiddenSize: p.dim, numLayers: p.nLayers, numHeads: p.nHeads, numKvHeads: p.nKvHeads, headDim,
     intermediateSize: p.hiddenDim, vocabSize: p.vocabSize, maxPositions: p.seqLen,
-    rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null, // run.c's constants
+    rmsNormEps: 1e-5, // run.c's constants, and plain RoPE with theta 10000
+    rope: { full_attention: { type: 'default', theta: 10000, rotaryDim: headDim, maxPositions: p.seqLen } },
+    layerTypes: Array(p.nLayers).fill('full_attention'),
     tieWordEmbeddings: p.sharedClassifier,
-    qkvBias: false, oBias: false, mlpBias: false, slidingWindow: null,
+    qkvBias: false, oBias: false, mlpBias: false, qkNorm: false, slidingWindow: null,
     bosTokenId: 1, eosTokenId: 2,
   });
 }

@@ -153,7 +153,7 @@ export function llamaConfigJson(spec: ModelSpec): Record<string, unknown> {
     vocab_size: spec.vocabSize,
     max_position_embeddings: spec.maxPositions,
     rms_norm_eps: spec.norm.eps,
-    rope_theta: spec.positions.theta,
+    rope_theta: spec.positions.rope.theta,
     hidden_act: 'silu',
     tie_word_embeddings: spec.tieWordEmbeddings,
     bos_token_id: spec.bosTokenId,

@@ -1,14 +1,20 @@
 // config.json → ModelSpec: everything the pipeline needs to know about an architecture, with
 // every tensor named, so that no other code parses tensor names or config keys.
 //
-// Supported: family 'llama' (model_type llama, mistral, qwen2; also llama2.c checkpoints) and
-// family 'opt' (model_type opt). Defaults for missing keys are those of the transformers
-// config classes (LlamaConfig, MistralConfig, Qwen2Config, OPTConfig).
+// Supported: family 'llama' (model_type llama, mistral, qwen2, qwen3: one row each in
+// llama-variants.ts; also llama2.c checkpoints) and family 'opt' (model_type opt). Defaults for
+// missing keys are those of the transformers config classes; every key of config.json is either
+// read here or listed as harmless in config-keys.ts, and any other key is refused by name.
 import { ConfigError } from '../io/errors.js';
+import { ConfigReader } from './config-reader.js';
+import { readGenericKeys, refuseUnreadKeys } from './config-keys.js';
+import { type AttentionType, LLAMA_VARIANTS } from './llama-variants.js';
+import { readRope } from './rope-config.js';
+import type { RopeParameters } from './rope.js';
 
 export type ModelFamily = 'llama' | 'opt';
 
-export const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'opt'] as const;
+export const SUPPORTED_MODEL_TYPES = [...Object.keys(LLAMA_VARIANTS), 'opt'] as const;
 
 /** A tensor by its full name in the checkpoint, with its shape (row-major, PyTorch order). */
 export interface TensorRef {
@@ -49,17 +55,25 @@ export interface LayerSpec {
   attnNorm: NormSpec;
   /** Norm before the MLP (llama post_attention_layernorm; OPT final_layer_norm of the layer). */
   mlpNorm: NormSpec;
+  /** Per-head RMSNorm of q and k before RoPE (Qwen3 self_attn.q_norm / k_norm, weights [headDim]); null when none. */
+  qNorm: NormSpec | null;
+  kNorm: NormSpec | null;
+  /** transformers' layer type: 'full_attention', or 'sliding_attention' (Mistral, Qwen2/3 with a window). */
+  attentionType: AttentionType;
+  /** This layer's attention window (each query sees the last `slidingWindow` keys); null = full causal. */
+  slidingWindow: number | null;
+  /** This layer's rotary settings; null for learned positions (OPT). */
+  rope: RopeParameters | null;
   /** Every tensor of this layer written back unchanged: norms, biases, and any tensor the
    *  checkpoint holds under the prefix that is not a pruned weight (e.g. rotary_emb.inv_freq). */
   copied: TensorRef[];
 }
 
-/** Rotary positions, HF convention (rotate_half over the two halves of each head). */
+/** Rotary positions, HF convention (rotate_half over the two halves of the rotary features). */
 export interface RotaryPositions {
   kind: 'rotary';
-  theta: number;
-  /** config.json's rope_scaling as given (null when absent); the forward pass decides what it supports. */
-  scaling: Record<string, unknown> | null;
+  /** The rotary settings of full-attention layers (each layer's own are LayerSpec.rope). */
+  rope: RopeParameters;
 }
 
 /** Learned absolute positions (OPT): row `position + offset` of `table`. */
@@ -90,7 +104,7 @@ export interface ModelSpec {
   positions: RotaryPositions | LearnedPositions;
   /** Pre-norm residual blocks (true for llama and most OPT); OPT-350m is post-norm (false). */
   normBeforeBlock: boolean;
-  /** Attention window for Mistral/Qwen2 sliding-window attention; null = full causal attention. */
+  /** The window of the sliding-attention layers (LayerSpec.slidingWindow says which); null = none. */
   slidingWindow: number | null;
   /** Width of the token embedding (OPT word_embed_proj_dim; hiddenSize otherwise). */
   wordEmbedDim: number;
@@ -127,18 +141,13 @@ export function modelSpecFromConfig(config: unknown, options: SpecOptions = {}):
   const c = new ConfigReader(config as Record<string, unknown>);
   const modelType = c.string('model_type', '');
   const tensors = options.tensors ? new Map([...options.tensors].map((t) => [t.name, t.shape])) : null;
-  switch (modelType) {
-    case 'llama':
-    case 'mistral':
-    case 'qwen2':
-      return finish(llamaFamily(c, modelType, tensors), tensors);
-    case 'opt':
-      return finish(optFamily(c, tensors), tensors);
-    default:
-      throw new ConfigError(
-        `unsupported model_type ${JSON.stringify(modelType || null)} in config.json: supported are ${SUPPORTED_MODEL_TYPES.join(', ')} (and llama2.c .bin checkpoints)`,
-      );
+  if (modelType !== 'opt' && !Object.hasOwn(LLAMA_VARIANTS, modelType)) {
+    throw new ConfigError(
+      `unsupported model_type ${JSON.stringify(modelType || null)} in config.json: supported are ${SUPPORTED_MODEL_TYPES.join(', ')} (and llama2.c .bin checkpoints)`,
+    );
   }
+  readGenericKeys(c);
+  return finish(modelType === 'opt' ? optFamily(c, tensors) : llamaFamily(c, modelType, tensors), tensors);
 }
 
 /** Dimensions of a llama-family model, as config.json or a llama2.c header give them: the spec's
@@ -147,12 +156,16 @@ export interface LlamaDims extends Pick<ModelSpec,
   'modelType' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'intermediateSize' |
   'vocabSize' | 'maxPositions' | 'tieWordEmbeddings' | 'slidingWindow' | 'bosTokenId' | 'eosTokenId'> {
   rmsNormEps: number;
-  ropeTheta: number;
-  ropeScaling: Record<string, unknown> | null;
-  /** q/k/v biases (Qwen2; llama attention_bias) and o bias (llama attention_bias only). */
+  /** Rotary settings by attention type (the same object for all when the config has one). */
+  rope: Partial<Record<AttentionType, RopeParameters>>;
+  /** Each layer's attention type (sliding ones use slidingWindow, when it is not null). */
+  layerTypes: AttentionType[];
+  /** q/k/v biases (Qwen2; llama/Qwen3 attention_bias) and o bias (llama/Qwen3 attention_bias). */
   qkvBias: boolean;
   oBias: boolean;
   mlpBias: boolean;
+  /** Qwen3's per-head q/k RMSNorm. */
+  qkNorm: boolean;
 }
 
 /** The llama-family spec with HF tensor names ('model.layers.{i}.…'), tensors not yet checked. */
@@ -176,12 +189,19 @@ export function llamaSpec(d: LlamaDims, prefix = 'model.'): ModelSpec {
     ];
     const attnNorm = { weight: `${p}input_layernorm.weight`, bias: null };
     const mlpNorm = { weight: `${p}post_attention_layernorm.weight`, bias: null };
+    const qNorm = d.qkNorm ? { weight: `${p}self_attn.q_norm.weight`, bias: null } : null;
+    const kNorm = d.qkNorm ? { weight: `${p}self_attn.k_norm.weight`, bias: null } : null;
     const copied: TensorRef[] = [
       { name: attnNorm.weight, shape: [d.hiddenSize] },
       { name: mlpNorm.weight, shape: [d.hiddenSize] },
+      ...(qNorm && kNorm ? [{ name: qNorm.weight, shape: [d.headDim] }, { name: kNorm.weight, shape: [d.headDim] }] : []),
       ...biasesOf(linears),
     ];
-    layers.push({ index: i, prefix: p, linears, attnNorm, mlpNorm, copied });
+    const attentionType = d.layerTypes[i];
+    const rope = d.rope[attentionType] ?? d.rope.full_attention;
+    if (!rope) throw new ConfigError(`no rotary parameters for layer type ${attentionType}`);
+    const slidingWindow = attentionType === 'sliding_attention' ? d.slidingWindow : null;
+    layers.push({ index: i, prefix: p, linears, attnNorm, mlpNorm, qNorm, kNorm, attentionType, slidingWindow, rope, copied });
   }
   const embedTokens = { name: `${prefix}embed_tokens.weight`, shape: [d.vocabSize, d.hiddenSize] };
   const finalNorm = { weight: `${prefix}norm.weight`, bias: null };
@@ -200,9 +220,9 @@ export function llamaSpec(d: LlamaDims, prefix = 'model.'): ModelSpec {
     maxPositions: d.maxPositions,
     norm: { kind: 'rmsnorm', eps: d.rmsNormEps },
     activation: 'silu',
-    positions: { kind: 'rotary', theta: d.ropeTheta, scaling: d.ropeScaling },
+    positions: { kind: 'rotary', rope: (d.rope.full_attention ?? layers[0]?.rope)! },
     normBeforeBlock: true,
-    slidingWindow: d.slidingWindow,
+    slidingWindow: layers.some((l) => l.slidingWindow !== null) ? d.slidingWindow : null,
     wordEmbedDim: d.hiddenSize,
     embedTokens,
     projectIn: null,
@@ -217,46 +237,43 @@ export function llamaSpec(d: LlamaDims, prefix = 'model.'): ModelSpec {
   };
 }
 
-// Defaults per model_type, from the transformers config classes.
-const LLAMA_DEFAULTS: Record<string, { maxPositions: number; eps: number; qkvBias: boolean }> = {
-  llama: { maxPositions: 2048, eps: 1e-6, qkvBias: false },
-  mistral: { maxPositions: 4096 * 32, eps: 1e-6, qkvBias: false },
-  qwen2: { maxPositions: 32768, eps: 1e-6, qkvBias: true },
-};
-
 function llamaFamily(c: ConfigReader, modelType: string, tensors: Map<string, number[]> | null): ModelSpec {
-  const defaults = LLAMA_DEFAULTS[modelType];
+  const variant = LLAMA_VARIANTS[modelType];
+  const defaults = variant.defaults;
   const act = c.string('hidden_act', 'silu');
-  if (act !== 'silu') throw new ConfigError(`hidden_act ${JSON.stringify(act)} is not supported for ${modelType}: only "silu"`);
+  if (act !== 'silu') throw new ConfigError(`config.json: hidden_act ${JSON.stringify(act)} is not supported for ${modelType}: only "silu"`);
   const hiddenSize = c.positiveInt('hidden_size');
   const numHeads = c.positiveInt('num_attention_heads');
-  // Llama's attention_bias puts a bias on q, k, v and o; Qwen2 always has q/k/v biases and no o bias.
-  const attentionBias = modelType === 'llama' ? c.boolean('attention_bias', false) : false;
-  const slidingWindow =
-    modelType === 'mistral' ? c.optionalPositiveInt('sliding_window')
-      : modelType === 'qwen2' && c.boolean('use_sliding_window', false) ? c.optionalPositiveInt('sliding_window')
-        : null;
+  const numLayers = c.positiveInt('num_hidden_layers');
+  const headDim = c.positiveInt('head_dim', defaults.headDim ?? Math.floor(hiddenSize / numHeads));
+  const maxPositions = c.positiveInt('max_position_embeddings', defaults.maxPositions);
+  const v = variant.read(c, numLayers);
+  const rope = readRope(c, {
+    headDim, maxPositions, defaultTheta: defaults.theta, layerTypes: v.layerTypes, perLayerType: false, partialRotary: false, modelType,
+  });
   const dims: LlamaDims = {
     modelType,
     hiddenSize,
-    numLayers: c.positiveInt('num_hidden_layers'),
+    numLayers,
     numHeads,
     numKvHeads: c.positiveInt('num_key_value_heads', numHeads),
-    headDim: c.positiveInt('head_dim', Math.floor(hiddenSize / numHeads)),
+    headDim,
     intermediateSize: c.positiveInt('intermediate_size'),
     vocabSize: c.positiveInt('vocab_size'),
-    maxPositions: c.positiveInt('max_position_embeddings', defaults.maxPositions),
+    maxPositions,
     rmsNormEps: c.positiveNumber('rms_norm_eps', defaults.eps),
-    ropeTheta: c.positiveNumber('rope_theta', 10000),
-    ropeScaling: c.objectOrNull('rope_scaling'),
+    rope,
+    layerTypes: v.layerTypes,
     tieWordEmbeddings: c.boolean('tie_word_embeddings', false),
-    qkvBias: defaults.qkvBias || attentionBias,
-    oBias: attentionBias,
-    mlpBias: modelType === 'llama' ? c.boolean('mlp_bias', false) : false,
-    slidingWindow,
+    qkvBias: v.qkvBias,
+    oBias: v.oBias,
+    mlpBias: v.mlpBias,
+    qkNorm: v.qkNorm,
+    slidingWindow: v.slidingWindow,
     bosTokenId: c.tokenId('bos_token_id'),
     eosTokenId: c.tokenId('eos_token_id'),
   };
+  refuseUnreadKeys(c, modelType);
   return llamaSpec(dims, resolvePrefix(tensors, ['model.', ''], 'embed_tokens.weight'));
 }
 
@@ -275,6 +292,9 @@ function optFamily(c: ConfigReader, tensors: Map<string, number[]> | null): Mode
   const affine = c.boolean('layer_norm_elementwise_affine', true);
   const tie = c.boolean('tie_word_embeddings', true);
   const removeFinalNorm = c.boolean('_remove_final_layer_norm', false);
+  const bosTokenId = c.tokenId('bos_token_id');
+  const eosTokenId = c.tokenId('eos_token_id');
+  refuseUnreadKeys(c, 'opt');
   checkDims(hidden, heads, heads, Math.floor(hidden / heads));
   if (hidden % heads !== 0) throw new ConfigError(`hidden_size ${hidden} is not a multiple of num_attention_heads ${heads}`);
   const prefix = resolvePrefix(tensors, ['model.decoder.', 'decoder.'], 'embed_tokens.weight');
@@ -299,7 +319,8 @@ function optFamily(c: ConfigReader, tensors: Map<string, number[]> | null): Mode
     const attnNorm = norm(`${p}self_attn_layer_norm`);
     const mlpNorm = norm(`${p}final_layer_norm`);
     layers.push({
-      index: i, prefix: p, linears, attnNorm, mlpNorm,
+      index: i, prefix: p, linears, attnNorm, mlpNorm, qNorm: null, kNorm: null,
+      attentionType: 'full_attention', slidingWindow: null, rope: null,
       copied: [...normTensors(attnNorm), ...normTensors(mlpNorm), ...biasesOf(linears)],
     });
   }
@@ -341,8 +362,8 @@ function optFamily(c: ConfigReader, tensors: Map<string, number[]> | null): Mode
     lmHead,
     layers,
     globals,
-    bosTokenId: c.tokenId('bos_token_id'),
-    eosTokenId: c.tokenId('eos_token_id'),
+    bosTokenId,
+    eosTokenId,
   };
 }
 
@@ -375,17 +396,19 @@ function resolvePrefix(tensors: Map<string, number[]> | null, candidates: string
 function finish(spec: ModelSpec, tensors: Map<string, number[]> | null): ModelSpec {
   if (!tensors) return spec;
   const named = new Set<string>();
-  const expect = (name: string, shape: number[]): void => {
+  const expect = (name: string, shape: number[], hint = ''): void => {
     named.add(name);
     const got = tensors.get(name);
     if (!got) throw new ConfigError(`config.json implies a tensor "${name}" that the checkpoint does not have`);
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
-      throw new ConfigError(`tensor "${name}" has shape [${got.join(', ')}] but config.json implies [${shape.join(', ')}]`);
+      throw new ConfigError(`tensor "${name}" has shape [${got.join(', ')}] but config.json implies [${shape.join(', ')}]${hint}`);
     }
   };
   for (const t of spec.globals) expect(t.name, t.shape);
   for (const layer of spec.layers) {
-    for (const l of layer.linears) expect(l.weight, [l.out, l.in]);
+    // An attention projection of the wrong size is almost always head_dim: say which numbers made it.
+    const heads = `: head_dim ${spec.headDim} × ${spec.numHeads} heads (${spec.numKvHeads} key/value)`;
+    for (const l of layer.linears) expect(l.weight, [l.out, l.in], ['q', 'k', 'v', 'o'].includes(l.role) ? heads : '');
     for (const t of layer.copied) expect(t.name, t.shape);
   }
   // A tied head may still be stored; it is written back unchanged, the forward pass uses the embedding.
@@ -405,67 +428,4 @@ function finish(spec: ModelSpec, tensors: Map<string, number[]> | null): ModelSp
     (layer ? layer.copied : spec.globals).push({ name, shape });
   }
   return spec;
-}
-
-/** Typed access to config.json's fields, with errors naming the key. */
-class ConfigReader {
-  constructor(private readonly c: Record<string, unknown>) {}
-
-  private get(key: string): unknown {
-    return Object.hasOwn(this.c, key) ? this.c[key] : undefined;
-  }
-
-  string(key: string, fallback: string): string {
-    const v = this.get(key);
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'string') throw new ConfigError(`config.json: ${key} must be a string, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  positiveInt(key: string, fallback?: number): number {
-    const v = this.get(key);
-    if (v === undefined || v === null) {
-      if (fallback === undefined) throw new ConfigError(`config.json is missing ${key}`);
-      return fallback;
-    }
-    if (!Number.isSafeInteger(v) || (v as number) <= 0) {
-      throw new ConfigError(`config.json: ${key} must be a positive integer, got ${JSON.stringify(v)}`);
-    }
-    return v as number;
-  }
-
-  optionalPositiveInt(key: string): number | null {
-    const v = this.get(key);
-    return v === undefined || v === null ? null : this.positiveInt(key);
-  }
-
-  positiveNumber(key: string, fallback: number): number {
-    const v = this.get(key);
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
-      throw new ConfigError(`config.json: ${key} must be a positive number, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  }
-
-  boolean(key: string, fallback: boolean): boolean {
-    const v = this.get(key);
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'boolean') throw new ConfigError(`config.json: ${key} must be true or false, got ${JSON.stringify(v)}`);
-    return v;
-  }
-
-  objectOrNull(key: string): Record<string, unknown> | null {
-    const v = this.get(key);
-    if (v === undefined || v === null) return null;
-    if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`config.json: ${key} must be an object or null`);
-    return { ...(v as Record<string, unknown>) };
-  }
-
-  /** Token ids may be a number, null, or (eos in newer configs) a list: the first is taken. */
-  tokenId(key: string): number | null {
-    const v = this.get(key);
-    const first = Array.isArray(v) ? v[0] : v;
-    return Number.isSafeInteger(first) && (first as number) >= 0 ? (first as number) : null;
-  }
 }

@@ -16,7 +16,7 @@ import type { ForwardKernels } from '../backends/forward-kernels.js';
 import type { LayerSpec, LinearSpec, ModelSpec, NormSpec } from './config.js';
 import { llamaBlock } from './llama.js';
 import { optBlock } from './opt.js';
-import { ropeTableFor, UnsupportedModelError } from './rope.js';
+import { type RopeParameters, ropeFrequencies, ropeRegime, ropeTableFor, UnsupportedModelError } from './rope.js';
 
 export { UnsupportedModelError };
 
@@ -101,7 +101,7 @@ const HEAD_CHUNK_FLOATS = 1 << 22;
 
 export function createDecoder(spec: ModelSpec, backend: ForwardBackend): DecoderModel {
   if (spec.family !== 'llama' && spec.family !== 'opt') throw new UnsupportedModelError(`model family ${String(spec.family)}`);
-  if (spec.family === 'llama') ropeTableFor(spec, 1); // refuses unsupported rope_scaling now, not mid-run
+  for (const l of spec.layers) if (l.rope) ropeFrequencies(l.rope, 1); // a bad rope setting fails now, not mid-run
   return new Decoder(spec, backend);
 }
 
@@ -141,13 +141,14 @@ export interface BlockContext {
   linear(role: LinearSpec['role'], x: DeviceTensor, y: DeviceTensor, rows: number): void;
   /** Hand x to the tap (if any) as the input of the linears of these roles. */
   tap(roles: readonly LinearSpec['role'][], x: DeviceTensor, rows: number, cols: number): Promise<void>;
-  /** Rotary table covering positions [0, rows) (llama family). */
-  ropeTable(rows: number): DeviceTensor;
+  /** Rotary table of `rope` for a forward call over `rows` tokens, covering positions [0, rows). */
+  ropeTable(rope: RopeParameters, rows: number): DeviceTensor;
 }
 
 class Decoder implements DecoderModel {
   private readonly ws: Workspace;
-  private rope: { table: DeviceTensor; positions: number } | null = null;
+  /** One table per rotary setting (layer types may differ), with the positions it covers and its regime. */
+  private readonly ropes = new Map<RopeParameters, { table: DeviceTensor; positions: number; regime: string }>();
   /** Ones and zeros standing in for the affine parameters of a norm that has none. */
   private unit: { ones: DeviceTensor; zeros: DeviceTensor } | null = null;
 
@@ -160,6 +161,7 @@ class Decoder implements DecoderModel {
     const names: string[] = [];
     for (const l of layer.linears) names.push(l.weight, ...(l.bias ? [l.bias] : []));
     for (const n of [layer.attnNorm, layer.mlpNorm]) for (const t of [n.weight, n.bias]) if (t) names.push(t);
+    for (const n of [layer.qNorm, layer.kNorm]) if (n?.weight) names.push(n.weight);
     return names;
   }
 
@@ -171,6 +173,7 @@ class Decoder implements DecoderModel {
       if (l.bias) expected.set(l.bias, l.out);
     }
     for (const n of [layer.attnNorm, layer.mlpNorm]) for (const t of [n.weight, n.bias]) if (t) expected.set(t, this.spec.hiddenSize);
+    for (const n of [layer.qNorm, layer.kNorm]) if (n?.weight) expected.set(n.weight, this.spec.headDim);
     const tensors = await this.upload(source, expected);
     return new Layer(this, layer, tensors, expected);
   }
@@ -292,12 +295,12 @@ class Decoder implements DecoderModel {
 
   dispose(): void {
     this.ws.dispose();
-    if (this.rope) this.backend.release(this.rope.table);
+    for (const r of this.ropes.values()) this.backend.release(r.table);
+    this.ropes.clear();
     if (this.unit) {
       this.backend.release(this.unit.ones);
       this.backend.release(this.unit.zeros);
     }
-    this.rope = null;
     this.unit = null;
   }
 
@@ -315,14 +318,20 @@ class Decoder implements DecoderModel {
     return this.unit;
   }
 
-  ropeTable(rows: number): DeviceTensor {
-    if (!this.rope || this.rope.positions < rows) {
-      if (this.rope) this.backend.release(this.rope.table);
-      // Round up so that a few different lengths share one table.
+  ropeTable(rope: RopeParameters, rows: number): DeviceTensor {
+    // The table's positions are rounded up so that a few lengths share one table, but what it
+    // holds is chosen by the real length (longrope's short/long factors): a change rebuilds it.
+    const regime = ropeRegime(rope, rows);
+    const have = this.ropes.get(rope);
+    if (!have || have.positions < rows || have.regime !== regime) {
+      if (have) this.backend.release(have.table);
       const positions = Math.max(rows, 2 ** Math.ceil(Math.log2(Math.max(rows, 64))));
-      this.rope = { table: this.backend.upload('f32', ropeTableFor(this.spec, positions)), positions };
+      const table = this.backend.upload('f32', ropeTableFor(rope, positions, rows));
+      this.ropes.set(rope, { table, positions, regime });
+      return table;
     }
-    return this.rope.table;
+    if (rows > rope.maxPositions) ropeTableFor(rope, 1, rows); // refuses, as for a new table
+    return have.table;
   }
 
   private layerSpec(index: number): LayerSpec {
@@ -401,7 +410,7 @@ class Layer implements DecoderLayer {
         const linears = this.spec.linears.filter((l) => roles.includes(l.role));
         await options.tap({ layer: this.index, linears, x, rows: r, cols });
       },
-      ropeTable: (r) => this.model.ropeTable(r),
+      ropeTable: (rope, r) => this.model.ropeTable(rope, r),
     };
     const h = ws.get('hidden', rows * d);
     k.write(h, hidden);

@@ -1,7 +1,8 @@
 // The attention half of a decoder block, the same in every family (llama.ts, opt.ts):
 //   h += o_proj(attention(q_proj(x), k_proj(x), v_proj(x)))
 // with rotary positions on q and k where the model has them (llama family; OPT's positions are
-// learned and already in the embeddings) and the sliding window where it has one.
+// learned and already in the embeddings), Qwen3's per-head RMSNorm of q and k before them, and
+// the layer's sliding window where it has one.
 import type { DeviceTensor } from '../backends/backend.js';
 import type { BlockContext } from './decoder.js';
 
@@ -15,7 +16,8 @@ export async function selfAttention(c: BlockContext, x: DeviceTensor, h: DeviceT
   const d = spec.hiddenSize;
   const qDim = spec.numHeads * spec.headDim;
   const kvDim = spec.numKvHeads * spec.headDim;
-  const window = spec.slidingWindow ?? 0;
+  const layer = c.layer;
+  const window = layer.slidingWindow ?? 0;
 
   await c.tap(['q', 'k', 'v'], x, rows, d);
   const q = ws.get('q', rows * qDim);
@@ -24,10 +26,13 @@ export async function selfAttention(c: BlockContext, x: DeviceTensor, h: DeviceT
   c.linear('q', x, q, rows);
   c.linear('k', x, kk, rows);
   c.linear('v', x, v, rows);
-  if (spec.positions.kind === 'rotary') {
-    const table = c.ropeTable(rows);
-    k.rope(q, table, rows, spec.numHeads, spec.headDim, 0);
-    k.rope(kk, table, rows, spec.numKvHeads, spec.headDim, 0);
+  // Qwen3: RMSNorm over each head's features (rows·heads rows of headDim), weights [headDim].
+  if (layer.qNorm?.weight) k.rmsNorm(q, c.weight(layer.qNorm.weight), q, rows * spec.numHeads, spec.headDim, spec.norm.eps);
+  if (layer.kNorm?.weight) k.rmsNorm(kk, c.weight(layer.kNorm.weight), kk, rows * spec.numKvHeads, spec.headDim, spec.norm.eps);
+  if (layer.rope) {
+    const table = c.ropeTable(layer.rope, rows);
+    k.rope(q, table, rows, spec.numHeads, spec.headDim, layer.rope.rotaryDim, 0);
+    k.rope(kk, table, rows, spec.numKvHeads, spec.headDim, layer.rope.rotaryDim, 0);
   }
   const att = ws.get('attn', rows * qDim);
   k.attention(q, kk, v, att, {

@@ -65,16 +65,19 @@ for (const [rows, dim] of [[1, 4], [7, 64], [5, 173]] as const) {
   });
 }
 
-for (const [rows, heads, headDim, offset, theta] of [[3, 2, 8, 0, 10000], [9, 3, 6, 5, 10000], [17, 4, 64, 100, 1e6]] as const) {
+// rotaryDim < headDim: partial_rotary_factor (the features past rotaryDim must come back unchanged).
+for (const [rows, heads, headDim, rotaryDim, offset, theta] of [
+  [3, 2, 8, 8, 0, 10000], [9, 3, 6, 6, 5, 10000], [17, 4, 64, 64, 100, 1e6], [5, 3, 16, 8, 2, 10000], [11, 2, 24, 6, 7, 500],
+] as const) {
   const x = rnd(rows * heads * headDim);
   cases.push({
-    kernel: 'rope', shape: `${rows}×${heads}h×${headDim} @${offset} θ=${theta}`, tol: 2e-6,
+    kernel: 'rope', shape: `${rows}×${heads}h×${headDim} rot ${rotaryDim} @${offset} θ=${theta}`, tol: 2e-6,
     async run({ store, kernels }) {
       const t = store.upload('f32', x);
-      kernels.rope(t, store.upload('f32', ropeTable(theta, headDim, offset + rows)), rows, heads, headDim, offset);
+      kernels.rope(t, store.upload('f32', ropeTable(theta, rotaryDim, offset + rows)), rows, heads, headDim, rotaryDim, offset);
       return store.read(t as DeviceTensor & { dtype: 'f32' });
     },
-    expected: () => ref.rope(x, rows, heads, headDim, theta, offset),
+    expected: () => ref.rope(x, rows, heads, headDim, theta, offset, rotaryDim),
   });
 }
 

@@ -44,14 +44,15 @@ export function layerNorm(x: Arr, w: Arr, b: Arr, rows: number, dim: number, eps
 }
 
 /** HF rotate_half RoPE with angles computed directly (no table). */
-export function rope(x: Arr, rows: number, heads: number, headDim: number, theta: number, posOffset: number): Float64Array {
+/** HF rotate_half over the first rotaryDim features of each head (default: all); the rest pass through. */
+export function rope(x: Arr, rows: number, heads: number, headDim: number, theta: number, posOffset: number, rotaryDim = headDim): Float64Array {
   const y = Float64Array.from(x);
-  const half = headDim / 2;
+  const half = rotaryDim / 2;
   for (let t = 0; t < rows; t++) {
     for (let h = 0; h < heads; h++) {
       const base = (t * heads + h) * headDim;
       for (let i = 0; i < half; i++) {
-        const angle = (posOffset + t) * theta ** (-(2 * i) / headDim);
+        const angle = (posOffset + t) * theta ** (-(2 * i) / rotaryDim);
         const [c, s] = [Math.cos(angle), Math.sin(angle)];
         const [a, b] = [x[base + i], x[base + half + i]];
         y[base + i] = a * c - b * s;

@@ -36,7 +36,7 @@ describe('ModelSpec from config.json', () => {
     const s = modelSpecFromConfig(QWEN2_05B);
     expect(s.family).toBe('llama');
     expect([s.headDim, s.numKvHeads, s.slidingWindow, s.lmHead, s.tieWordEmbeddings]).toEqual([64, 2, null, null, true]);
-    expect(s.positions).toEqual({ kind: 'rotary', theta: 1e6, scaling: null });
+    expect(s.positions).toEqual({ kind: 'rotary', rope: { type: 'default', theta: 1e6, rotaryDim: 64, maxPositions: 32768 } });
     const l = s.layers[23];
     expect(l.linears.map((x) => [x.name, x.out, x.in, x.bias])).toEqual([
       ['self_attn.q_proj', 896, 896, 'model.layers.23.self_attn.q_proj.bias'],
@@ -59,16 +59,19 @@ describe('ModelSpec from config.json', () => {
     expect(s.globals.map((g) => g.name)).toEqual(['model.embed_tokens.weight', 'model.norm.weight', 'lm_head.weight']);
   });
 
-  it('llama: explicit head_dim, attention_bias on all four, eos list, rope_scaling passed through', () => {
+  it('llama: explicit head_dim, attention_bias on all four, eos list, llama3 rope_scaling read', () => {
     const s = modelSpecFromConfig({
       model_type: 'llama', hidden_size: 64, intermediate_size: 100, num_hidden_layers: 1, num_attention_heads: 4,
-      head_dim: 32, vocab_size: 10, attention_bias: true, eos_token_id: [7, 8], rope_scaling: { rope_type: 'llama3', factor: 8 },
+      head_dim: 32, vocab_size: 10, attention_bias: true, eos_token_id: [7, 8],
+      rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 512 },
     });
     expect(s.layers[0].linears.map((x) => [x.out, x.in, x.bias !== null])).toEqual([
       [128, 64, true], [128, 64, true], [128, 64, true], [64, 128, true], [100, 64, false], [100, 64, false], [64, 100, false],
     ]);
     expect(s.eosTokenId).toBe(7);
-    expect(s.positions).toEqual({ kind: 'rotary', theta: 10000, scaling: { rope_type: 'llama3', factor: 8 } });
+    expect(s.positions).toEqual({ kind: 'rotary', rope: {
+      type: 'llama3', theta: 10000, rotaryDim: 32, maxPositions: 2048, factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 512,
+    } });
     expect(s.norm.eps).toBe(1e-6); // LlamaConfig's default
   });
 
@@ -122,7 +125,7 @@ describe('ModelSpec from config.json', () => {
   });
 
   it('names what is supported when the architecture is not', () => {
-    expect(() => modelSpecFromConfig({ model_type: 'gpt2' })).toThrow(/unsupported model_type "gpt2".*llama, mistral, qwen2, opt/);
+    expect(() => modelSpecFromConfig({ model_type: 'gpt2' })).toThrow(/unsupported model_type "gpt2".*llama, mistral, qwen2, qwen3, opt/);
     expect(() => modelSpecFromConfig({})).toThrow(ConfigError);
     expect(() => modelSpecFromConfig([])).toThrow(/not a JSON object/);
     expect(() => modelSpecFromConfig({ ...MISTRAL_7B, hidden_act: 'gelu' })).toThrow(/hidden_act "gelu"/);

@@ -1,5 +1,8 @@
 // Random-weight models in the shapes of Mistral (grouped-query attention; also with a sliding
-// window shorter than the sequence), Qwen2 (q/k/v biases, tied embeddings) and OPT (LayerNorm,
+// window shorter than the sequence), Qwen2 (q/k/v biases, tied embeddings; sliding layers past
+// max_window_layers), Llama 3.2 and SmolLM2 (llama3 rope, theta 5e5 / 1e5, in the 4.x and 5.x
+// config layouts), every rope variant (linear, dynamic, yarn, longrope), Qwen3 (q/k norms,
+// head_dim ≠ hidden/heads, per-layer sliding windows, o bias) and OPT (LayerNorm,
 // learned positions with offset 2, biases, ReLU, word_embed_proj_dim ≠ hidden_size, pre- and
 // post-norm), written by the test as config.json + model.safetensors, read back through
 // io's openModel, run layer by layer on each backend, and compared with the plain f64 forward
@@ -11,9 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceTensor } from '../../src/backends/backend.js';
 import { evaluate } from '../../src/eval/perplexity.js';
 import { openModel } from '../../src/io/model.js';
+import type { ModelSpec } from '../../src/models/config.js';
 import { createDecoder, type TapInput } from '../../src/models/decoder.js';
 import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
-import { llamaTensors, mistral, mistralWindow, opt, optTensors, qwen2, type Tensors, writeModelDir } from './random-weights.js';
+import {
+  llama32, llama32v4, llamaDynamic, llamaLinear, llamaLongrope, llamaTensors, llamaYarn, mistral, mistralWindow, opt, optTensors,
+  mistralWindowV5, qwen2, qwen2Window, qwen2WindowV5, qwen3, qwen3v5, smollm2, type Tensors, writeModelDir,
+} from './random-weights.js';
 import { type LlamaConfig, llamaReference, type OptConfig, optReference, type Taps } from './reference-model.js';
 
 interface Case {
@@ -27,6 +34,14 @@ const cases: Case[] = [
   { name: 'Mistral (GQA 6/2)', config: mistral, weights: llamaTensors(mistral, false), reference: (w, ids) => llamaReference(mistral, w, ids) },
   { name: 'Mistral, sliding window 5', config: mistralWindow, weights: llamaTensors(mistralWindow, false), reference: (w, ids) => llamaReference(mistralWindow, w, ids) },
   { name: 'Qwen2 (q/k/v bias, tied)', config: qwen2, weights: llamaTensors(qwen2, true), reference: (w, ids) => llamaReference(qwen2, w, ids) },
+  ...([
+    ['Qwen2, sliding layers ≥ max_window_layers', qwen2Window, true], ['Qwen2 (5.x, layer_types: layer 0 slides)', qwen2WindowV5, true],
+    ['Mistral, sliding window 5 (5.x rope_parameters)', mistralWindowV5, false], ['Llama 3.2 (llama3 rope, 5.x rope_parameters)', llama32, false],
+    ['Llama 3.2 (llama3 rope, 4.x rope_scaling)', llama32v4, false], ['SmolLM2 (theta 1e5, 4.x)', smollm2, false],
+    ['Llama, linear rope', llamaLinear, false], ['Llama, dynamic rope', llamaDynamic, false], ['Llama, yarn rope', llamaYarn, false],
+    ['Llama, longrope (long factors)', llamaLongrope, false], ['Qwen3 (q/k norm, head_dim 16, 4.x)', qwen3, false],
+    ['Qwen3 (5.x, layer_types, attention_bias)', qwen3v5, true],
+  ] as const).map(([name, config, bias]): Case => ({ name, config, weights: llamaTensors(config, bias), reference: (w, ids) => llamaReference(config, w, ids) })),
   { name: 'OPT pre-norm, proj 16≠32', config: opt(true), weights: optTensors(opt(true)), reference: (w, ids) => optReference(opt(true), w, ids) },
   { name: 'OPT post-norm (350m-like)', config: opt(false), weights: optTensors(opt(false)), reference: (w, ids) => optReference(opt(false), w, ids) },
 ];
@@ -146,5 +161,68 @@ describe('random models: evaluate()', () => {
     expect(r.windows).toBe(2);
     expect(r.tokens).toBe(16);
     expect(Math.abs(r.nll - total / 16) / (total / 16)).toBeLessThan(1e-5);
+  });
+});
+
+/** Dense logits of `ids` through the decoder, layer by layer, for a (possibly edited) spec. */
+async function denseLogits(dev: ForwardDevice, dir: string, ids: number[], edit?: (s: ModelSpec) => void): Promise<Float32Array> {
+  const m = await openModel(dir);
+  try {
+    edit?.(m.spec);
+    const model = createDecoder(m.spec, dev.backend);
+    const emb = await model.loadEmbeddings(m.reader);
+    let h = await emb.embed(ids);
+    emb.dispose();
+    for (let i = 0; i < m.spec.numLayers; i++) {
+      const layer = await model.loadLayer(i, m.reader);
+      h = await layer.forward(h, ids.length);
+      // The same decoder again with a shorter sequence: longrope must switch back to its short factors.
+      if (ids.length > 6) await layer.forward(h.slice(0, 6 * m.spec.hiddenSize), 6);
+      layer.dispose();
+    }
+    const head = await model.loadHead(m.reader);
+    const logits = await head.logits(h, ids.length);
+    head.dispose();
+    model.dispose();
+    return logits;
+  } finally {
+    await m.close();
+  }
+}
+
+describe.each(['wasm', 'webgpu'] as const)('rotary details on %s', (devName) => {
+  const dev = () => {
+    const d = devices[devName];
+    if (!d) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
+    return d;
+  };
+  const longrope = cases.find((c) => c.config === llamaLongrope)!;
+  const w = (c: Case) => (n: string) => c.weights.get(n)!.data;
+
+  it('longrope: short factors for 6 tokens, long for 13, switching both ways on one decoder', async () => {
+    const short = IDS.slice(0, 6);
+    const shortRef = longrope.reference(w(longrope), short).logits;
+    expect(relErr(await denseLogits(dev(), dirs.get(longrope)!, short), shortRef)).toBeLessThan(1e-4);
+    const longRef = longrope.reference(w(longrope), IDS).logits;
+    expect(relErr(await denseLogits(dev(), dirs.get(longrope)!, IDS), longRef)).toBeLessThan(1e-4);
+    // Had the 6-token call kept the long table (or the reverse), the first rows would differ:
+    const asIfLong = longRef.slice(0, 6 * longrope.config.vocab_size);
+    expect(relErr(asIfLong, shortRef)).toBeGreaterThan(1e-3);
+  });
+
+  it('partial rotary (rotary dim = head_dim / 2): the other half of each head passes through', async () => {
+    const c = cases.find((x) => x.config === smollm2)!;
+    const config = { ...c.config, partial_rotary_factor: 0.5 } as LlamaConfig;
+    const got = await denseLogits(dev(), dirs.get(c)!, IDS, (s) => {
+      for (const l of s.layers) if (l.rope) l.rope = { ...l.rope, rotaryDim: s.headDim / 2 };
+    });
+    const want = llamaReference(config, w(c), IDS).logits;
+    expect(relErr(got, want)).toBeLessThan(1e-4);
+    expect(relErr(want, llamaReference(c.config as LlamaConfig, w(c), IDS).logits)).toBeGreaterThan(1e-3);
+  });
+
+  it('refuses a sequence longer than max_position_embeddings', async () => {
+    const ids = Array.from({ length: 33 }, (_, i) => i % 40);
+    await expect(denseLogits(dev(), dirs.get(longrope)!, ids)).rejects.toThrow(/33 tokens is longer than the model's max_position_embeddings 32/);
   });
 });

@@ -21,7 +21,7 @@ export function tensors(specs: Array<[string, number[], 'w' | 'norm' | 'bias']>)
 
 export function llamaTensors(c: LlamaConfig, qkvBias: boolean): Tensors {
   const d = c.hidden_size;
-  const hd = d / c.num_attention_heads;
+  const hd = c.head_dim ?? d / c.num_attention_heads;
   const specs: Array<[string, number[], 'w' | 'norm' | 'bias']> = [['model.embed_tokens.weight', [c.vocab_size, d], 'w'], ['model.norm.weight', [d], 'norm']];
   if (!c.tie_word_embeddings) specs.push(['lm_head.weight', [c.vocab_size, d], 'w']);
   for (let l = 0; l < c.num_hidden_layers; l++) {
@@ -40,6 +40,8 @@ export function llamaTensors(c: LlamaConfig, qkvBias: boolean): Tensors {
       specs.push([`${p}self_attn.q_proj.bias`, [c.num_attention_heads * hd], 'bias'],
         [`${p}self_attn.k_proj.bias`, [c.num_key_value_heads * hd], 'bias'], [`${p}self_attn.v_proj.bias`, [c.num_key_value_heads * hd], 'bias']);
     }
+    if (c.attention_bias) specs.push([`${p}self_attn.o_proj.bias`, [d], 'bias']);
+    if (c.model_type === 'qwen3') specs.push([`${p}self_attn.q_norm.weight`, [hd], 'norm'], [`${p}self_attn.k_norm.weight`, [hd], 'norm']);
   }
   return tensors(specs);
 }
@@ -64,14 +66,55 @@ export function optTensors(c: OptConfig): Tensors {
 
 
 export const mistral: LlamaConfig = {
-  model_type: 'mistral', hidden_size: 48, intermediate_size: 72, num_hidden_layers: 2, num_attention_heads: 6, num_key_value_heads: 2,
+  model_type: 'mistral', max_position_embeddings: 256, hidden_size: 48, intermediate_size: 72, num_hidden_layers: 2, num_attention_heads: 6, num_key_value_heads: 2,
   vocab_size: 61, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: false, sliding_window: null,
 };
 export const mistralWindow: LlamaConfig = { ...mistral, sliding_window: 5 };
 export const qwen2: LlamaConfig = {
-  model_type: 'qwen2', hidden_size: 32, intermediate_size: 56, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+  model_type: 'qwen2', max_position_embeddings: 256, hidden_size: 32, intermediate_size: 56, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
   vocab_size: 53, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: true,
 };
+// Llama-family variants in both config.json layouts (4.x: rope_theta + rope_scaling; 5.x:
+// rope_parameters), small enough that every rope variant changes the angles within 13 tokens.
+const tiny = { hidden_size: 32, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 61, rms_norm_eps: 1e-5 };
+export const llama32: LlamaConfig = { // Llama-3.2-1B's fields, transformers 5.x layout
+  ...tiny, model_type: 'llama', max_position_embeddings: 64, tie_word_embeddings: true, head_dim: 8, attention_bias: false,
+  rope_parameters: { rope_type: 'llama3', rope_theta: 500000.0, factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8 },
+};
+export const llama32v4: LlamaConfig = { // the same model as transformers 4.x writes it
+  ...tiny, model_type: 'llama', max_position_embeddings: 64, tie_word_embeddings: true, head_dim: 8, attention_bias: false, rope_theta: 500000.0,
+  rope_scaling: { rope_type: 'llama3', factor: 32.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8 },
+};
+export const smollm2: LlamaConfig = { // SmolLM2-135M's fields, 4.x layout, theta 100000
+  ...tiny, model_type: 'llama', max_position_embeddings: 64, tie_word_embeddings: true, rope_theta: 100000, rope_scaling: null,
+};
+export const llamaLinear: LlamaConfig = { ...tiny, model_type: 'llama', max_position_embeddings: 64, tie_word_embeddings: false, rope_scaling: { type: 'linear', factor: 3 } };
+export const llamaDynamic: LlamaConfig = { ...tiny, model_type: 'llama', max_position_embeddings: 64, tie_word_embeddings: false, rope_scaling: { type: 'dynamic', factor: 3 } };
+export const llamaYarn: LlamaConfig = {
+  ...tiny, model_type: 'llama', max_position_embeddings: 64, tie_word_embeddings: false,
+  rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 4, original_max_position_embeddings: 16 },
+};
+export const llamaLongrope: LlamaConfig = { // original context 8 < the 13-token test sequence: the long factors
+  ...tiny, model_type: 'llama', max_position_embeddings: 32, tie_word_embeddings: false,
+  rope_parameters: { rope_type: 'longrope', rope_theta: 10000, short_factor: [1, 1.5, 2, 4], long_factor: [1.2, 3, 7, 11], original_max_position_embeddings: 8 },
+};
+/** A 4.x-layout config as transformers 5.x saves it: rope_theta moved into rope_parameters. */
+function asV5({ rope_theta, rope_scaling: _, ...c }: LlamaConfig): LlamaConfig {
+  return { ...c, rope_parameters: { rope_type: 'default', rope_theta } };
+}
+export const mistralWindowV5: LlamaConfig = asV5(mistralWindow);
+export const qwen2WindowV5: LlamaConfig = { ...asV5({ ...qwen2, use_sliding_window: true, sliding_window: 5 }), layer_types: ['sliding_attention', 'full_attention'] };
+export const qwen2Window: LlamaConfig = { ...qwen2, use_sliding_window: true, sliding_window: 5, max_window_layers: 1 };
+export const qwen3: LlamaConfig = { // Qwen3-0.6B's fields, 4.x layout: head_dim 16 ≠ hidden/heads, layer 1 slides
+  ...tiny, model_type: 'qwen3', max_position_embeddings: 64, head_dim: 16, tie_word_embeddings: true, attention_bias: false, rope_theta: 1000000,
+  rope_scaling: null, use_sliding_window: true, sliding_window: 4, max_window_layers: 1,
+};
+export const qwen3v5: LlamaConfig = { // 5.x layout, explicit layer_types, attention_bias on
+  ...tiny, model_type: 'qwen3', max_position_embeddings: 64, head_dim: 16, tie_word_embeddings: false, attention_bias: true,
+  rope_parameters: { rope_type: 'default', rope_theta: 1000000.0 }, use_sliding_window: true, sliding_window: 4,
+  layer_types: ['sliding_attention', 'full_attention'],
+};
+
 export const opt = (pre: boolean): OptConfig => ({
   model_type: 'opt', hidden_size: 32, ffn_dim: 64, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 57,
   max_position_embeddings: 40, word_embed_proj_dim: 16, do_layer_norm_before: pre,

@@ -1,7 +1,9 @@
 // Independent, straightforward forward passes of the two model families in f64, written from
-// the Hugging Face modeling code (LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM,
-// OPTForCausalLM) for the tests only: weights by their checkpoint names, plain loops, no code
-// shared with src/. Returns the logits and every linear layer's input (what the taps must see).
+// the Hugging Face modeling code (LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM /
+// Qwen3ForCausalLM, OPTForCausalLM) for the tests only: weights by their checkpoint names, plain
+// loops, no code shared with src/. Returns the logits and every linear layer's input (what the
+// taps must see). The config is the raw config.json dict, in either layout transformers writes.
+import { refRope, type RefRope } from './reference-rope.js';
 
 type W = (name: string) => Float32Array;
 export type Taps = Array<Record<string, Float64Array>>;
@@ -41,20 +43,35 @@ function layerNorm(x: Float64Array, rows: number, d: number, w: Float32Array, b:
   return y;
 }
 
-/** HF apply_rotary_pos_emb: x·cos + rotate_half(x)·sin, rotate_half(x) = [−x2, x1]. */
-function rotary(x: Float64Array, rows: number, heads: number, hd: number, theta: number): void {
+/** HF apply_rotary_pos_emb on the first rope.dim features: x·cos·a + rotate_half(x)·sin·a, rotate_half(x) = [−x2, x1]. */
+function rotary(x: Float64Array, rows: number, heads: number, hd: number, rope: RefRope): void {
+  const inv = rope.invFreq(rows);
+  const dim = rope.dim;
   for (let t = 0; t < rows; t++) {
     for (let h = 0; h < heads; h++) {
       const base = (t * heads + h) * hd;
-      const old = x.slice(base, base + hd);
-      for (let j = 0; j < hd; j++) {
-        const i = j % (hd / 2);
-        const angle = t / theta ** ((2 * i) / hd);
-        const rot = j < hd / 2 ? -old[j + hd / 2] : old[j - hd / 2];
-        x[base + j] = old[j] * Math.cos(angle) + rot * Math.sin(angle);
+      const old = x.slice(base, base + dim);
+      for (let j = 0; j < dim; j++) {
+        const angle = t * inv[j % (dim / 2)];
+        const rot = j < dim / 2 ? -old[j + dim / 2] : old[j - dim / 2];
+        x[base + j] = (old[j] * Math.cos(angle) + rot * Math.sin(angle)) * rope.attention;
       }
     }
   }
+}
+
+/** Qwen3's q_norm / k_norm: RMSNorm over each head's hd features. */
+function headNorm(x: Float64Array, rows: number, heads: number, hd: number, w: Float32Array, eps: number): Float64Array {
+  return rmsNorm(x, rows * heads, hd, w, eps);
+}
+
+/** transformers' sliding window of layer l (null: full attention): Mistral every layer; Qwen2/3 by layer_types. */
+function layerWindow(c: LlamaConfig, l: number): number | null {
+  if (c.model_type === 'mistral') return c.sliding_window === undefined ? 4096 : c.sliding_window; // MistralConfig default 4096
+  if (c.model_type !== 'qwen2' && c.model_type !== 'qwen3') return null;
+  const window = c.use_sliding_window ? (c.sliding_window === undefined ? 4096 : c.sliding_window) : null;
+  const type = c.layer_types ? c.layer_types[l] : (window !== null && l >= (c.max_window_layers ?? 28) ? 'sliding_attention' : 'full_attention');
+  return type === 'sliding_attention' ? window : null;
 }
 
 /** softmax(q kᵀ / √hd + causal (and sliding-window) mask) v, kv head = h / (heads / kvHeads). */
@@ -87,15 +104,19 @@ const add = (a: Float64Array, b: Float64Array): Float64Array => a.map((x, i) => 
 
 export interface LlamaConfig {
   hidden_size: number; intermediate_size: number; num_hidden_layers: number; num_attention_heads: number;
-  num_key_value_heads: number; vocab_size: number; rms_norm_eps: number; rope_theta: number;
-  tie_word_embeddings: boolean; sliding_window?: number | null; model_type: string;
+  num_key_value_heads: number; vocab_size: number; rms_norm_eps: number; rope_theta?: number;
+  tie_word_embeddings: boolean; sliding_window?: number | null; model_type: string; max_position_embeddings: number;
+  head_dim?: number; rope_scaling?: Record<string, unknown> | null; rope_parameters?: Record<string, unknown>;
+  use_sliding_window?: boolean; max_window_layers?: number; layer_types?: string[]; attention_bias?: boolean;
+  partial_rotary_factor?: number;
 }
 
 export function llamaReference(c: LlamaConfig, w: W, ids: number[]): { logits: Float64Array; taps: Taps } {
   const T = ids.length;
   const d = c.hidden_size;
-  const hd = d / c.num_attention_heads;
+  const hd = c.head_dim ?? d / c.num_attention_heads;
   const [H, KV, F] = [c.num_attention_heads, c.num_key_value_heads, c.intermediate_size];
+  const rope = refRope(c, hd);
   const has = (n: string) => { try { return w(n); } catch { return null; } };
   const emb = w('model.embed_tokens.weight');
   let h: Float64Array = new Float64Array(T * d);
@@ -105,12 +126,16 @@ export function llamaReference(c: LlamaConfig, w: W, ids: number[]): { logits: F
     const p = `model.layers.${l}.`;
     const lin = (x: Float64Array, name: string, i: number, o: number) => linear(x, T, w(`${p}${name}.weight`), has(`${p}${name}.bias`), i, o);
     const n1 = rmsNorm(h, T, d, w(`${p}input_layernorm.weight`), c.rms_norm_eps);
-    const q = lin(n1, 'self_attn.q_proj', d, H * hd);
-    const k = lin(n1, 'self_attn.k_proj', d, KV * hd);
+    let q = lin(n1, 'self_attn.q_proj', d, H * hd);
+    let k = lin(n1, 'self_attn.k_proj', d, KV * hd);
     const v = lin(n1, 'self_attn.v_proj', d, KV * hd);
-    rotary(q, T, H, hd, c.rope_theta);
-    rotary(k, T, KV, hd, c.rope_theta);
-    const a = attend(q, k, v, T, H, KV, hd, c.sliding_window ?? null);
+    if (c.model_type === 'qwen3') {
+      q = headNorm(q, T, H, hd, w(`${p}self_attn.q_norm.weight`), c.rms_norm_eps);
+      k = headNorm(k, T, KV, hd, w(`${p}self_attn.k_norm.weight`), c.rms_norm_eps);
+    }
+    rotary(q, T, H, hd, rope);
+    rotary(k, T, KV, hd, rope);
+    const a = attend(q, k, v, T, H, KV, hd, layerWindow(c, l));
     h = add(h, lin(a, 'self_attn.o_proj', H * hd, d));
     const n2 = rmsNorm(h, T, d, w(`${p}post_attention_layernorm.weight`), c.rms_norm_eps);
     const g = lin(n2, 'mlp.gate_proj', d, F);

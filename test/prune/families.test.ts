@@ -1,6 +1,7 @@
 // prune() on the other architectures, not only on stories260K's llama: random-weight OPT
-// (LayerNorm, biases, learned positions, project_in/out, fc1/fc2) and Qwen2 (q/k/v biases, tied
-// embeddings) models, every initial method with and without DSnoT, unstructured and 2:4, on
+// (LayerNorm, biases, learned positions, project_in/out, fc1/fc2), Qwen2 (q/k/v biases, tied
+// embeddings), Qwen3 (q/k norms, o bias, a sliding layer, 5.x config) and Llama 3.2 (llama3
+// rope in rope_parameters) models, every initial method with and without DSnoT, unstructured and 2:4, on
 // wasm. Exact sparsity per linear, the skip default on each family's MLP names, biases / norms /
 // embeddings copied bit for bit, and the written model reloads to the reported perplexity.
 import { join } from 'node:path';
@@ -8,12 +9,14 @@ import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/eval/perplexity.js';
 import type { InitMethod } from '../../src/layer.js';
 import { prune } from '../../src/prune.js';
-import { opt, optTensors, qwen2, llamaTensors, writeModelDir } from '../models/random-weights.js';
+import { llama32, opt, optTensors, qwen2, qwen3v5, llamaTensors, writeModelDir } from '../models/random-weights.js';
 import { readWeights, tempDir, zerosIn } from './helpers.js';
 
 const FAMILIES = [
   { name: 'OPT', config: opt(true), weights: optTensors(opt(true)), vocab: 57, mlp: /\.fc[12]\.weight$/, linear: /\.(self_attn\.\w+_proj|fc[12])\.weight$/ },
   { name: 'Qwen2', config: qwen2, weights: llamaTensors(qwen2, true), vocab: 53, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
+  { name: 'Qwen3', config: qwen3v5, weights: llamaTensors(qwen3v5, true), vocab: 61, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
+  { name: 'Llama 3.2', config: llama32, weights: llamaTensors(llama32, false), vocab: 61, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
 ];
 const METHODS: Array<{ init: InitMethod; dsnot: boolean }> = [
   { init: 'magnitude', dsnot: true },

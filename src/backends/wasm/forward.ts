@@ -28,8 +28,8 @@ export function createWasmForwardKernels(ctx: WasmContext): ForwardKernels {
     layerNorm(x, weight, bias, y, rows, dim, eps) {
       e.layerNorm(ptr(x), ptr(weight), ptr(bias), ptr(y), rows, dim, eps);
     },
-    rope(x, table, rows, heads, headDim, posOffset) {
-      e.rope(ptr(x), ptr(table), rows, heads, headDim, posOffset);
+    rope(x, table, rows, heads, headDim, rotaryDim, posOffset) {
+      e.rope(ptr(x), ptr(table), rows, heads, headDim, rotaryDim, posOffset);
     },
     attention(q, k, v, out, s) {
       const scratch = scoreRow(s.tokens);

@@ -50,8 +50,8 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
       if (x === y) run('norm', 'layer_norm_inplace', (b) => ({ 1: buf(weight), 2: buf(bias), 3: buf(y), 4: u(b) }), rowGrid(rows));
       else run('norm', 'layer_norm', (b) => ({ 0: buf(x), 1: buf(weight), 2: buf(bias), 3: buf(y), 4: u(b) }), rowGrid(rows));
     },
-    rope(x, table, rows, heads, headDim, posOffset) {
-      run('rope', 'rope', (b) => ({ 0: buf(x), 1: buf(table), 2: b.uniform([rows, heads, headDim, posOffset]) }), elementGrid((rows * heads * headDim) / 2));
+    rope(x, table, rows, heads, headDim, rotaryDim, posOffset) {
+      run('rope', 'rope', (b) => ({ 0: buf(x), 1: buf(table), 2: b.uniform([rows, heads, headDim, rotaryDim, posOffset, 0, 0, 0]) }), elementGrid((rows * heads * rotaryDim) / 2));
     },
     attention(q, k, v, out, s) {
       if (s.headDim > MAX_HEAD_DIM) throw new KernelShapeError(`attention: head dimension ${s.headDim} exceeds the WebGPU kernel's ${MAX_HEAD_DIM}`);

@@ -1,6 +1,9 @@
 // A folder (or one file) on a local disk, for Node and Deno. node:fs is imported lazily so a
 // browser bundle that never opens a path never loads it. Reads are positional reads on open
 // file handles: a 100 GB shard costs one handle, never its size in memory.
+// Hugging Face's cache is read as it sits on disk: the files of snapshots/<rev>/ are symlinks
+// into ../../blobs/, so a symlink to a regular file counts as a file; and a models--org--name
+// folder opens the snapshot that refs/main names.
 import type { FileHandle } from 'node:fs/promises';
 import { SourceError } from '../errors.js';
 import { assertPlainFileName, checkRange, type ReadOptions, type Source } from '../source.js';
@@ -17,7 +20,7 @@ export async function openPathSource(path: string): Promise<Source> {
   } catch (e) {
     throw new SourceError(`cannot open model path ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (stat.isDirectory()) return new PathSource(fs, nodePath, nodePath.resolve(path), null);
+  if (stat.isDirectory()) return new PathSource(fs, nodePath, await hfCacheSnapshot(fs, nodePath, nodePath.resolve(path)), null);
   if (stat.isFile()) {
     const full = nodePath.resolve(path);
     return new PathSource(fs, nodePath, nodePath.dirname(full), nodePath.basename(full));
@@ -38,7 +41,12 @@ class PathSource implements Source {
 
   async list(): Promise<string[]> {
     const entries = await this.fs.readdir(this.location, { withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+    const files: string[] = [];
+    for (const e of entries) {
+      if (e.isFile()) files.push(e.name);
+      else if (e.isSymbolicLink() && (await this.size(e.name)) !== null) files.push(e.name); // HF cache: a link into blobs/
+    }
+    return files.sort();
   }
 
   async size(file: string): Promise<number | null> {
@@ -110,4 +118,24 @@ class PathSource implements Source {
       } catch { /* a handle that failed to open has nothing to close */ }
     }));
   }
+}
+
+/**
+ * A Hugging Face cache folder (models--org--name: refs/, snapshots/, blobs/, no config.json of
+ * its own) → the snapshot folder refs/main names; any other folder is returned as it is.
+ */
+async function hfCacheSnapshot(fs: Fs, path: PathModule, dir: string): Promise<string> {
+  const exists = async (p: string) => fs.stat(p).then(() => true, () => false);
+  if (await exists(path.join(dir, 'config.json')) || !(await exists(path.join(dir, 'snapshots')))) return dir;
+  let rev: string;
+  try {
+    rev = (await fs.readFile(path.join(dir, 'refs', 'main'), 'utf8')).trim();
+  } catch {
+    const have = await fs.readdir(path.join(dir, 'snapshots')).catch(() => []);
+    throw new SourceError(`${dir} is a Hugging Face cache folder without refs/main: open one of its snapshots (${have.map((s) => `snapshots/${s}`).join(', ') || 'none found'})`);
+  }
+  if (!/^[0-9a-zA-Z._-]+$/.test(rev) || rev === '.' || rev === '..') throw new SourceError(`${dir}/refs/main holds ${JSON.stringify(rev)}, not a revision`);
+  const snapshot = path.join(dir, 'snapshots', rev);
+  if (!(await exists(snapshot))) throw new SourceError(`${dir}: refs/main names revision ${rev}, but snapshots/${rev} is missing (an interrupted download?)`);
+  return snapshot;
 }

@@ -1,0 +1,182 @@
+// Every key of real config.json files (the fields of Llama-3.2-1B, SmolLM2-135M, TinyLlama-1.1B,
+// Mistral-7B-v0.3, Qwen2.5-0.5B, Qwen3-0.6B and OPT-125m, as transformers 4.x wrote them and as
+// 5.x writes them) is either read — spoiling its value makes the spec change or the config be
+// refused — or listed as ignored with a reason, and spoiling an ignored key changes nothing. Both
+// layouts give the same spec. Keys this package has never seen, and values it does not compute,
+// are refused by name.
+import { describe, expect, it } from 'vitest';
+import { IGNORED_CONFIG_KEYS } from '../../src/models/config-keys.js';
+import { modelSpecFromConfig } from '../../src/models/config.js';
+
+type Config = Record<string, unknown>;
+
+const LLAMA_32_1B: Config = {
+  architectures: ['LlamaForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 128000, eos_token_id: 128001,
+  head_dim: 64, hidden_act: 'silu', hidden_size: 2048, initializer_range: 0.02, intermediate_size: 8192, max_position_embeddings: 131072,
+  mlp_bias: false, model_type: 'llama', num_attention_heads: 32, num_hidden_layers: 16, num_key_value_heads: 8, pretraining_tp: 1,
+  rms_norm_eps: 1e-05, rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+  rope_theta: 500000.0, tie_word_embeddings: true, torch_dtype: 'bfloat16', transformers_version: '4.45.0.dev0', use_cache: true, vocab_size: 128256,
+};
+const SMOLLM2_135M: Config = {
+  architectures: ['LlamaForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 0, eos_token_id: 0, hidden_act: 'silu',
+  hidden_size: 576, initializer_range: 0.041666666666666664, intermediate_size: 1536, is_llama_config: true, max_position_embeddings: 8192,
+  mlp_bias: false, model_type: 'llama', num_attention_heads: 9, num_hidden_layers: 30, num_key_value_heads: 3, pretraining_tp: 1,
+  rms_norm_eps: 1e-05, rope_interleaved: false, rope_scaling: null, rope_theta: 100000, tie_word_embeddings: true, torch_dtype: 'bfloat16',
+  transformers_version: '4.42.3', use_cache: true, vocab_size: 49152,
+};
+const TINYLLAMA: Config = {
+  architectures: ['LlamaForCausalLM'], bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu', hidden_size: 2048, initializer_range: 0.02,
+  intermediate_size: 5632, max_position_embeddings: 2048, model_type: 'llama', num_attention_heads: 32, num_hidden_layers: 22,
+  num_key_value_heads: 4, pretraining_tp: 1, rms_norm_eps: 1e-05, rope_scaling: null, tie_word_embeddings: false, torch_dtype: 'bfloat16',
+  transformers_version: '4.35.0', use_cache: true, vocab_size: 32000,
+};
+const MISTRAL_7B_V03: Config = {
+  architectures: ['MistralForCausalLM'], attention_dropout: 0.0, bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu', hidden_size: 4096,
+  initializer_range: 0.02, intermediate_size: 14336, max_position_embeddings: 32768, model_type: 'mistral', num_attention_heads: 32,
+  num_hidden_layers: 32, num_key_value_heads: 8, rms_norm_eps: 1e-05, rope_theta: 1000000.0, sliding_window: null, tie_word_embeddings: false,
+  torch_dtype: 'bfloat16', transformers_version: '4.42.0.dev0', use_cache: true, vocab_size: 32768,
+};
+const QWEN25_05B: Config = {
+  architectures: ['Qwen2ForCausalLM'], attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151643, hidden_act: 'silu',
+  hidden_size: 896, initializer_range: 0.02, intermediate_size: 4864, max_position_embeddings: 32768, max_window_layers: 24,
+  model_type: 'qwen2', num_attention_heads: 14, num_hidden_layers: 24, num_key_value_heads: 2, rms_norm_eps: 1e-06, rope_theta: 1000000.0,
+  sliding_window: 32768, tie_word_embeddings: true, torch_dtype: 'bfloat16', transformers_version: '4.40.1', use_cache: true,
+  use_sliding_window: false, vocab_size: 151936, use_mrope: false,
+};
+const QWEN3_06B: Config = {
+  architectures: ['Qwen3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645,
+  head_dim: 128, hidden_act: 'silu', hidden_size: 1024, initializer_range: 0.02, intermediate_size: 3072, max_position_embeddings: 40960,
+  max_window_layers: 28, model_type: 'qwen3', num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8, rms_norm_eps: 1e-06,
+  rope_scaling: null, rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: 'bfloat16',
+  transformers_version: '4.51.0', use_cache: true, use_sliding_window: false, vocab_size: 151936,
+};
+const OPT_125M: Config = {
+  _name_or_path: 'facebook/opt-125m', _remove_final_layer_norm: false, activation_dropout: 0.0, activation_function: 'relu',
+  architectures: ['OPTForCausalLM'], attention_dropout: 0.0, bos_token_id: 2, do_layer_norm_before: true, dropout: 0.1, eos_token_id: 2,
+  ffn_dim: 3072, hidden_size: 768, init_std: 0.02, layerdrop: 0.0, max_position_embeddings: 2048, model_type: 'opt',
+  num_attention_heads: 12, num_hidden_layers: 12, pad_token_id: 1, prefix: '</s>', torch_dtype: 'float16', transformers_version: '4.21.0.dev0',
+  use_cache: true, vocab_size: 50272, word_embed_proj_dim: 768,
+};
+
+/** The same config as transformers 5.x saves it: rope settings inside rope_parameters, dtype, layer_types. */
+function v5(c: Config): Config {
+  const { rope_theta, rope_scaling, torch_dtype, ...rest } = c;
+  const out: Config = { ...rest, dtype: torch_dtype, transformers_version: '5.17.0' };
+  if (c.model_type === 'opt') return out;
+  out.rope_parameters = { rope_theta: rope_theta ?? 10000.0, rope_type: 'default', ...(rope_scaling as Config | null ?? {}) };
+  if (c.model_type === 'qwen2' || c.model_type === 'qwen3') {
+    const window = c.use_sliding_window ? c.sliding_window : null;
+    out.layer_types = Array.from({ length: c.num_hidden_layers as number }, (_, i) => (window !== null && i >= (c.max_window_layers as number) ? 'sliding_attention' : 'full_attention'));
+  }
+  return out;
+}
+
+const REAL: Array<[string, Config]> = [
+  ['Llama-3.2-1B', LLAMA_32_1B], ['SmolLM2-135M', SMOLLM2_135M], ['TinyLlama-1.1B', TINYLLAMA], ['Mistral-7B-v0.3', MISTRAL_7B_V03],
+  ['Qwen2.5-0.5B', QWEN25_05B], ['Qwen3-0.6B', QWEN3_06B], ['OPT-125m', OPT_125M],
+];
+const BOTH: Array<[string, Config]> = REAL.flatMap(([n, c]) => [[`${n} (4.x)`, c], [`${n} (5.x)`, v5(c)]] as Array<[string, Config]>);
+
+/** A value of a different type: a key that is read is refused or changes what comes out. */
+const SPOILED = { spoiled: 'by the test' };
+const spec = (c: Config) => JSON.stringify(modelSpecFromConfig(c));
+
+describe('every config.json key is read or deliberately ignored', () => {
+  it.each(BOTH)('%s', (_name, config) => {
+    const baseline = spec(config);
+    for (const key of Object.keys(config)) {
+      const spoiled = { ...config, [key]: SPOILED };
+      if (Object.hasOwn(IGNORED_CONFIG_KEYS, key)) {
+        expect(IGNORED_CONFIG_KEYS[key].length, key).toBeGreaterThan(10);
+        expect(spec(spoiled), `ignored key ${key} changed the spec`).toBe(baseline);
+        continue;
+      }
+      let changed: boolean;
+      try {
+        changed = spec(spoiled) !== baseline;
+      } catch (e) {
+        expect((e as Error).message, `refusing a spoiled ${key} must name it`).toContain(key);
+        changed = true;
+      }
+      expect(changed, `key ${key} is neither read nor listed as ignored`).toBe(true);
+    }
+  });
+
+  it.each(REAL)('%s: the 4.x and 5.x layouts give the same model', (_name, config) => {
+    expect(spec(v5(config))).toBe(spec(config));
+  });
+
+  it('reads the rope settings of each family', () => {
+    const llama = modelSpecFromConfig(v5(LLAMA_32_1B));
+    expect(llama.positions).toEqual({ kind: 'rotary', rope: {
+      type: 'llama3', theta: 500000, rotaryDim: 64, maxPositions: 131072, factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192,
+    } });
+    expect(modelSpecFromConfig(TINYLLAMA).layers[0].rope).toEqual({ type: 'default', theta: 10000, rotaryDim: 64, maxPositions: 2048 });
+    expect(modelSpecFromConfig(v5(SMOLLM2_135M)).layers[29].rope!.theta).toBe(100000);
+    const qwen3 = modelSpecFromConfig(v5(QWEN3_06B));
+    expect([qwen3.headDim, qwen3.layers[0].qNorm, qwen3.layers[0].linears[0].bias, qwen3.layers[27].slidingWindow]).toEqual([
+      128, { weight: 'model.layers.0.self_attn.q_norm.weight', bias: null }, null, null,
+    ]);
+    expect(qwen3.layers[0].linears[0].out).toBe(16 * 128);
+    // transformers' precedence: a top-level original_max_position_embeddings (Phi-3 style) over the
+    // dict's; the dict's rope_theta over the top-level one; absent: max_position_embeddings.
+    const yarn = { rope_type: 'yarn', factor: 2, original_max_position_embeddings: 512 };
+    expect(modelSpecFromConfig({ ...TINYLLAMA, original_max_position_embeddings: 1024, rope_scaling: yarn }).layers[0].rope!.originalMaxPositions).toBe(1024);
+    expect(modelSpecFromConfig({ ...TINYLLAMA, rope_scaling: yarn }).layers[0].rope!.originalMaxPositions).toBe(512);
+    expect(modelSpecFromConfig({ ...TINYLLAMA, rope_scaling: { rope_type: 'yarn', factor: 2 } }).layers[0].rope!.originalMaxPositions).toBe(2048);
+    expect(modelSpecFromConfig({ ...TINYLLAMA, rope_theta: 5, rope_parameters: { rope_type: 'default', rope_theta: 7 } }).layers[0].rope!.theta).toBe(7);
+  });
+
+  it('sliding windows per layer as transformers: Mistral all layers, Qwen from max_window_layers or layer_types', () => {
+    expect(modelSpecFromConfig({ ...MISTRAL_7B_V03, sliding_window: 4096 }).layers.map((l) => l.slidingWindow)).toEqual(Array(32).fill(4096));
+    // MistralConfig's default is 4096 (Mistral-7B-v0.1 style); null (v0.3) means none.
+    expect(modelSpecFromConfig({ ...MISTRAL_7B_V03, sliding_window: undefined }).slidingWindow).toBe(4096);
+    expect(modelSpecFromConfig(MISTRAL_7B_V03).slidingWindow).toBeNull();
+    const q = modelSpecFromConfig({ ...QWEN25_05B, use_sliding_window: true, sliding_window: 512, max_window_layers: 20 });
+    expect(q.layers.map((l) => l.slidingWindow)).toEqual([...Array(20).fill(null), ...Array(4).fill(512)]);
+    const types = Array.from({ length: 28 }, (_, i) => (i % 2 ? 'sliding_attention' : 'full_attention'));
+    const q3 = modelSpecFromConfig({ ...v5(QWEN3_06B), use_sliding_window: true, sliding_window: 64, layer_types: types });
+    expect(q3.layers.map((l) => l.slidingWindow)).toEqual(types.map((t) => (t === 'sliding_attention' ? 64 : null)));
+    // layer_types says sliding but use_sliding_window is false: transformers has no window, full attention.
+    expect(modelSpecFromConfig({ ...v5(QWEN3_06B), layer_types: types }).layers.every((l) => l.slidingWindow === null)).toBe(true);
+  });
+});
+
+describe('refused by name: values this package does not compute', () => {
+  const refused: Array<[string, Config, RegExp]> = [
+    ['an unknown key', { ...LLAMA_32_1B, attn_logit_softcapping: 50 }, /attn_logit_softcapping=50 not understood for model_type llama/],
+    ['a key of another family', { ...MISTRAL_7B_V03, attention_bias: true }, /attention_bias=true not understood for model_type mistral/],
+    ['a rope type that does not exist', { ...LLAMA_32_1B, rope_scaling: { rope_type: 'su', factor: 2 } }, /rope_type "su" is not a rope type/],
+    ['a 4.x "type" that does not exist', { ...TINYLLAMA, rope_scaling: { type: 'ntk', factor: 2 } }, /type "ntk" is not a rope type/],
+    ['llama3 without low_freq_factor', v5({ ...LLAMA_32_1B, rope_scaling: { rope_type: 'llama3', factor: 8, high_freq_factor: 4 } }), /rope_parameters is missing low_freq_factor, required by rope_type "llama3"/],
+    ['a key the rope type does not use', { ...TINYLLAMA, rope_scaling: { type: 'linear', factor: 2, beta_fast: 8 } }, /beta_fast=8 not used by rope_type "linear"/],
+    ['longrope factors of the wrong length', { ...TINYLLAMA, rope_scaling: { rope_type: 'longrope', short_factor: [1, 2], long_factor: [1, 2] } }, /short_factor has 2 entries, the rotary dimension needs 32/],
+    ['partial_rotary_factor on llama', { ...TINYLLAMA, partial_rotary_factor: 0.5 }, /partial_rotary_factor 0.5 is not supported for llama/],
+    ['per-layer-type rope dicts on qwen3', { ...v5({ ...QWEN3_06B, use_sliding_window: true, sliding_window: 64, max_window_layers: 14 }), rope_parameters: { full_attention: { rope_type: 'default' }, sliding_attention: { rope_type: 'default' } } }, /one entry per layer type \(full_attention, sliding_attention\), but transformers' qwen3 model reads a single rope dict/],
+    ['per-layer-type keys where the model has one layer type', { ...v5(QWEN3_06B), rope_parameters: { full_attention: { rope_type: 'default' }, sliding_attention: { rope_type: 'default' } } }, /full_attention=.* not used by rope_type "default"/],
+    ['rope_scaling and rope_parameters that disagree', { ...LLAMA_32_1B, rope_parameters: { rope_type: 'llama3', factor: 8 } }, /rope_scaling.factor=32 and rope_parameters.factor=8 disagree/],
+    ['hidden_act other than silu', { ...QWEN3_06B, hidden_act: 'gelu' }, /hidden_act "gelu" is not supported for qwen3/],
+    ['quantized weights', { ...LLAMA_32_1B, quantization_config: { quant_method: 'gptq' } }, /quantization_config .* is not supported/],
+    ['interleaved rope (nanotron)', { ...SMOLLM2_135M, rope_interleaved: true }, /rope_interleaved true is not supported/],
+    ['multimodal rope on qwen2', { ...QWEN25_05B, use_mrope: true }, /use_mrope true is not supported/],
+    ['layer_types of the wrong length', { ...v5(QWEN3_06B), layer_types: ['full_attention'] }, /layer_types must list/],
+    ['a missing required field', { ...MISTRAL_7B_V03, hidden_size: undefined }, /missing hidden_size/],
+    ['gemma2', { model_type: 'gemma2' }, /unsupported model_type "gemma2"/],
+    ['phi3', { model_type: 'phi3' }, /unsupported model_type "phi3"/],
+  ];
+  it.each(refused)('%s', (_n, config, message) => {
+    expect(() => modelSpecFromConfig(config)).toThrow(message);
+  });
+
+  it('pretraining_tp > 1 and mlp_bias are computed, not refused', () => {
+    expect(spec({ ...TINYLLAMA, pretraining_tp: 2 })).toBe(spec(TINYLLAMA));
+    expect(modelSpecFromConfig({ ...TINYLLAMA, mlp_bias: true }).layers[0].linears[6].bias).toBe('model.layers.0.mlp.down_proj.bias');
+  });
+
+  it('head_dim inconsistent with the weights is refused naming the tensor', () => {
+    const tiny = { ...QWEN3_06B, num_hidden_layers: 1, hidden_size: 8, intermediate_size: 8, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, vocab_size: 5 };
+    const s = modelSpecFromConfig(tiny);
+    const tensors = [...s.globals, ...s.layers.flatMap((l) => [...l.linears.map((x) => ({ name: x.weight, shape: [x.out, x.in] })), ...l.copied])];
+    expect(() => modelSpecFromConfig({ ...tiny, head_dim: 8 }, { tensors })).toThrow(/q_proj.weight" has shape \[8, 8\] but config.json implies \[16, 8\]: head_dim 8 × 2 heads \(1 key\/value\)/);
+  });
+});
