@@ -1,5 +1,5 @@
 // Elementwise ops of the MLP and the residual stream. out may equal an input (in place).
-import { expf4 } from './simd-math';
+import { expf4, tanhf4 } from './simd-math';
 
 /** out = silu(gate) · up, silu(g) = g / (1 + e^(−g)) (LLaMA's SwiGLU MLP). */
 export function siluMul(gate: usize, up: usize, out: usize, n: i32): void {
@@ -15,6 +15,45 @@ export function siluMul(gate: usize, up: usize, out: usize, n: i32): void {
     const o = <usize>i << 2;
     const g = load<f32>(gate + o);
     store<f32>(out + o, (g / (1 + Mathf.exp(-g))) * load<f32>(up + o));
+  }
+}
+
+/** gelu_tanh(g) = 0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³))), in PyTorch's order of operations. */
+// @ts-ignore: decorator
+@inline function geluTanh4(g: v128): v128 {
+  const cube = f32x4.mul(f32x4.mul(g, g), g);
+  const inner = f32x4.mul(f32x4.splat(GELU_BETA), f32x4.add(g, f32x4.mul(f32x4.splat(GELU_KAPPA), cube)));
+  return f32x4.mul(f32x4.mul(f32x4.splat(0.5), g), f32x4.add(f32x4.splat(1), tanhf4(inner)));
+}
+
+// PyTorch's kBeta = M_SQRT2 · M_2_SQRTPI · 0.5 = √(2/π), rounded to f32 as in its f32 kernel.
+const GELU_BETA: f32 = 0.7978845608028654;
+const GELU_KAPPA: f32 = 0.044715;
+
+/** out = gelu_tanh(gate) · up (Gemma's GeGLU MLP, hidden_activation gelu_pytorch_tanh). */
+export function geluTanhMul(gate: usize, up: usize, out: usize, n: i32): void {
+  const n4 = n & ~3;
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(geluTanh4(v128.load(gate + o)), v128.load(up + o)));
+  }
+  for (let i = n4; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, f32x4.extract_lane(geluTanh4(f32x4.splat(load<f32>(gate + o))), 0) * load<f32>(up + o));
+  }
+}
+
+/** out = tanh(x / cap) · cap (Gemma 2's final_logit_softcapping, on the lm head's logits). */
+export function softcap(x: usize, out: usize, n: i32, cap: f32): void {
+  const n4 = n & ~3;
+  const c = f32x4.splat(cap);
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(tanhf4(f32x4.div(v128.load(x + o), c)), c));
+  }
+  for (let i = n4; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, f32x4.extract_lane(tanhf4(f32x4.splat(load<f32>(x + o) / cap)), 0) * cap);
   }
 }
 

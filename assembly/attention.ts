@@ -1,10 +1,10 @@
 // Causal self-attention with grouped-query heads, one sequence at a time. Query head h reads
 // key/value head h / (nHeads / nKvHeads) (Hugging Face repeat_kv, llama2.c kv_mul). Scores are
-// scaled dot products; the softmax subtracts the row maximum and runs in f32.
+// scaled dot products (soft-capped where the model asks); the softmax subtracts the row maximum and runs in f32.
 // Keys are taken four at a time in both passes (four dot products reduced together into one
 // vector of scores; four value rows added per read-modify-write of the output), which matters
 // for small heads where per-key overhead would otherwise dominate (stories260K: head_dim 8).
-import { expf4 } from './simd-math';
+import { expf4, tanhf4 } from './simd-math';
 
 @inline function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
@@ -30,14 +30,17 @@ import { expf4 } from './simd-math';
  * out[T, nHeads·headDim] = softmax(q·kᵀ·scale, causal) · v per head.
  * q [T, nHeads·headDim]; k, v [T, nKvHeads·headDim]; scratch: T f32 (one row of scores).
  * window > 0 limits each query to the last `window` keys (sliding-window attention); 0 = none.
+ * softcap > 0 caps each scaled score as tanh(score / softcap) · softcap before the softmax
+ * (Gemma 2's attn_logit_softcapping); 0 = none.
  */
-export function attention(q: usize, k: usize, v: usize, out: usize, scratch: usize, T: i32, nHeads: i32, nKvHeads: i32, headDim: i32, scale: f32, window: i32): void {
+export function attention(q: usize, k: usize, v: usize, out: usize, scratch: usize, T: i32, nHeads: i32, nKvHeads: i32, headDim: i32, scale: f32, window: i32, softcap: f32): void {
   const group = nHeads / nKvHeads;
   const headBytes = <usize>headDim << 2;
   const qRow = <usize>nHeads * headBytes;
   const kvRow = <usize>nKvHeads * headBytes;
   const d4 = headDim & ~3;
   const scaleV = f32x4.splat(scale);
+  const capV = f32x4.splat(softcap);
   for (let h = 0; h < nHeads; h++) {
     const kvOff = <usize>(h / group) * headBytes;
     for (let t = 0; t < T; t++) {
@@ -71,12 +74,14 @@ export function attention(q: usize, k: usize, v: usize, out: usize, scratch: usi
           }
         }
         sc = f32x4.mul(sc, scaleV);
+        if (softcap > 0) sc = f32x4.mul(tanhf4(f32x4.div(sc, capV)), capV);
         v128.store(scratch + (<usize>s << 2), sc);
         mv = f32x4.max(mv, sc);
       }
       let m = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
       for (; s < end; s++) {
-        const sc = dot(qt, k + <usize>s * kvRow + kvOff, headDim) * scale;
+        let sc = dot(qt, k + <usize>s * kvRow + kvOff, headDim) * scale;
+        if (softcap > 0) sc = f32x4.extract_lane(tanhf4(f32x4.splat(sc / softcap)), 0) * softcap;
         store<f32>(scratch + (<usize>s << 2), sc);
         m = max(m, sc);
       }

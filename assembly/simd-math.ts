@@ -28,3 +28,19 @@ export function expf4(x: v128): v128 {
   const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
   return f32x4.mul(y, pow2n);
 }
+
+/**
+ * tanh, four lanes: sign(x)·(1 − e^(−2|x|)) / (1 + e^(−2|x|)). Never overflows (e ≤ 1), so large
+ * arguments give exactly ±1; the absolute error stays within a few 1e-8, which is what the two
+ * users need (attention/logit soft-capping multiplies it by the cap, GELU adds it to 1).
+ * gpu/act.wgsl and gpu/attention.wgsl use the same formula.
+ */
+// @ts-ignore: decorator
+@inline
+export function tanhf4(x: v128): v128 {
+  const e = expf4(f32x4.mul(f32x4.abs(x), f32x4.splat(-2)));
+  const one = f32x4.splat(1);
+  const t = f32x4.div(f32x4.sub(one, e), f32x4.add(one, e));
+  // Copy x's sign bit onto |tanh|.
+  return v128.or(t, v128.and(x, i32x4.splat(0x80000000)));
+}

@@ -4,7 +4,7 @@
 
 struct ActParams {
   length: u32,
-  _pad0: u32,
+  cap: f32,     // softcap only
   _pad1: u32,
   _pad2: u32,
 }
@@ -41,6 +41,50 @@ fn silu_mul_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 fn silu_mul_inplace_up(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = elem_index(gid, nwg);
   if (i < p.length) { out[i] = silu(a[i]) * out[i]; }
+}
+
+// tanh as assembly/simd-math.ts's tanhf4: e^(−2|x|) never overflows, unlike sinh/cosh.
+fn tanh_safe(x: f32) -> f32 {
+  let e = exp(-2.0 * abs(x));
+  return sign(x) * ((1.0 - e) / (1.0 + e));
+}
+
+// PyTorch's gelu(approximate='tanh'), its order of operations: 0.5·g·(1 + tanh(β·(g + κ·g³))).
+fn gelu_tanh(g: f32) -> f32 {
+  let inner = 0.7978845608028654 * (g + 0.044715 * (g * g * g));
+  return (0.5 * g) * (1.0 + tanh_safe(inner));
+}
+
+// out = gelu_tanh(a) · b (Gemma's GeGLU MLP)
+@compute @workgroup_size(64)
+fn gelu_tanh_mul(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = gelu_tanh(a[i]) * b[i]; }
+}
+
+@compute @workgroup_size(64)
+fn gelu_tanh_mul_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = gelu_tanh(out[i]) * b[i]; }
+}
+
+@compute @workgroup_size(64)
+fn gelu_tanh_mul_inplace_up(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = gelu_tanh(a[i]) * out[i]; }
+}
+
+// out = tanh(a / cap) · cap (Gemma 2's final logit soft-capping)
+@compute @workgroup_size(64)
+fn softcap(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = tanh_safe(a[i] / p.cap) * p.cap; }
+}
+
+@compute @workgroup_size(64)
+fn softcap_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < p.length) { out[i] = tanh_safe(out[i] / p.cap) * p.cap; }
 }
 
 @compute @workgroup_size(64)

@@ -15,7 +15,7 @@ struct AttnParams {
   headDim: u32,
   scale: f32,
   window: u32,   // 0 = full causal
-  _pad0: u32,
+  softcap: f32,  // > 0: scores become tanh(score / softcap) · softcap (Gemma 2); 0 = none
   _pad1: u32,
 }
 
@@ -24,6 +24,13 @@ struct AttnParams {
 @group(0) @binding(2) var<storage, read> v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> p: AttnParams;
+
+// tanh as assembly/simd-math.ts's tanhf4 computes it: e^(−2|x|) never overflows (WGSL's
+// builtin tanh may be sinh/cosh, which overflow to NaN on some drivers for large |x|).
+fn tanh_capped(x: f32) -> f32 {
+  let e = exp(-2.0 * abs(x));
+  return sign(x) * ((1.0 - e) / (1.0 + e));
+}
 
 override HEAD_DIM: u32 = 64u;
 // Keys per block: BK·HEAD_DIM ≤ 2048 floats per tile, so both tiles fit the 16 KiB of
@@ -81,6 +88,7 @@ fn attention(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
           var dot = 0.0;
           for (var i = 0u; i < HEAD_DIM; i++) { dot += q[qBase + i] * ks[j * HEAD_DIM + i]; }
           score = dot * p.scale;
+          if (p.softcap > 0.0) { score = tanh_capped(score / p.softcap) * p.softcap; }
         }
         sc[j] = score;
         bm = max(bm, score);

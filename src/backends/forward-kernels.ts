@@ -24,6 +24,9 @@ export interface AttentionShape {
   scale: number;
   /** Sliding-window attention: each query sees only the last `window` keys (itself included); 0 = full causal. */
   window: number;
+  /** Attention logit soft-capping (Gemma 2): scores become tanh(score / softcap) · softcap after
+   *  the scale, before the causal mask and softmax; 0 or absent = none. */
+  softcap?: number;
 }
 
 export interface ForwardKernels {
@@ -57,6 +60,10 @@ export interface ForwardKernels {
   // --- act --- (out may alias an input)
   /** out = silu(gate) · up, elementwise over `length`. */
   siluMul(gate: DeviceTensor, up: DeviceTensor, out: DeviceTensor, length: number): void;
+  /** out = gelu_tanh(gate) · up (PyTorch gelu(approximate='tanh')), elementwise over `length`. */
+  geluTanhMul(gate: DeviceTensor, up: DeviceTensor, out: DeviceTensor, length: number): void;
+  /** out = tanh(x / cap) · cap (logit soft-capping), cap > 0. */
+  softcap(x: DeviceTensor, out: DeviceTensor, length: number, cap: number): void;
   /** out = max(x, 0). */
   relu(x: DeviceTensor, out: DeviceTensor, length: number): void;
   /** out = a + b. */
@@ -121,6 +128,7 @@ export function withShapeChecks(k: ForwardKernels): ForwardKernels {
       need('attention', 'v', v, s.tokens * s.kvHeads * s.headDim);
       need('attention', 'out', out, s.tokens * s.heads * s.headDim);
       if (out === q || out === kk || out === v) throw new KernelShapeError('attention: out must not alias q, k or v');
+      if (s.softcap !== undefined && !(s.softcap >= 0 && Number.isFinite(s.softcap))) throw new KernelShapeError(`attention: softcap ${s.softcap} must be 0 (none) or positive`);
       k.attention(q, kk, v, out, s);
     },
     siluMul(gate, up, out, length) {
@@ -128,6 +136,18 @@ export function withShapeChecks(k: ForwardKernels): ForwardKernels {
       need('siluMul', 'up', up, length);
       need('siluMul', 'out', out, length);
       k.siluMul(gate, up, out, length);
+    },
+    geluTanhMul(gate, up, out, length) {
+      need('geluTanhMul', 'gate', gate, length);
+      need('geluTanhMul', 'up', up, length);
+      need('geluTanhMul', 'out', out, length);
+      k.geluTanhMul(gate, up, out, length);
+    },
+    softcap(x, out, length, cap) {
+      if (!(cap > 0) || !Number.isFinite(cap)) throw new KernelShapeError(`softcap: cap ${cap} must be a positive number`);
+      need('softcap', 'x', x, length);
+      need('softcap', 'out', out, length);
+      k.softcap(x, out, length, cap);
     },
     relu(x, out, length) {
       need('relu', 'x', x, length);

@@ -101,9 +101,51 @@ for (const [tokens, heads, kvHeads, headDim, window] of [
   });
 }
 
+// Soft-capped scores (Gemma 2's attn_logit_softcapping): caps small enough that tanh saturates
+// for some scores (q, k scaled by 4), with and without a window.
+for (const [tokens, heads, kvHeads, headDim, window, cap] of [
+  [9, 4, 2, 8, 0, 2], [70, 2, 1, 16, 0, 5], [33, 4, 4, 12, 6, 1.5],
+] as const) {
+  const q = rnd(tokens * heads * headDim, 4);
+  const k = rnd(tokens * kvHeads * headDim, 4);
+  const v = rnd(tokens * kvHeads * headDim);
+  const scale = 1 / Math.sqrt(headDim);
+  cases.push({
+    kernel: 'attention', shape: `T${tokens} ${heads}/${kvHeads}h×${headDim}${window ? ` w${window}` : ''} softcap ${cap}`, tol: 2e-5,
+    async run({ store, kernels }) {
+      const out = poisoned(store, tokens * heads * headDim);
+      kernels.attention(store.upload('f32', q), store.upload('f32', k), store.upload('f32', v), out, { tokens, heads, kvHeads, headDim, scale, window, softcap: cap });
+      return store.read(out as DeviceTensor & { dtype: 'f32' });
+    },
+    expected: () => ref.attention(q, k, v, tokens, heads, kvHeads, headDim, scale, window, cap),
+  });
+}
+
 for (const n of [1, 6, 1001]) {
   const a = rnd(n, 6);
   const b = rnd(n, 2);
+  cases.push({
+    kernel: 'geluTanhMul', shape: `${n}`, tol: 1e-6,
+    async run({ store, kernels }) {
+      const out = poisoned(store, n);
+      kernels.geluTanhMul(store.upload('f32', a), store.upload('f32', b), out, n);
+      return store.read(out as DeviceTensor & { dtype: 'f32' });
+    },
+    expected: () => Array.from(a, (g, i) => ref.geluTanh(g) * b[i]),
+  });
+  // Logits of ±40 against caps of 30 and 3: both the near-linear and the saturated range.
+  for (const cap of [30, 3]) {
+    const x = rnd(n, 40);
+    cases.push({
+      kernel: 'softcap', shape: `${n} cap ${cap}`, tol: 1e-6,
+      async run({ store, kernels }) {
+        const out = poisoned(store, n);
+        kernels.softcap(store.upload('f32', x), out, n, cap);
+        return store.read(out as DeviceTensor & { dtype: 'f32' });
+      },
+      expected: () => Array.from(x, (v) => Math.tanh(v / cap) * cap),
+    });
+  }
   cases.push({
     kernel: 'siluMul', shape: `${n}`, tol: 1e-6,
     async run({ store, kernels }) {
@@ -156,6 +198,9 @@ for (const n of [1, 6, 1001]) {
     inPlace('add out=b', a, (d, t) => d.kernels.add(d.store.upload('f32', c), t, t, n), () => Array.from(a, (v, i) => v + c[i])),
     inPlace('siluMul out=gate', a, (d, t) => d.kernels.siluMul(t, d.store.upload('f32', c), t, n), () => Array.from(a, (g, i) => ref.silu(g) * c[i])),
     inPlace('siluMul out=up', c, (d, t) => d.kernels.siluMul(d.store.upload('f32', a), t, t, n), () => Array.from(a, (g, i) => ref.silu(g) * c[i])),
+    inPlace('geluTanhMul out=gate', a, (d, t) => d.kernels.geluTanhMul(t, d.store.upload('f32', c), t, n), () => Array.from(a, (g, i) => ref.geluTanh(g) * c[i])),
+    inPlace('geluTanhMul out=up', c, (d, t) => d.kernels.geluTanhMul(d.store.upload('f32', a), t, t, n), () => Array.from(a, (g, i) => ref.geluTanh(g) * c[i])),
+    inPlace('softcap', a, (d, t) => d.kernels.softcap(t, t, n, 2), () => Array.from(a, (v) => Math.tanh(v / 2) * 2)),
     inPlace('relu', a, (d, t) => d.kernels.relu(t, t, n), () => Array.from(a, (v) => Math.max(v, 0)), 0),
   );
 }
@@ -222,5 +267,7 @@ describe('forward kernel shape checks', () => {
     expect(() => kernels.gemm(x, w, null, x, 3, 4, 3)).toThrow(/alias/);
     expect(() => kernels.nll(x, x, y, 3, 4)).toThrow(/targets is f32, expected i32/);
     expect(() => kernels.attention(x, x, x, y, { tokens: 1, heads: 3, kvHeads: 2, headDim: 2, scale: 1, window: 0 })).toThrow(/multiple/);
+    expect(() => kernels.softcap(x, y, 4, 0)).toThrow(/softcap: cap 0 must be a positive number/);
+    expect(() => kernels.softcap(x, y, 9, 1)).toThrow(/softcap: out holds 8 elements/);
   });
 });

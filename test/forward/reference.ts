@@ -64,7 +64,7 @@ export function rope(x: Arr, rows: number, heads: number, headDim: number, theta
 }
 
 export function attention(
-  q: Arr, k: Arr, v: Arr, tokens: number, heads: number, kvHeads: number, headDim: number, scale: number, window = 0,
+  q: Arr, k: Arr, v: Arr, tokens: number, heads: number, kvHeads: number, headDim: number, scale: number, window = 0, softcap = 0,
 ): Float64Array {
   const out = new Float64Array(tokens * heads * headDim);
   const rep = heads / kvHeads;
@@ -76,7 +76,7 @@ export function attention(
       for (let s = lo; s <= t; s++) {
         let d = 0;
         for (let i = 0; i < headDim; i++) d += q[(t * heads + h) * headDim + i] * k[(s * kvHeads + kh) * headDim + i];
-        scores.push(d * scale);
+        scores.push(softcap > 0 ? Math.tanh((d * scale) / softcap) * softcap : d * scale);
       }
       const m = Math.max(...scores);
       const e = scores.map((x) => Math.exp(x - m));
@@ -92,6 +92,9 @@ export function attention(
 }
 
 export const silu = (g: number): number => g / (1 + Math.exp(-g));
+
+/** PyTorch gelu(approximate='tanh'). */
+export const geluTanh = (g: number): number => 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g ** 3)));
 
 export function nll(logits: Arr, targets: Arr, rows: number, vocab: number): Float64Array {
   const out = new Float64Array(rows);

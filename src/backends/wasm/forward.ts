@@ -33,10 +33,16 @@ export function createWasmForwardKernels(ctx: WasmContext): ForwardKernels {
     },
     attention(q, k, v, out, s) {
       const scratch = scoreRow(s.tokens);
-      e.attention(ptr(q), ptr(k), ptr(v), ptr(out), scratch, s.tokens, s.heads, s.kvHeads, s.headDim, s.scale, s.window);
+      e.attention(ptr(q), ptr(k), ptr(v), ptr(out), scratch, s.tokens, s.heads, s.kvHeads, s.headDim, s.scale, s.window, s.softcap ?? 0);
     },
     siluMul(gate, up, out, length) {
       e.siluMul(ptr(gate), ptr(up), ptr(out), length);
+    },
+    geluTanhMul(gate, up, out, length) {
+      e.geluTanhMul(ptr(gate), ptr(up), ptr(out), length);
+    },
+    softcap(x, out, length, cap) {
+      e.softcap(ptr(x), ptr(out), length, cap);
     },
     relu(x, out, length) {
       e.relu(ptr(x), ptr(out), length);

@@ -62,7 +62,7 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
       const batch = new Batch(device, cache, 'attention');
       batch.dispatch('attention', 'attention', {
         0: buf(q), 1: buf(k), 2: buf(v), 3: buf(out),
-        4: batch.uniform([s.tokens, s.heads, s.kvHeads, s.headDim, f32Bits(s.scale), s.window, 0, 0]),
+        4: batch.uniform([s.tokens, s.heads, s.kvHeads, s.headDim, f32Bits(s.scale), s.window, f32Bits(s.softcap ?? 0), 0]),
       }, wg, constants);
       batch.submit();
     },
@@ -72,6 +72,18 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
       if (out === gate) run('act', 'silu_mul_inplace', (b) => ({ 1: buf(up), 2: buf(out), 3: u(b) }), elementGrid(length));
       else if (out === up) run('act', 'silu_mul_inplace_up', (b) => ({ 0: buf(gate), 2: buf(out), 3: u(b) }), elementGrid(length));
       else run('act', 'silu_mul', (b) => ({ 0: buf(gate), 1: buf(up), 2: buf(out), 3: u(b) }), elementGrid(length));
+    },
+    geluTanhMul(gate, up, out, length) {
+      if (gate === up && out === gate) throw new KernelShapeError('geluTanhMul: out may alias gate or up, not both');
+      const u = (b: Batch) => b.uniform([length, 0, 0, 0]);
+      if (out === gate) run('act', 'gelu_tanh_mul_inplace', (b) => ({ 1: buf(up), 2: buf(out), 3: u(b) }), elementGrid(length));
+      else if (out === up) run('act', 'gelu_tanh_mul_inplace_up', (b) => ({ 0: buf(gate), 2: buf(out), 3: u(b) }), elementGrid(length));
+      else run('act', 'gelu_tanh_mul', (b) => ({ 0: buf(gate), 1: buf(up), 2: buf(out), 3: u(b) }), elementGrid(length));
+    },
+    softcap(x, out, length, cap) {
+      const u = (b: Batch) => b.uniform([length, f32Bits(cap), 0, 0]);
+      if (out === x) run('act', 'softcap_inplace', (b) => ({ 2: buf(out), 3: u(b) }), elementGrid(length));
+      else run('act', 'softcap', (b) => ({ 0: buf(x), 2: buf(out), 3: u(b) }), elementGrid(length));
     },
     relu(x, out, length) {
       const u = (b: Batch) => b.uniform([length, 0, 0, 0]);
