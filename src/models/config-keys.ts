@@ -12,6 +12,7 @@ const TRAINING = 'training only: dropout and initialization do nothing in an eva
 const GENERATION = 'generation settings (sampling, beam search, caching): dsnot runs whole sequences, no decoding';
 const TOKENS = 'token ids the tokenizer and generation use; the forward pass reads ids, not these';
 const DTYPE = 'storage dtype: dsnot reads every tensor in its stored dtype (safetensors header) and computes in f32';
+const IMAGE = 'image inputs of a multimodal model: the text model dsnot prunes and evaluates never reads them';
 const RUNTIME = 'a transformers runtime choice (attention kernel, output flags): same numbers, different implementation';
 
 /** Keys ignored in every family, with the reason. */
@@ -81,6 +82,16 @@ export const IGNORED_CONFIG_KEYS: Readonly<Record<string, string>> = {
   is_decoder: `${RUNTIME} (every supported model is a causal decoder)`,
   tie_encoder_decoder: `${RUNTIME} (decoder-only models have no encoder to tie)`,
   cross_attention_hidden_size: `${RUNTIME} (only used with add_cross_attention, which is refused)`,
+  cache_implementation: `${GENERATION} (Gemma's "hybrid" key/value cache)`,
+  // Gemma 3's multimodal wrapper (model_type gemma3): dsnot prunes its text model (text_config).
+  vision_config: `${IMAGE} (a checkpoint that holds vision tower tensors is refused)`,
+  mm_tokens_per_image: IMAGE,
+  boi_token_index: IMAGE,
+  eoi_token_index: IMAGE,
+  image_token_index: IMAGE,
+  boi_token_id: IMAGE,
+  eoi_token_id: IMAGE,
+  image_token_id: IMAGE,
 };
 
 /** Generic PretrainedConfig keys that are harmless at their default and refused otherwise. */

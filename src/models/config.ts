@@ -2,19 +2,21 @@
 // every tensor named, so that no other code parses tensor names or config keys.
 //
 // Supported: family 'llama' (model_type llama, mistral, qwen2, qwen3: one row each in
-// llama-variants.ts; also llama2.c checkpoints) and family 'opt' (model_type opt). Defaults for
+// llama-variants.ts; also llama2.c checkpoints), family 'gemma' (gemma2, gemma3_text, gemma3:
+// gemma-config.ts) and family 'opt' (model_type opt). Defaults for
 // missing keys are those of the transformers config classes; every key of config.json is either
 // read here or listed as harmless in config-keys.ts, and any other key is refused by name.
 import { ConfigError } from '../io/errors.js';
 import { ConfigReader } from './config-reader.js';
 import { readGenericKeys, refuseUnreadKeys } from './config-keys.js';
+import { GEMMA_MODEL_TYPES, gemmaSpec, readGemma } from './gemma-config.js';
 import { type AttentionType, LLAMA_VARIANTS } from './llama-variants.js';
 import { readRope } from './rope-config.js';
 import type { RopeParameters } from './rope.js';
 
-export type ModelFamily = 'llama' | 'opt';
+export type ModelFamily = 'llama' | 'opt' | 'gemma';
 
-export const SUPPORTED_MODEL_TYPES = [...Object.keys(LLAMA_VARIANTS), 'opt'] as const;
+export const SUPPORTED_MODEL_TYPES = [...Object.keys(LLAMA_VARIANTS), ...GEMMA_MODEL_TYPES, 'opt'] as const;
 
 /** A tensor by its full name in the checkpoint, with its shape (row-major, PyTorch order). */
 export interface TensorRef {
@@ -58,6 +60,10 @@ export interface LayerSpec {
   /** Per-head RMSNorm of q and k before RoPE (Qwen3 self_attn.q_norm / k_norm, weights [headDim]); null when none. */
   qNorm: NormSpec | null;
   kNorm: NormSpec | null;
+  /** Gemma: norms of the attention output and of the MLP output, before each joins the residual
+   *  (post_attention_layernorm, post_feedforward_layernorm); absent or null when none. */
+  postAttnNorm?: NormSpec | null;
+  postMlpNorm?: NormSpec | null;
   /** transformers' layer type: 'full_attention', or 'sliding_attention' (Mistral, Qwen2/3 with a window). */
   attentionType: AttentionType;
   /** This layer's attention window (each query sees the last `slidingWindow` keys); null = full causal. */
@@ -98,9 +104,18 @@ export interface ModelSpec {
   intermediateSize: number;
   vocabSize: number;
   maxPositions: number;
-  norm: { kind: 'rmsnorm' | 'layernorm'; eps: number };
-  /** llama: silu (SwiGLU MLP: down(silu(gate x) * up x)); OPT: relu (fc2(relu(fc1 x))). */
-  activation: 'silu' | 'relu';
+  /** unitOffset (Gemma): RMSNorm scales by (1 + weight) instead of weight. */
+  norm: { kind: 'rmsnorm' | 'layernorm'; eps: number; unitOffset?: boolean };
+  /** llama: silu (SwiGLU MLP: down(silu(gate x) * up x)); OPT: relu (fc2(relu(fc1 x)));
+   *  Gemma: gelu_tanh (down(gelu_tanh(gate x) * up x)). */
+  activation: 'silu' | 'relu' | 'gelu_tanh';
+  /** Gemma: the embeddings are multiplied by this (f32 √hidden_size); absent = 1. */
+  embedScale?: number;
+  /** Multiplier of q·k; absent = 1/√headDim (Gemma: query_pre_attn_scalar^−0.5). */
+  attentionScale?: number;
+  /** Gemma 2: attention scores and final logits become tanh(x / cap) · cap; absent or null = none. */
+  attnSoftcap?: number | null;
+  finalSoftcap?: number | null;
   positions: RotaryPositions | LearnedPositions;
   /** Pre-norm residual blocks (true for llama and most OPT); OPT-350m is post-norm (false). */
   normBeforeBlock: boolean;
@@ -141,12 +156,17 @@ export function modelSpecFromConfig(config: unknown, options: SpecOptions = {}):
   const c = new ConfigReader(config as Record<string, unknown>);
   const modelType = c.string('model_type', '');
   const tensors = options.tensors ? new Map([...options.tensors].map((t) => [t.name, t.shape])) : null;
-  if (modelType !== 'opt' && !Object.hasOwn(LLAMA_VARIANTS, modelType)) {
+  if (modelType !== 'opt' && !Object.hasOwn(LLAMA_VARIANTS, modelType) && !(GEMMA_MODEL_TYPES as readonly string[]).includes(modelType)) {
     throw new ConfigError(
       `unsupported model_type ${JSON.stringify(modelType || null)} in config.json: supported are ${SUPPORTED_MODEL_TYPES.join(', ')} (and llama2.c .bin checkpoints)`,
     );
   }
   readGenericKeys(c);
+  if ((GEMMA_MODEL_TYPES as readonly string[]).includes(modelType)) {
+    // gemma-config.ts reads the config; the tensor names are llama's plus Gemma's extra norms.
+    const g = readGemma(c, modelType);
+    return finish(gemmaSpec(llamaSpec(g.dims, resolvePrefix(tensors, g.prefixes, 'embed_tokens.weight')), g, tensors), tensors);
+  }
   return finish(modelType === 'opt' ? optFamily(c, tensors) : llamaFamily(c, modelType, tensors), tensors);
 }
 

@@ -1,6 +1,6 @@
 // A decoder-only model as the pruning pipeline drives it: one decoder layer at a time, one
 // sequence at a time, hidden states kept on the host between layers. Written once against
-// ForwardKernels + TensorStore; llama.ts and opt.ts hold the two families' blocks.
+// ForwardKernels + TensorStore; llama.ts, gemma.ts and opt.ts hold the families' blocks.
 //
 //   const model = createDecoder(spec, backend);
 //   let h = await (await model.loadEmbeddings(reader)).embed(ids);          // [T, d] host
@@ -14,6 +14,7 @@
 import type { DType, DeviceTensor, TensorStore } from '../backends/backend.js';
 import type { ForwardKernels } from '../backends/forward-kernels.js';
 import type { LayerSpec, LinearSpec, ModelSpec, NormSpec } from './config.js';
+import { gemmaBlock } from './gemma.js';
 import { llamaBlock } from './llama.js';
 import { optBlock } from './opt.js';
 import { type RopeParameters, ropeFrequencies, ropeRegime, ropeTableFor, UnsupportedModelError } from './rope.js';
@@ -100,7 +101,7 @@ export interface DecoderModel {
 const HEAD_CHUNK_FLOATS = 1 << 22;
 
 export function createDecoder(spec: ModelSpec, backend: ForwardBackend): DecoderModel {
-  if (spec.family !== 'llama' && spec.family !== 'opt') throw new UnsupportedModelError(`model family ${String(spec.family)}`);
+  if (spec.family !== 'llama' && spec.family !== 'opt' && spec.family !== 'gemma') throw new UnsupportedModelError(`model family ${String(spec.family)}`);
   for (const l of spec.layers) if (l.rope) ropeFrequencies(l.rope, 1); // a bad rope setting fails now, not mid-run
   return new Decoder(spec, backend);
 }
@@ -160,7 +161,7 @@ class Decoder implements DecoderModel {
     const layer = this.layerSpec(index);
     const names: string[] = [];
     for (const l of layer.linears) names.push(l.weight, ...(l.bias ? [l.bias] : []));
-    for (const n of [layer.attnNorm, layer.mlpNorm]) for (const t of [n.weight, n.bias]) if (t) names.push(t);
+    for (const n of hiddenNorms(layer)) for (const t of [n.weight, n.bias]) if (t) names.push(t);
     for (const n of [layer.qNorm, layer.kNorm]) if (n?.weight) names.push(n.weight);
     return names;
   }
@@ -172,9 +173,9 @@ class Decoder implements DecoderModel {
       expected.set(l.weight, l.out * l.in);
       if (l.bias) expected.set(l.bias, l.out);
     }
-    for (const n of [layer.attnNorm, layer.mlpNorm]) for (const t of [n.weight, n.bias]) if (t) expected.set(t, this.spec.hiddenSize);
+    for (const n of hiddenNorms(layer)) for (const t of [n.weight, n.bias]) if (t) expected.set(t, this.spec.hiddenSize);
     for (const n of [layer.qNorm, layer.kNorm]) if (n?.weight) expected.set(n.weight, this.spec.headDim);
-    const tensors = await this.upload(source, expected);
+    const tensors = await this.upload(source, expected, this.offsetNames(layer));
     return new Layer(this, layer, tensors, expected);
   }
 
@@ -194,6 +195,8 @@ class Decoder implements DecoderModel {
           if (!Number.isInteger(id) || id < 0 || id >= s.vocabSize) throw new ModelInputError(`token id ${id} at position ${t} is outside the vocabulary [0, ${s.vocabSize})`);
           gathered.set(table.subarray(id * s.wordEmbedDim, (id + 1) * s.wordEmbedDim), t * s.wordEmbedDim);
         }
+        // Gemma: × f32 √hidden, as transformers multiplies by a tensor of the hidden dtype.
+        if (s.embedScale !== undefined) for (let i = 0; i < gathered.length; i++) gathered[i] *= s.embedScale;
         if (!projectIn && !pos) return gathered;
         let hidden: Float32Array = gathered;
         if (projectIn) {
@@ -235,7 +238,7 @@ class Decoder implements DecoderModel {
     if (s.finalNorm) {
       const fn = s.finalNorm;
       finalNorm = {
-        weight: fn.weight ? up(await read(source, fn.weight, s.hiddenSize)) : this.units().ones,
+        weight: fn.weight ? up(this.normWeight(await read(source, fn.weight, s.hiddenSize))) : this.units().ones,
         bias: s.norm.kind === 'layernorm' ? (fn.bias ? up(await read(source, fn.bias, s.hiddenSize)) : this.units().zeros) : null,
       };
     }
@@ -254,6 +257,13 @@ class Decoder implements DecoderModel {
       b.gemm(x, projectOut, null, y, rows, s.hiddenSize, s.wordEmbedDim);
       return y;
     };
+    // Logits of n rows into the workspace, soft-capped where the model says (Gemma 2's final_logit_softcapping).
+    const headLogits = (x: DeviceTensor, n: number): DeviceTensor => {
+      const logits = ws.get('logits', n * s.vocabSize);
+      b.gemm(x, lmHead, null, logits, n, s.wordEmbedDim, s.vocabSize);
+      if (s.finalSoftcap) b.softcap(logits, logits, n * s.vocabSize, s.finalSoftcap);
+      return logits;
+    };
     const chunk = Math.max(1, Math.floor(HEAD_CHUNK_FLOATS / s.vocabSize));
     const d = s.hiddenSize;
     return {
@@ -261,9 +271,7 @@ class Decoder implements DecoderModel {
         const out = new Float32Array(rows * s.vocabSize);
         for (let r0 = 0; r0 < rows; r0 += chunk) {
           const n = Math.min(chunk, rows - r0);
-          const x = headInput(hidden.subarray(r0 * d, (r0 + n) * d), n);
-          const logits = ws.get('logits', n * s.vocabSize);
-          b.gemm(x, lmHead, null, logits, n, s.wordEmbedDim, s.vocabSize);
+          const logits = headLogits(headInput(hidden.subarray(r0 * d, (r0 + n) * d), n), n);
           out.set((await b.read(logits)) as Float32Array, r0 * s.vocabSize);
         }
         return out;
@@ -275,9 +283,7 @@ class Decoder implements DecoderModel {
           const n = Math.min(chunk, rows - r0);
           const ids = Int32Array.from({ length: n }, (_, i) => targets[r0 + i]);
           for (const id of ids) if (id < 0 || id >= s.vocabSize) throw new ModelInputError(`target id ${id} is outside the vocabulary [0, ${s.vocabSize})`);
-          const x = headInput(hidden.subarray(r0 * d, (r0 + n) * d), n);
-          const logits = ws.get('logits', n * s.vocabSize);
-          b.gemm(x, lmHead, null, logits, n, s.wordEmbedDim, s.vocabSize);
+          const logits = headLogits(headInput(hidden.subarray(r0 * d, (r0 + n) * d), n), n);
           const t = ws.get('targets', n, 'i32');
           b.write(t, ids);
           const nll = ws.get('nll', n);
@@ -334,16 +340,35 @@ class Decoder implements DecoderModel {
     return have.table;
   }
 
+  /**
+   * Gemma's RMSNorm scales by (1 + w), computed in f32 (Gemma2RMSNorm: 1.0 + weight.float()).
+   * Adding the 1 once on the host, rounded to f32 as torch does, gives the same factors as adding
+   * it in every call, and keeps one rmsNorm kernel for every family. A new array: the source's
+   * may be a reused buffer, and the checkpoint's tensor is written back unchanged.
+   */
+  normWeight(w: Float32Array): Float32Array {
+    return this.spec.norm.unitOffset ? w.map((x) => x + 1) : w;
+  }
+
+  /** The layer's norm weights that take the (1 + w) form (none unless the model has it). */
+  offsetNames(layer: LayerSpec): Set<string> {
+    if (!this.spec.norm.unitOffset) return new Set();
+    return new Set([...hiddenNorms(layer), layer.qNorm, layer.kNorm].flatMap((n) => (n?.weight ? [n.weight] : [])));
+  }
+
   private layerSpec(index: number): LayerSpec {
     const layer = this.spec.layers[index];
     if (!Number.isInteger(index) || !layer) throw new ModelInputError(`layer ${index} does not exist: the model has ${this.spec.layers.length} layers`);
     return layer;
   }
 
-  private async upload(source: TensorSource | ReadonlyMap<string, Float32Array>, expected: Map<string, number>): Promise<Map<string, DeviceTensor>> {
+  private async upload(source: TensorSource | ReadonlyMap<string, Float32Array>, expected: Map<string, number>, offset: Set<string>): Promise<Map<string, DeviceTensor>> {
     const tensors = new Map<string, DeviceTensor>();
     try {
-      for (const [name, length] of expected) tensors.set(name, this.backend.upload('f32', await read(source, name, length)));
+      for (const [name, length] of expected) {
+        const data = await read(source, name, length);
+        tensors.set(name, this.backend.upload('f32', offset.has(name) ? this.normWeight(data) : data));
+      }
     } catch (e) {
       for (const t of tensors.values()) this.backend.release(t);
       throw e;
@@ -376,7 +401,8 @@ class Layer implements DecoderLayer {
   setWeight(name: string, data: Float32Array): void {
     const t = this.tensor(name);
     if (data.length !== this.lengths.get(name)) throw new ModelInputError(`setWeight "${name}": ${data.length} floats given, the tensor holds ${this.lengths.get(name)}`);
-    this.model.backend.write(t, data);
+    // A norm weight is given as the checkpoint stores it (Gemma: w of 1 + w).
+    this.model.backend.write(t, this.model.offsetNames(this.spec).has(name) ? this.model.normWeight(data) : data);
   }
 
   async forward(hidden: Float32Array, rows: number, options: LayerForwardOptions = {}): Promise<Float32Array> {
@@ -415,6 +441,7 @@ class Layer implements DecoderLayer {
     const h = ws.get('hidden', rows * d);
     k.write(h, hidden);
     if (spec.family === 'llama') await llamaBlock(ctx, h, rows);
+    else if (spec.family === 'gemma') await gemmaBlock(ctx, h, rows);
     else await optBlock(ctx, h, rows);
     return (options.into ? await k.read(h, options.into) : await k.read(h)) as Float32Array;
   }
@@ -429,6 +456,11 @@ class Layer implements DecoderLayer {
   private alive(): void {
     if (this.disposed) throw new ModelInputError(`layer ${this.spec.index} was disposed`);
   }
+}
+
+/** The layer's norms over hidden features: before attention and MLP, and Gemma's after them. */
+function hiddenNorms(layer: LayerSpec): NormSpec[] {
+  return [layer.attnNorm, layer.mlpNorm, ...(layer.postAttnNorm ? [layer.postAttnNorm] : []), ...(layer.postMlpNorm ? [layer.postMlpNorm] : [])];
 }
 
 async function read(source: TensorSource | ReadonlyMap<string, Float32Array>, name: string, length: number): Promise<Float32Array> {

@@ -161,7 +161,7 @@ describe('refused by name: values this package does not compute', () => {
     ['multimodal rope on qwen2', { ...QWEN25_05B, use_mrope: true }, /use_mrope true is not supported/],
     ['layer_types of the wrong length', { ...v5(QWEN3_06B), layer_types: ['full_attention'] }, /layer_types must list/],
     ['a missing required field', { ...MISTRAL_7B_V03, hidden_size: undefined }, /missing hidden_size/],
-    ['gemma2', { model_type: 'gemma2' }, /unsupported model_type "gemma2"/],
+    ['gemma (Gemma 1)', { model_type: 'gemma' }, /unsupported model_type "gemma"/],
     ['phi3', { model_type: 'phi3' }, /unsupported model_type "phi3"/],
   ];
   it.each(refused)('%s', (_n, config, message) => {

@@ -125,7 +125,7 @@ describe('ModelSpec from config.json', () => {
   });
 
   it('names what is supported when the architecture is not', () => {
-    expect(() => modelSpecFromConfig({ model_type: 'gpt2' })).toThrow(/unsupported model_type "gpt2".*llama, mistral, qwen2, qwen3, opt/);
+    expect(() => modelSpecFromConfig({ model_type: 'gpt2' })).toThrow(/unsupported model_type "gpt2".*llama, mistral, qwen2, qwen3, .*gemma2, gemma3_text, gemma3, .*opt/);
     expect(() => modelSpecFromConfig({})).toThrow(ConfigError);
     expect(() => modelSpecFromConfig([])).toThrow(/not a JSON object/);
     expect(() => modelSpecFromConfig({ ...MISTRAL_7B, hidden_act: 'gelu' })).toThrow(/hidden_act "gelu"/);

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { randn } from '../forward/reference.js';
-import type { LlamaConfig, OptConfig } from './reference-model.js';
+import { type GemmaConfig, gemmaText, type LlamaConfig, type OptConfig } from './reference-model.js';
 
 export type Tensors = Map<string, { shape: number[]; data: Float32Array }>;
 
@@ -115,6 +115,67 @@ export const qwen3v5: LlamaConfig = { // 5.x layout, explicit layer_types, atten
   layer_types: ['sliding_attention', 'full_attention'],
 };
 
+/**
+ * A Gemma 2 / 3 checkpoint's tensors under `prefix` (gemma3 wrapper: language_model.model. by
+ * default). Norm weights are stored as w of (1 + w), near 0 as in real checkpoints.
+ */
+export function gemmaTensors(c: GemmaConfig, prefix?: string): Tensors {
+  const { tc, prefix: P, head } = gemmaText(c, prefix);
+  const d: number = tc.hidden_size;
+  const hd: number = tc.head_dim ?? 256;
+  const specs: Array<[string, number[], 'w' | 'norm' | 'bias']> = [[`${P}embed_tokens.weight`, [tc.vocab_size, d], 'w'], [`${P}norm.weight`, [d], 'bias']];
+  if (tc.tie_word_embeddings === false) specs.push([head, [tc.vocab_size, d], 'w']);
+  for (let l = 0; l < tc.num_hidden_layers; l++) {
+    const p = `${P}layers.${l}.`;
+    for (const n of ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm']) specs.push([`${p}${n}.weight`, [d], 'bias']);
+    specs.push(
+      [`${p}self_attn.q_proj.weight`, [tc.num_attention_heads * hd, d], 'w'],
+      [`${p}self_attn.k_proj.weight`, [tc.num_key_value_heads * hd, d], 'w'],
+      [`${p}self_attn.v_proj.weight`, [tc.num_key_value_heads * hd, d], 'w'],
+      [`${p}self_attn.o_proj.weight`, [d, tc.num_attention_heads * hd], 'w'],
+      [`${p}mlp.gate_proj.weight`, [tc.intermediate_size, d], 'w'],
+      [`${p}mlp.up_proj.weight`, [tc.intermediate_size, d], 'w'],
+      [`${p}mlp.down_proj.weight`, [d, tc.intermediate_size], 'w'],
+    );
+    if (tc.model_type === 'gemma3_text') specs.push([`${p}self_attn.q_norm.weight`, [hd], 'bias'], [`${p}self_attn.k_norm.weight`, [hd], 'bias']);
+  }
+  return tensors(specs);
+}
+
+// Gemma 2 (Gemma-2-2B's fields, small): every other layer slides from layer 0, window 4 < the
+// 13-token test sequence; soft-caps small enough that tanh bends the scores and logits.
+export const gemma2: GemmaConfig = {
+  model_type: 'gemma2', architectures: ['Gemma2ForCausalLM'], hidden_size: 32, intermediate_size: 40, num_hidden_layers: 3,
+  num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, vocab_size: 61, rms_norm_eps: 1e-6, max_position_embeddings: 64,
+  rope_theta: 10000.0, query_pre_attn_scalar: 24, attn_logit_softcapping: 1.5, final_logit_softcapping: 2.5, sliding_window: 4,
+  hidden_act: 'gelu_pytorch_tanh', hidden_activation: 'gelu_pytorch_tanh', cache_implementation: 'hybrid', attention_bias: false,
+  bos_token_id: 2, eos_token_id: 1, pad_token_id: 0,
+};
+/** The 5.x layout: rope_parameters, layer_types (here not the default pattern), an untied head. */
+export const gemma2v5: GemmaConfig = (({ rope_theta: _, ...c }) => ({
+  ...c, rope_parameters: { rope_type: 'default', rope_theta: 10000.0 }, layer_types: ['full_attention', 'sliding_attention', 'sliding_attention'],
+  tie_word_embeddings: false,
+}))(gemma2);
+// Gemma 3 text (Gemma-3-1B's fields, small): q/k norms, MQA, layers 0 and 1 local (theta 1e4,
+// window 4), layer 2 global (theta 1e6, linear rope factor 8 as Gemma-3-4B), no soft-capping.
+export const gemma3: GemmaConfig = {
+  model_type: 'gemma3_text', architectures: ['Gemma3ForCausalLM'], hidden_size: 32, intermediate_size: 40, num_hidden_layers: 3,
+  num_attention_heads: 4, num_key_value_heads: 1, head_dim: 8, vocab_size: 61, rms_norm_eps: 1e-6, max_position_embeddings: 64,
+  rope_theta: 1000000, rope_local_base_freq: 10000, rope_scaling: { rope_type: 'linear', factor: 8.0 }, sliding_window: 4,
+  sliding_window_pattern: 3, query_pre_attn_scalar: 8, attn_logit_softcapping: null, final_logit_softcapping: null,
+  hidden_activation: 'gelu_pytorch_tanh', cache_implementation: 'hybrid', attention_bias: false,
+};
+/** The multimodal wrapper (model_type gemma3) in the 5.x layout: per-layer-type rope_parameters, layer_types. */
+export const gemma3v5: GemmaConfig = {
+  model_type: 'gemma3', architectures: ['Gemma3ForConditionalGeneration'], mm_tokens_per_image: 256, boi_token_index: 255999,
+  eoi_token_index: 256000, image_token_index: 262144, initializer_range: 0.02, eos_token_id: [1, 106],
+  vision_config: { model_type: 'siglip_vision_model', hidden_size: 16, image_size: 32, patch_size: 8 },
+  text_config: (({ rope_theta: _, rope_local_base_freq: _l, rope_scaling: _s, sliding_window_pattern: _p, ...c }) => ({
+    ...c, layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'], use_bidirectional_attention: false,
+    rope_parameters: { full_attention: { rope_type: 'linear', factor: 8.0, rope_theta: 1000000.0 }, sliding_attention: { rope_type: 'default', rope_theta: 10000.0 } },
+  }))(gemma3),
+};
+
 export const opt = (pre: boolean): OptConfig => ({
   model_type: 'opt', hidden_size: 32, ffn_dim: 64, num_hidden_layers: 2, num_attention_heads: 4, vocab_size: 57,
   max_position_embeddings: 40, word_embed_proj_dim: 16, do_layer_norm_before: pre,
@@ -122,7 +183,7 @@ export const opt = (pre: boolean): OptConfig => ({
 
 
 /** Write config.json + model.safetensors (F32) into `dir` (created) and return it. */
-export function writeModelDir(dir: string, config: LlamaConfig | OptConfig, weights: Tensors): string {
+export function writeModelDir(dir: string, config: LlamaConfig | OptConfig | GemmaConfig, weights: Tensors): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors([...weights].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }))));

@@ -1,6 +1,7 @@
-// Independent, straightforward forward passes of the two model families in f64, written from
+// Independent, straightforward forward passes of the model families in f64, written from
 // the Hugging Face modeling code (LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM /
-// Qwen3ForCausalLM, OPTForCausalLM) for the tests only: weights by their checkpoint names, plain
+// Qwen3ForCausalLM, Gemma2ForCausalLM / Gemma3ForCausalLM / Gemma3ForConditionalGeneration's text
+// model, OPTForCausalLM) for the tests only: weights by their checkpoint names, plain
 // loops, no code shared with src/. Returns the logits and every linear layer's input (what the
 // taps must see). The config is the raw config.json dict, in either layout transformers writes.
 import { refRope, type RefRope } from './reference-rope.js';
@@ -74,8 +75,14 @@ function layerWindow(c: LlamaConfig, l: number): number | null {
   return type === 'sliding_attention' ? window : null;
 }
 
-/** softmax(q kᵀ / √hd + causal (and sliding-window) mask) v, kv head = h / (heads / kvHeads). */
-function attend(q: Float64Array, k: Float64Array, v: Float64Array, rows: number, heads: number, kvHeads: number, hd: number, window: number | null): Float64Array {
+/**
+ * softmax(q kᵀ · scale (soft-capped: tanh(s / cap) · cap) + causal (and sliding-window) mask) v,
+ * kv head = h / (heads / kvHeads); scale 1/√hd unless given.
+ */
+function attend(
+  q: Float64Array, k: Float64Array, v: Float64Array, rows: number, heads: number, kvHeads: number, hd: number, window: number | null,
+  scale = 1 / Math.sqrt(hd), cap: number | null = null,
+): Float64Array {
   const out = new Float64Array(rows * heads * hd);
   for (let h = 0; h < heads; h++) {
     const kh = Math.floor(h / (heads / kvHeads));
@@ -86,7 +93,7 @@ function attend(q: Float64Array, k: Float64Array, v: Float64Array, rows: number,
         if (!allowed(s)) continue;
         let d = 0;
         for (let i = 0; i < hd; i++) d += q[(t * heads + h) * hd + i] * k[(s * kvHeads + kh) * hd + i];
-        sc[s] = d / Math.sqrt(hd);
+        sc[s] = cap ? Math.tanh((d * scale) / cap) * cap : d * scale;
       }
       const m = Math.max(...sc);
       let z = 0;
@@ -191,4 +198,80 @@ export function optReference(c: OptConfig, w: W, ids: number[]): { logits: Float
   if (c.do_layer_norm_before) h = layerNorm(h, T, d, w(`${P}final_layer_norm.weight`), w(`${P}final_layer_norm.bias`));
   if (e !== d) h = linear(h, T, w(`${P}project_out.weight`), null, d, e);
   return { logits: linear(h, T, emb, null, e, c.vocab_size), taps };
+}
+
+/** A Gemma config.json: gemma2, gemma3_text, or gemma3 with the text model's fields in text_config. */
+export type GemmaConfig = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** Gemma2RMSNorm / Gemma3RMSNorm: x / √(mean x² + eps) · (1 + w), the 1 + w in f32 (weight.float()). */
+function gemmaNorm(x: Float64Array, rows: number, d: number, w: Float32Array, eps: number): Float64Array {
+  return rmsNorm(x, rows, d, w.map((v) => Math.fround(1 + v)), eps);
+}
+
+const geluTanh = (x: number): number => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+
+/** The text model's config, its tensor prefix, and the untied head's name. */
+export function gemmaText(c: GemmaConfig, prefix?: string): { tc: GemmaConfig; prefix: string; head: string } {
+  if (c.model_type !== 'gemma3') return { tc: c, prefix: prefix ?? 'model.', head: 'lm_head.weight' };
+  const p = prefix ?? 'language_model.model.';
+  return { tc: { model_type: 'gemma3_text', ...c.text_config }, prefix: p, head: p === 'language_model.model.' ? 'language_model.lm_head.weight' : 'lm_head.weight' };
+}
+
+/** Layer l's sliding window (null: full) and rotary settings, as Gemma2Config / Gemma3TextConfig define them. */
+function gemmaLayer(tc: GemmaConfig, l: number, hd: number): { window: number | null; rope: RefRope } {
+  const gemma3 = tc.model_type === 'gemma3_text';
+  const pattern = gemma3 ? (tc.sliding_window_pattern ?? 6) : 2;
+  const type = tc.layer_types ? tc.layer_types[l] : ((l + 1) % pattern ? 'sliding_attention' : 'full_attention');
+  const window = type === 'sliding_attention' ? (tc.sliding_window === undefined ? 4096 : tc.sliding_window) : null;
+  if (!gemma3) return { window, rope: refRope(tc, hd) };
+  const perType = tc.rope_parameters && tc.rope_parameters[type];
+  if (perType) return { window, rope: refRope({ max_position_embeddings: tc.max_position_embeddings, rope_parameters: perType }, hd) };
+  // 4.x: rope_theta / rope_scaling are the global layers'; the local ones use plain RoPE at rope_local_base_freq.
+  if (type === 'full_attention') return { window, rope: refRope({ rope_theta: 1e6, ...tc }, hd) };
+  return { window, rope: refRope({ max_position_embeddings: tc.max_position_embeddings, rope_theta: tc.rope_local_base_freq ?? 10000 }, hd) };
+}
+
+export function gemmaReference(c: GemmaConfig, w: W, ids: number[], tensorPrefix?: string): { logits: Float64Array; taps: Taps } {
+  const { tc, prefix, head } = gemmaText(c, tensorPrefix);
+  const gemma3 = tc.model_type === 'gemma3_text';
+  const T = ids.length;
+  const d: number = tc.hidden_size;
+  const hd: number = tc.head_dim ?? 256;
+  const [H, KV, F, eps]: number[] = [tc.num_attention_heads, tc.num_key_value_heads, tc.intermediate_size, tc.rms_norm_eps ?? 1e-6];
+  const scale = (tc.query_pre_attn_scalar ?? 256) ** -0.5;
+  const capOf = (key: string, fallback: number | null): number | null => (tc[key] === undefined ? fallback : tc[key]);
+  const attnCap = capOf('attn_logit_softcapping', gemma3 ? null : 50);
+  const finalCap = capOf('final_logit_softcapping', gemma3 ? null : 30);
+  const emb = w(`${prefix}embed_tokens.weight`);
+  const normalizer = Math.fround(Math.sqrt(d)); // torch.tensor(hidden_size ** 0.5, dtype=float32)
+  let h: Float64Array = new Float64Array(T * d);
+  ids.forEach((id, t) => { for (let i = 0; i < d; i++) h[t * d + i] = Math.fround(emb[id * d + i] * normalizer); });
+  const taps: Taps = [];
+  for (let l = 0; l < tc.num_hidden_layers; l++) {
+    const p = `${prefix}layers.${l}.`;
+    const lin = (x: Float64Array, name: string, i: number, o: number) => linear(x, T, w(`${p}${name}.weight`), null, i, o);
+    const norm = (x: Float64Array, name: string, rows = T, dim = d) => gemmaNorm(x, rows, dim, w(`${p}${name}.weight`), eps);
+    const { window, rope } = gemmaLayer(tc, l, hd);
+    const n1 = norm(h, 'input_layernorm');
+    let q = lin(n1, 'self_attn.q_proj', d, H * hd);
+    let k = lin(n1, 'self_attn.k_proj', d, KV * hd);
+    const v = lin(n1, 'self_attn.v_proj', d, KV * hd);
+    if (gemma3) {
+      q = norm(q, 'self_attn.q_norm', T * H, hd);
+      k = norm(k, 'self_attn.k_norm', T * KV, hd);
+    }
+    rotary(q, T, H, hd, rope);
+    rotary(k, T, KV, hd, rope);
+    const a = attend(q, k, v, T, H, KV, hd, window, scale, attnCap);
+    h = add(h, norm(lin(a, 'self_attn.o_proj', H * hd, d), 'post_attention_layernorm'));
+    const n2 = norm(h, 'pre_feedforward_layernorm');
+    const g = lin(n2, 'mlp.gate_proj', d, F);
+    const u = lin(n2, 'mlp.up_proj', d, F);
+    const act = g.map((x, i) => geluTanh(x) * u[i]);
+    h = add(h, norm(lin(act, 'mlp.down_proj', F, d), 'post_feedforward_layernorm'));
+    taps.push({ q: n1, k: n1, v: n1, o: a, gate: n2, up: n2, down: act });
+  }
+  const n = gemmaNorm(h, T, d, w(`${prefix}norm.weight`), eps);
+  const logits = linear(n, T, tc.tie_word_embeddings === false ? w(head) : emb, null, d, tc.vocab_size);
+  return { logits: finalCap ? logits.map((x) => Math.tanh(x / finalCap) * finalCap) : logits, taps };
 }

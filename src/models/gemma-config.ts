@@ -1,0 +1,195 @@
+// Gemma 2 (model_type gemma2) and Gemma 3 text (gemma3_text, and the text_config of a gemma3
+// config) read as transformers' Gemma2Config / Gemma3TextConfig / Gemma3Config do, in both
+// layouts (4.x: rope_theta, rope_scaling, rope_local_base_freq, sliding_window_pattern; 5.x:
+// rope_parameters, per layer type for Gemma 3, and layer_types). The block is gemma.ts's; the
+// tensor names are the llama family's plus pre/post feed-forward norms, so config.ts builds the
+// spec with llamaSpec and gemmaSpec() below turns it into a Gemma one.
+import { ConfigError } from '../io/errors.js';
+import type { LlamaDims, ModelSpec, TensorRef } from './config.js';
+import { type ConfigObject, ConfigReader } from './config-reader.js';
+import { readGenericKeys, refuseUnreadKeys } from './config-keys.js';
+import type { AttentionType } from './llama-variants.js';
+import { readRope } from './rope-config.js';
+import type { RopeParameters } from './rope.js';
+
+export const GEMMA_MODEL_TYPES = ['gemma2', 'gemma3_text', 'gemma3'] as const;
+
+/** What a Gemma config adds to the llama-family dimensions. */
+export interface GemmaConfig {
+  dims: LlamaDims;
+  /** Tensor-name prefixes to try, in order ('model.' for the CausalLM checkpoints). */
+  prefixes: string[];
+  /** Attention logit soft-capping (Gemma 2: 50), final logit soft-capping (Gemma 2: 30); null = none. */
+  attnSoftcap: number | null;
+  finalSoftcap: number | null;
+  /** query_pre_attn_scalar^−0.5. */
+  attentionScale: number;
+  /** Gemma 3: per-head q/k norms. */
+  qkNorm: boolean;
+}
+
+/** Class defaults that differ between Gemma2Config and Gemma3TextConfig. */
+const DEFAULTS = {
+  gemma2: { maxPositions: 8192, theta: 10000, window: 4096, attnSoftcap: 50 as number | null, finalSoftcap: 30 as number | null },
+  gemma3_text: { maxPositions: 131072, theta: 1_000_000, window: 4096, attnSoftcap: null, finalSoftcap: null },
+};
+
+/** Read a gemma2 / gemma3_text / gemma3 config (every key read or refused). */
+export function readGemma(c: ConfigReader, modelType: string): GemmaConfig {
+  if (modelType !== 'gemma3') return readText(c, modelType as 'gemma2' | 'gemma3_text');
+  // Gemma3Config wraps the text model's config (and a vision tower's, refused in gemmaSpec when
+  // its tensors are present); the weights sit under the language model's prefix.
+  const text = c.objectOrNull('text_config');
+  const [bos, eos] = [c.tokenId('bos_token_id'), c.tokenId('eos_token_id')];
+  refuseUnreadKeys(c, 'gemma3');
+  const inner = new ConfigReader(text ?? {}, 'config.json text_config');
+  const type = inner.string('model_type', 'gemma3_text');
+  if (type !== 'gemma3_text') throw inner.error('model_type', `${JSON.stringify(type)} is not the text model of gemma3 ("gemma3_text")`);
+  readGenericKeys(inner);
+  const g = readText(inner, 'gemma3_text');
+  g.dims.modelType = 'gemma3';
+  g.dims.bosTokenId ??= bos;
+  g.dims.eosTokenId ??= eos;
+  // Hub checkpoints (transformers ≤ 4.51): language_model.model.*; saved by ≥ 4.52: model.language_model.*.
+  return { ...g, prefixes: ['language_model.model.', 'model.language_model.', 'model.'] };
+}
+
+function readText(c: ConfigReader, modelType: 'gemma2' | 'gemma3_text'): GemmaConfig {
+  const d = DEFAULTS[modelType];
+  // transformers' Gemma MLP reads hidden_activation; hidden_act (still in Gemma-2 configs) is unused.
+  c.string('hidden_act', '');
+  const act = c.string('hidden_activation', 'gelu_pytorch_tanh');
+  if (act !== 'gelu_pytorch_tanh') throw c.error('hidden_activation', `${JSON.stringify(act)} is not supported for ${modelType}: only "gelu_pytorch_tanh"`);
+  c.expect('attention_bias', (v) => v === false, 'Gemma checkpoints have no attention biases');
+  c.expect('use_bidirectional_attention', (v) => v === false, 'bidirectional attention (EmbeddingGemma) is not a causal language model');
+  // The shape keys are required (every Gemma config.json has them), as for the llama family;
+  // head_dim defaults to 256 in both config classes, independent of hidden_size.
+  const hiddenSize = c.positiveInt('hidden_size');
+  const numHeads = c.positiveInt('num_attention_heads');
+  const numLayers = c.positiveInt('num_hidden_layers');
+  const headDim = c.positiveInt('head_dim', 256);
+  const maxPositions = c.positiveInt('max_position_embeddings', d.maxPositions);
+  // Gemma2Config has no pattern key: every other layer, fixed.
+  const pattern = modelType === 'gemma3_text' ? c.positiveInt('sliding_window_pattern', 6) : 2;
+  const { layerTypes, slidingWindow } = gemmaLayerTypes(c, numLayers, d.window, pattern);
+  const rope = modelType === 'gemma2'
+    ? readRope(c, { headDim, maxPositions, defaultTheta: d.theta, layerTypes: null, perLayerType: false, partialRotary: false, modelType })
+    : gemma3Rope(c, headDim, maxPositions);
+  const dims: LlamaDims = {
+    modelType,
+    hiddenSize,
+    numLayers,
+    numHeads,
+    numKvHeads: c.positiveInt('num_key_value_heads'),
+    headDim,
+    intermediateSize: c.positiveInt('intermediate_size'),
+    vocabSize: c.positiveInt('vocab_size'),
+    maxPositions,
+    rmsNormEps: c.positiveNumber('rms_norm_eps', 1e-6),
+    rope: { full_attention: rope.full_attention, sliding_attention: rope.sliding_attention ?? rope.full_attention },
+    layerTypes,
+    tieWordEmbeddings: c.boolean('tie_word_embeddings', true),
+    qkvBias: false,
+    oBias: false,
+    mlpBias: false,
+    qkNorm: modelType === 'gemma3_text',
+    slidingWindow,
+    bosTokenId: c.tokenId('bos_token_id'),
+    eosTokenId: c.tokenId('eos_token_id'),
+  };
+  const g: GemmaConfig = {
+    dims,
+    prefixes: ['model.', ''],
+    attnSoftcap: nullableCap(c, 'attn_logit_softcapping', d.attnSoftcap),
+    finalSoftcap: nullableCap(c, 'final_logit_softcapping', d.finalSoftcap),
+    // The scale is a Python float multiplying f32 scores: PyTorch rounds it to f32, as the kernels do.
+    attentionScale: c.positiveNumber('query_pre_attn_scalar', 256) ** -0.5,
+    qkNorm: dims.qkNorm,
+  };
+  refuseUnreadKeys(c, modelType);
+  return g;
+}
+
+function nullableCap(c: ConfigReader, key: string, fallback: number | null): number | null {
+  if (Object.hasOwn(c.c, key) && c.c[key] === null) {
+    c.get(key);
+    return null;
+  }
+  return c.has(key) ? c.positiveNumber(key) : (c.get(key), fallback);
+}
+
+/**
+ * Which layers slide, as transformers: layer_types when given; else (4.x, and the 5.x default)
+ * layer i slides unless (i + 1) is a multiple of the pattern (Gemma 2: 2, every other layer from
+ * layer 0; Gemma 3: sliding_window_pattern, default 6). A null sliding_window means full attention.
+ */
+function gemmaLayerTypes(c: ConfigReader, numLayers: number, defaultWindow: number, pattern: number): { layerTypes: AttentionType[]; slidingWindow: number | null } {
+  const slidingWindow = c.nullablePositiveInt('sliding_window', defaultWindow);
+  const given = c.get('layer_types');
+  if (given === undefined || given === null) {
+    return { layerTypes: Array.from({ length: numLayers }, (_, i) => ((i + 1) % pattern !== 0 ? 'sliding_attention' : 'full_attention')), slidingWindow };
+  }
+  if (!Array.isArray(given) || given.length !== numLayers || !given.every((t) => t === 'full_attention' || t === 'sliding_attention')) {
+    throw c.error('layer_types', `must list "full_attention" or "sliding_attention" for each of the ${numLayers} layers, got ${JSON.stringify(given)}`);
+  }
+  return { layerTypes: given as AttentionType[], slidingWindow };
+}
+
+const BOTH_TYPES: AttentionType[] = ['full_attention', 'sliding_attention'];
+
+/**
+ * Gemma 3's two rotary settings. 5.x: rope_parameters {full_attention: {…}, sliding_attention: {…}}.
+ * 4.x: rope_theta (default 1e6) and rope_scaling for the global layers only; the sliding ones use
+ * default RoPE with rope_local_base_freq (default 1e4), as Gemma3Model's rotary_emb_local does.
+ */
+function gemma3Rope(c: ConfigReader, headDim: number, maxPositions: number): Record<string, RopeParameters> {
+  const ctx = { headDim, maxPositions, defaultTheta: 1_000_000, perLayerType: true, partialRotary: false, modelType: 'gemma3_text' };
+  const params = c.c.rope_parameters as ConfigObject | null | undefined;
+  const nested = params !== null && typeof params === 'object' && !Array.isArray(params)
+    && Object.keys(params).length > 0 && Object.keys(params).every((k) => (BOTH_TYPES as string[]).includes(k));
+  if (nested) {
+    const rope = readRope(c, { ...ctx, layerTypes: BOTH_TYPES });
+    const local = c.optionalPositiveNumber('rope_local_base_freq');
+    if (local !== undefined && local !== rope.sliding_attention.theta) {
+      throw c.error('rope_local_base_freq', `${local} disagrees with rope_parameters.sliding_attention.rope_theta ${rope.sliding_attention.theta}`);
+    }
+    return rope;
+  }
+  const global = readRope(c, { ...ctx, layerTypes: null }).full_attention;
+  const local: RopeParameters = { type: 'default', theta: c.positiveNumber('rope_local_base_freq', 10000), rotaryDim: headDim, maxPositions };
+  return { full_attention: global, sliding_attention: local };
+}
+
+/** The llama-shaped spec of a Gemma config made Gemma's: norms, activation, scales, soft-caps. */
+export function gemmaSpec(spec: ModelSpec, g: GemmaConfig, tensors: Map<string, number[]> | null): ModelSpec {
+  const vision = tensors ? [...tensors.keys()].find((n) => /^(model\.)?(vision_tower|multi_modal_projector)\./.test(n)) : undefined;
+  if (vision) {
+    throw new ConfigError(`the checkpoint holds a vision tower ("${vision}"): dsnot prunes Gemma 3's text model only; save the language model alone (Gemma3ForCausalLM) and prune that`);
+  }
+  const d = spec.hiddenSize;
+  for (const layer of spec.layers) {
+    const p = layer.prefix;
+    // Gemma names: post_attention_layernorm normalizes the attention output (not the MLP input).
+    const [pre, postFf] = [`${p}pre_feedforward_layernorm.weight`, `${p}post_feedforward_layernorm.weight`];
+    layer.mlpNorm = { weight: pre, bias: null };
+    layer.postAttnNorm = { weight: `${p}post_attention_layernorm.weight`, bias: null };
+    layer.postMlpNorm = { weight: postFf, bias: null };
+    layer.copied.push({ name: pre, shape: [d] }, { name: postFf, shape: [d] });
+  }
+  // Gemma3ForConditionalGeneration's untied head (4.x hub layout) sits beside language_model.model.
+  const prefix = spec.embedTokens.name.slice(0, -'embed_tokens.weight'.length);
+  if (spec.lmHead && prefix === 'language_model.model.') {
+    const head: TensorRef = { name: 'language_model.lm_head.weight', shape: spec.lmHead.shape };
+    spec.globals = spec.globals.map((t) => (t === spec.lmHead ? head : t));
+    spec.lmHead = head;
+  }
+  spec.family = 'gemma';
+  spec.norm = { ...spec.norm, unitOffset: true };
+  spec.activation = 'gelu_tanh';
+  // Gemma2Model's normalizer (and Gemma3's embed_scale) is √hidden_size as a tensor of the hidden dtype.
+  spec.embedScale = Math.fround(Math.sqrt(d));
+  spec.attentionScale = g.attentionScale;
+  spec.attnSoftcap = g.attnSoftcap;
+  spec.finalSoftcap = g.finalSoftcap;
+  return spec;
+}
