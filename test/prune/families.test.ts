@@ -1,7 +1,8 @@
 // prune() on the other architectures, not only on stories260K's llama: random-weight OPT
 // (LayerNorm, biases, learned positions, project_in/out, fc1/fc2), Qwen2 (q/k/v biases, tied
-// embeddings), Qwen3 (q/k norms, o bias, a sliding layer, 5.x config) and Llama 3.2 (llama3
-// rope in rope_parameters) models, every initial method with and without DSnoT, unstructured and 2:4, on
+// embeddings), Qwen3 (q/k norms, o bias, a sliding layer, 5.x config), Llama 3.2 (llama3
+// rope in rope_parameters), Gemma 2 (soft-caps, (1 + w) pre/post norms, GeGLU, sliding layers) and
+// Gemma 3 (a gemma3 config's text model under model.language_model., per-layer-type rope) models, every initial method with and without DSnoT, unstructured and 2:4, on
 // wasm. Exact sparsity per linear, the skip default on each family's MLP names, biases / norms /
 // embeddings copied bit for bit, and the written model reloads to the reported perplexity.
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/eval/perplexity.js';
 import type { InitMethod } from '../../src/layer.js';
 import { prune } from '../../src/prune.js';
-import { llama32, opt, optTensors, qwen2, qwen3v5, llamaTensors, writeModelDir } from '../models/random-weights.js';
+import { gemma2, gemma3v5, gemmaTensors, llama32, opt, optTensors, qwen2, qwen3v5, llamaTensors, writeModelDir } from '../models/random-weights.js';
 import { readWeights, tempDir, zerosIn } from './helpers.js';
 
 const FAMILIES = [
@@ -17,6 +18,11 @@ const FAMILIES = [
   { name: 'Qwen2', config: qwen2, weights: llamaTensors(qwen2, true), vocab: 53, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
   { name: 'Qwen3', config: qwen3v5, weights: llamaTensors(qwen3v5, true), vocab: 61, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
   { name: 'Llama 3.2', config: llama32, weights: llamaTensors(llama32, false), vocab: 61, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
+  { name: 'Gemma 2', config: gemma2, weights: gemmaTensors(gemma2), vocab: 61, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
+  {
+    name: 'Gemma 3', config: gemma3v5, weights: gemmaTensors(gemma3v5, 'model.language_model.'), vocab: 61, mlp: /\.mlp\./,
+    linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/,
+  },
 ];
 const METHODS: Array<{ init: InitMethod; dsnot: boolean }> = [
   { init: 'magnitude', dsnot: true },
