@@ -28,10 +28,24 @@ export interface GemmaConfig {
   qkNorm: boolean;
 }
 
-/** Class defaults that differ between Gemma2Config and Gemma3TextConfig. */
-const DEFAULTS = {
-  gemma2: { maxPositions: 8192, theta: 10000, window: 4096, attnSoftcap: 50 as number | null, finalSoftcap: 30 as number | null },
-  gemma3_text: { maxPositions: 131072, theta: 1_000_000, window: 4096, attnSoftcap: null, finalSoftcap: null },
+interface Defaults {
+  /** Shape defaults: Gemma2Config changed them between transformers versions (hidden 3072 and
+   *  query_pre_attn_scalar 224 in 4.42, 2304 and 256 later), so for gemma2 they are required;
+   *  Gemma3TextConfig's never changed, and Gemma-3-4B's text_config relies on them. */
+  shape?: { hidden: number; intermediate: number; layers: number; heads: number; kvHeads: number; vocab: number; queryPreAttnScalar: number };
+  maxPositions: number;
+  theta: number;
+  window: number;
+  attnSoftcap: number | null;
+  finalSoftcap: number | null;
+}
+
+const DEFAULTS: Record<'gemma2' | 'gemma3_text', Defaults> = {
+  gemma2: { maxPositions: 8192, theta: 10000, window: 4096, attnSoftcap: 50, finalSoftcap: 30 },
+  gemma3_text: {
+    shape: { hidden: 2304, intermediate: 9216, layers: 26, heads: 8, kvHeads: 4, vocab: 262208, queryPreAttnScalar: 256 },
+    maxPositions: 131072, theta: 1_000_000, window: 4096, attnSoftcap: null, finalSoftcap: null,
+  },
 };
 
 /** Read a gemma2 / gemma3_text / gemma3 config (every key read or refused). */
@@ -61,12 +75,12 @@ function readText(c: ConfigReader, modelType: 'gemma2' | 'gemma3_text'): GemmaCo
   const act = c.string('hidden_activation', 'gelu_pytorch_tanh');
   if (act !== 'gelu_pytorch_tanh') throw c.error('hidden_activation', `${JSON.stringify(act)} is not supported for ${modelType}: only "gelu_pytorch_tanh"`);
   c.expect('attention_bias', (v) => v === false, 'Gemma checkpoints have no attention biases');
-  c.expect('use_bidirectional_attention', (v) => v === false, 'bidirectional attention (EmbeddingGemma) is not a causal language model');
-  // The shape keys are required (every Gemma config.json has them), as for the llama family;
-  // head_dim defaults to 256 in both config classes, independent of hidden_size.
-  const hiddenSize = c.positiveInt('hidden_size');
-  const numHeads = c.positiveInt('num_attention_heads');
-  const numLayers = c.positiveInt('num_hidden_layers');
+  if (modelType === 'gemma3_text') c.expect('use_bidirectional_attention', (v) => v === false, 'bidirectional attention (EmbeddingGemma) is not a causal language model');
+  // head_dim defaults to 256 in every version of both classes, independent of hidden_size.
+  const shape = d.shape;
+  const hiddenSize = c.positiveInt('hidden_size', shape?.hidden);
+  const numHeads = c.positiveInt('num_attention_heads', shape?.heads);
+  const numLayers = c.positiveInt('num_hidden_layers', shape?.layers);
   const headDim = c.positiveInt('head_dim', 256);
   const maxPositions = c.positiveInt('max_position_embeddings', d.maxPositions);
   // Gemma2Config has no pattern key: every other layer, fixed.
@@ -80,10 +94,10 @@ function readText(c: ConfigReader, modelType: 'gemma2' | 'gemma3_text'): GemmaCo
     hiddenSize,
     numLayers,
     numHeads,
-    numKvHeads: c.positiveInt('num_key_value_heads'),
+    numKvHeads: c.positiveInt('num_key_value_heads', shape?.kvHeads),
     headDim,
-    intermediateSize: c.positiveInt('intermediate_size'),
-    vocabSize: c.positiveInt('vocab_size'),
+    intermediateSize: c.positiveInt('intermediate_size', shape?.intermediate),
+    vocabSize: c.positiveInt('vocab_size', shape?.vocab),
     maxPositions,
     rmsNormEps: c.positiveNumber('rms_norm_eps', 1e-6),
     rope: { full_attention: rope.full_attention, sliding_attention: rope.sliding_attention ?? rope.full_attention },
@@ -103,7 +117,7 @@ function readText(c: ConfigReader, modelType: 'gemma2' | 'gemma3_text'): GemmaCo
     attnSoftcap: nullableCap(c, 'attn_logit_softcapping', d.attnSoftcap),
     finalSoftcap: nullableCap(c, 'final_logit_softcapping', d.finalSoftcap),
     // The scale is a Python float multiplying f32 scores: PyTorch rounds it to f32, as the kernels do.
-    attentionScale: c.positiveNumber('query_pre_attn_scalar', 256) ** -0.5,
+    attentionScale: c.positiveNumber('query_pre_attn_scalar', shape?.queryPreAttnScalar) ** -0.5,
     qkNorm: dims.qkNorm,
   };
   refuseUnreadKeys(c, modelType);

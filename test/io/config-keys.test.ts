@@ -180,3 +180,133 @@ describe('refused by name: values this package does not compute', () => {
     expect(() => modelSpecFromConfig({ ...tiny, head_dim: 8 }, { tensors })).toThrow(/q_proj.weight" has shape \[8, 8\] but config.json implies \[16, 8\]: head_dim 8 × 2 heads \(1 key\/value\)/);
   });
 });
+
+// Gemma 2 and Gemma 3: the fields of Gemma-2-2B, Gemma-3-1B (gemma3_text) and Gemma-3-4B (the
+// gemma3 multimodal wrapper, whose text_config relies on Gemma3TextConfig's defaults), as
+// transformers 4.x wrote them and as 5.x writes them (rope_parameters, per layer type for Gemma 3;
+// layer_types; dtype). Every key, and every key of text_config, is read or ignored with a reason.
+const GEMMA2_2B: Config = {
+  architectures: ['Gemma2ForCausalLM'], attention_bias: false, attention_dropout: 0.0, attn_logit_softcapping: 50.0, bos_token_id: 2,
+  cache_implementation: 'hybrid', eos_token_id: 1, final_logit_softcapping: 30.0, head_dim: 256, hidden_act: 'gelu_pytorch_tanh',
+  hidden_activation: 'gelu_pytorch_tanh', hidden_size: 2304, initializer_range: 0.02, intermediate_size: 9216, max_position_embeddings: 8192,
+  model_type: 'gemma2', num_attention_heads: 8, num_hidden_layers: 26, num_key_value_heads: 4, pad_token_id: 0, query_pre_attn_scalar: 256,
+  rms_norm_eps: 1e-06, rope_theta: 10000.0, sliding_window: 4096, torch_dtype: 'float32', transformers_version: '4.42.4', use_cache: true,
+  vocab_size: 256000,
+};
+const GEMMA3_1B: Config = {
+  architectures: ['Gemma3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, attn_logit_softcapping: null, bos_token_id: 2,
+  cache_implementation: 'hybrid', eos_token_id: 1, final_logit_softcapping: null, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh',
+  hidden_size: 1152, initializer_range: 0.02, intermediate_size: 6912, max_position_embeddings: 32768, model_type: 'gemma3_text',
+  num_attention_heads: 4, num_hidden_layers: 26, num_key_value_heads: 1, pad_token_id: 0, query_pre_attn_scalar: 256, rms_norm_eps: 1e-06,
+  rope_local_base_freq: 10000, rope_scaling: null, rope_theta: 1000000, sliding_window: 512, sliding_window_pattern: 6,
+  torch_dtype: 'bfloat16', transformers_version: '4.50.0.dev0', use_cache: true, vocab_size: 262144,
+};
+const GEMMA3_4B: Config = {
+  architectures: ['Gemma3ForConditionalGeneration'], boi_token_index: 255999, eoi_token_index: 256000, eos_token_id: [1, 106],
+  image_token_index: 262144, initializer_range: 0.02, mm_tokens_per_image: 256, model_type: 'gemma3',
+  text_config: {
+    hidden_size: 2560, intermediate_size: 10240, model_type: 'gemma3_text', num_hidden_layers: 34,
+    rope_scaling: { factor: 8.0, rope_type: 'linear' }, sliding_window: 1024,
+  },
+  torch_dtype: 'bfloat16', transformers_version: '4.50.0.dev0',
+  vision_config: { hidden_size: 1152, image_size: 896, intermediate_size: 4304, model_type: 'siglip_vision_model', num_attention_heads: 16, num_hidden_layers: 27, patch_size: 14, vision_use_head: false },
+};
+const gemmaTypes = (n: number, pattern: number) => Array.from({ length: n }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
+const GEMMA2_2B_V5: Config = (({ rope_theta: _, torch_dtype: _d, ...c }) => ({
+  ...c, dtype: 'float32', transformers_version: '5.17.0', rope_parameters: { rope_type: 'default', rope_theta: 10000.0 }, layer_types: gemmaTypes(26, 2),
+}))(GEMMA2_2B);
+/** Gemma 3's 5.x text fields: one rope dict per layer type, layer_types, no local base or pattern. */
+function gemma3TextV5({ rope_theta, rope_local_base_freq, rope_scaling, sliding_window_pattern, torch_dtype: _, ...c }: Config): Config {
+  return {
+    ...c, layer_types: gemmaTypes(c.num_hidden_layers as number, (sliding_window_pattern as number | undefined) ?? 6), use_bidirectional_attention: false,
+    rope_parameters: {
+      full_attention: { rope_type: 'default', rope_theta: rope_theta ?? 1000000.0, ...(rope_scaling as Config | null ?? {}) },
+      sliding_attention: { rope_type: 'default', rope_theta: rope_local_base_freq ?? 10000.0 },
+    },
+  };
+}
+const GEMMA3_1B_V5: Config = { ...gemma3TextV5(GEMMA3_1B), dtype: 'bfloat16', transformers_version: '5.17.0' };
+const GEMMA3_4B_V5: Config = (({ torch_dtype: _, ...c }) => ({
+  ...c, dtype: 'bfloat16', transformers_version: '5.17.0', text_config: gemma3TextV5({ num_hidden_layers: 34, ...(c.text_config as Config) }),
+}))(GEMMA3_4B);
+
+const GEMMAS: Array<[string, Config, Config]> = [['Gemma-2-2B', GEMMA2_2B, GEMMA2_2B_V5], ['Gemma-3-1B', GEMMA3_1B, GEMMA3_1B_V5], ['Gemma-3-4B (gemma3)', GEMMA3_4B, GEMMA3_4B_V5]];
+
+/** Spoil each key of `keys` in a copy made by `put`: ignored keys change nothing, the others change the spec or are refused by name. */
+function walk(config: Config, keys: string[], put: (key: string, value: unknown) => Config): void {
+  const baseline = spec(config);
+  for (const key of keys) {
+    if (Object.hasOwn(IGNORED_CONFIG_KEYS, key)) {
+      expect(spec(put(key, SPOILED)), `ignored key ${key} changed the spec`).toBe(baseline);
+      continue;
+    }
+    let changed: boolean;
+    try {
+      changed = spec(put(key, SPOILED)) !== baseline;
+    } catch (e) {
+      expect((e as Error).message, `refusing a spoiled ${key} must name it`).toContain(key);
+      changed = true;
+    }
+    expect(changed, `key ${key} is neither read nor listed as ignored`).toBe(true);
+  }
+}
+
+describe('Gemma configs: every key read or deliberately ignored, both layouts', () => {
+  it.each(GEMMAS.flatMap(([n, v4, v5c]) => [[`${n} (4.x)`, v4], [`${n} (5.x)`, v5c]] as Array<[string, Config]>))('%s', (_n, config) => {
+    walk(config, Object.keys(config), (k, v) => ({ ...config, [k]: v }));
+    const text = config.text_config as Config | undefined;
+    if (text) walk(config, Object.keys(text), (k, v) => ({ ...config, text_config: { ...text, [k]: v } }));
+  });
+
+  it.each(GEMMAS)('%s: the 4.x and 5.x layouts give the same model', (_n, v4, v5c) => {
+    expect(spec(v5c)).toBe(spec(v4));
+  });
+
+  it('reads what each Gemma computes', () => {
+    const g2 = modelSpecFromConfig(GEMMA2_2B);
+    expect([g2.family, g2.activation, g2.norm, g2.embedScale, g2.attentionScale, g2.attnSoftcap, g2.finalSoftcap, g2.tieWordEmbeddings]).toEqual([
+      'gemma', 'gelu_tanh', { kind: 'rmsnorm', eps: 1e-6, unitOffset: true }, 48, 1 / 16, 50, 30, true,
+    ]);
+    expect(g2.layers.slice(0, 3).map((l) => l.slidingWindow)).toEqual([4096, null, 4096]);
+    expect([g2.layers[0].mlpNorm.weight, g2.layers[0].postAttnNorm!.weight, g2.layers[0].postMlpNorm!.weight, g2.layers[0].qNorm]).toEqual([
+      'model.layers.0.pre_feedforward_layernorm.weight', 'model.layers.0.post_attention_layernorm.weight', 'model.layers.0.post_feedforward_layernorm.weight', null,
+    ]);
+    const g3 = modelSpecFromConfig(GEMMA3_1B_V5);
+    expect(g3.layers.map((l) => l.slidingWindow)).toEqual(gemmaTypes(26, 6).map((t) => (t === 'sliding_attention' ? 512 : null)));
+    expect([g3.layers[0].rope!.theta, g3.layers[5].rope!.theta, g3.attnSoftcap, g3.finalSoftcap, g3.embedScale]).toEqual([10000, 1e6, null, null, Math.fround(Math.sqrt(1152))]);
+    expect(g3.layers[0].qNorm).toEqual({ weight: 'model.layers.0.self_attn.q_norm.weight', bias: null });
+    // Gemma-3-4B: Gemma3TextConfig's defaults (8 heads, 4 key/value heads, head_dim 256, vocab 262208);
+    // linear rope factor 8 on the global layers only; the hub's tensor prefix.
+    const g4 = modelSpecFromConfig(GEMMA3_4B);
+    expect([g4.modelType, g4.numHeads, g4.numKvHeads, g4.headDim, g4.vocabSize, g4.eosTokenId]).toEqual(['gemma3', 8, 4, 256, 262208, 1]);
+    expect([g4.layers[5].rope, g4.layers[0].rope]).toEqual([
+      { type: 'linear', theta: 1e6, rotaryDim: 256, maxPositions: 131072, factor: 8 }, { type: 'default', theta: 10000, rotaryDim: 256, maxPositions: 131072 },
+    ]);
+  });
+
+  it('finds the text model under the prefixes transformers writes, and refuses a vision tower', () => {
+    const tiny: Config = { ...GEMMA3_4B, text_config: { ...(GEMMA3_4B.text_config as Config), hidden_size: 8, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 4, vocab_size: 5 } };
+    const names = (prefix: string) => {
+      const s = modelSpecFromConfig({ ...tiny, text_config: { ...(tiny.text_config as Config) } });
+      const all = [...s.globals, ...s.layers.flatMap((l) => [...l.linears.map((x) => ({ name: x.weight, shape: [x.out, x.in] })), ...l.copied])];
+      return all.map((t) => ({ ...t, name: t.name.replace(/^language_model\.model\./, prefix) }));
+    };
+    for (const prefix of ['language_model.model.', 'model.language_model.']) {
+      expect(modelSpecFromConfig(tiny, { tensors: names(prefix) }).embedTokens.name).toBe(`${prefix}embed_tokens.weight`);
+    }
+    const vision = [...names('model.language_model.'), { name: 'model.vision_tower.vision_model.post_layernorm.weight', shape: [8] }];
+    expect(() => modelSpecFromConfig(tiny, { tensors: vision })).toThrow(/holds a vision tower .* prunes Gemma 3's text model only/);
+  });
+
+  const refused: Array<[string, Config, RegExp]> = [
+    ['another activation', { ...GEMMA2_2B, hidden_activation: 'gelu' }, /hidden_activation "gelu" is not supported for gemma2/],
+    ['bidirectional attention (EmbeddingGemma)', { ...GEMMA3_1B_V5, use_bidirectional_attention: true }, /use_bidirectional_attention true is not supported/],
+    ['Gemma 2 without its shape (the class defaults changed between versions)', { ...GEMMA2_2B, query_pre_attn_scalar: undefined }, /missing query_pre_attn_scalar/],
+    ['a text_config of another model', { ...GEMMA3_4B, text_config: { model_type: 'llama' } }, /text_config: model_type "llama" is not the text model of gemma3/],
+    ['a local rope base that disagrees with rope_parameters', { ...GEMMA3_1B_V5, rope_local_base_freq: 5 }, /rope_local_base_freq 5 disagrees/],
+    ['sliding_window_pattern on Gemma 2', { ...GEMMA2_2B, sliding_window_pattern: 3 }, /sliding_window_pattern=3 not understood for model_type gemma2/],
+  ];
+  it.each(refused)('refuses %s', (_n, config, message) => {
+    expect(() => modelSpecFromConfig(config)).toThrow(message);
+  });
+});
