@@ -39,6 +39,8 @@ export interface ModelInfo {
   qkNorm: boolean;
   /** What a run refuses or switches on (sequence length limits, device limits). */
   limits: string[];
+  /** Gemma: embedding scale, attention scale and soft-caps (absent for the other families). */
+  scaling?: string;
   /** Stored dtypes and how many parameters each holds. */
   dtypes: Record<string, number>;
   parameters: number;
@@ -77,10 +79,11 @@ export async function modelInfo(opened: OpenedModel): Promise<ModelInfo> {
     intermediateSize: spec.intermediateSize,
     vocabSize: spec.vocabSize,
     maxPositions: spec.maxPositions,
-    norm: `${spec.norm.kind} (eps ${spec.norm.eps})`,
+    norm: `${spec.norm.kind}${spec.norm.unitOffset ? ' × (1 + w)' : ''} (eps ${spec.norm.eps})`,
     activation: spec.activation,
     tiedEmbeddings: spec.tieWordEmbeddings,
     ...attentionInfo(spec),
+    ...(spec.family === 'gemma' ? { scaling: gemmaScaling(spec) } : {}),
     dtypes,
     parameters,
     prunableParameters,
@@ -101,6 +104,7 @@ export function formatInfo(i: ModelInfo): string {
     `  vocabulary ${n(i.vocabSize)}, ${n(i.maxPositions)} positions, ${i.norm}${i.tiedEmbeddings ? ', tied embeddings' : ''}`,
     `  positions: ${new Set(Object.values(i.positions)).size === 1 ? Object.values(i.positions)[0] : Object.entries(i.positions).map(([t, d]) => `${t} ${d}`).join('; ')}${i.qkNorm ? '; q/k RMSNorm per head before RoPE' : ''}`,
     `  sliding window: ${i.slidingWindows.length ? i.slidingWindows.map((s) => `${s.window} tokens on layers ${ranges(s.layers)}`).join('; ') : 'none (full causal attention)'}`,
+    ...(i.scaling ? [`  ${i.scaling}`] : []),
     ...i.limits.map((l) => `  limit: ${l}`),
     `  parameters: ${n(i.parameters)} (${Object.entries(i.dtypes).map(([d, c]) => `${d} ${n(c)}`).join(', ')}); prunable (decoder linears): ${n(i.prunableParameters)}`,
     `  linears of each layer:`,
@@ -125,6 +129,11 @@ function attentionInfo(spec: ModelSpec): Pick<ModelInfo, 'positions' | 'slidingW
     qkNorm: spec.layers.some((l) => l.qNorm !== null),
     limits,
   };
+}
+
+function gemmaScaling(spec: ModelSpec): string {
+  const cap = (c: number | null | undefined) => (c ? `soft-capped at ${c}` : 'not soft-capped');
+  return `embeddings × ${spec.embedScale}; attention scale ${spec.attentionScale}, scores ${cap(spec.attnSoftcap)}; final logits ${cap(spec.finalSoftcap)}`;
 }
 
 /** [0, 1, 2, 5] → '0–2, 5'. */

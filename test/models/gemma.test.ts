@@ -7,8 +7,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DeviceTensor } from '../../src/backends/backend.js';
+import { run as infoCommand } from '../../src/cli/info.js';
 import { evaluate } from '../../src/eval/perplexity.js';
 import { openModel } from '../../src/io/model.js';
 import { createDecoder, type TapInput } from '../../src/models/decoder.js';
@@ -167,5 +168,33 @@ describe('Gemma checkpoints refused', () => {
     const weights: Tensors = new Map([...c.weights, ['vision_tower.vision_model.post_layernorm.weight', { shape: [4], data: new Float32Array(4) }]]);
     const dir = writeModelDir(join(root, 'vision'), c.config, weights);
     await expect(openModel(dir)).rejects.toThrow(/vision tower \("vision_tower\.vision_model\.post_layernorm\.weight"\): dsnot prunes Gemma 3's text model only/);
+  });
+});
+
+describe('dsnot info on Gemma', () => {
+  const info = async (c: Case): Promise<string> => {
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logged.push(a.join(' ')));
+    try {
+      expect(await infoCommand([dirs.get(c)!])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    return logged.join('\n');
+  };
+
+  it('names the family, the (1 + w) norm, the scales and soft-caps, and the sliding layers', async () => {
+    const text = await info(cases[0]);
+    expect(text).toContain('model_type: gemma2 (gemma family)');
+    expect(text).toContain('MLP 40 (gelu_tanh)');
+    expect(text).toContain('rmsnorm × (1 + w) (eps 0.000001), tied embeddings');
+    expect(text).toContain(`embeddings × ${Math.fround(Math.sqrt(32))}; attention scale ${24 ** -0.5}, scores soft-capped at 1.5; final logits soft-capped at 2.5`);
+    expect(text).toContain('sliding window: 4 tokens on layers 0, 2');
+  });
+
+  it("shows Gemma 3's two rotary settings", async () => {
+    const text = await info(cases[3]);
+    expect(text).toContain('sliding_attention default (theta 10000), rotary dim 8; full_attention linear (theta 1000000, factor 8), rotary dim 8; q/k RMSNorm per head before RoPE');
+    expect(text).toContain('scores not soft-capped; final logits not soft-capped');
   });
 });
