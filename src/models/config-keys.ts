@@ -42,6 +42,7 @@ export const IGNORED_CONFIG_KEYS: Readonly<Record<string, string>> = {
   hidden_dropout: TRAINING,
   layerdrop: TRAINING,
   gradient_checkpointing: TRAINING,
+  tf_legacy_loss: `${TRAINING} (a TensorFlow loss flag, written in full sub-config dicts such as a gemma3 text_config)`,
   use_cache: GENERATION,
   max_length: GENERATION,
   min_length: GENERATION,

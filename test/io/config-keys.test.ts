@@ -298,6 +298,22 @@ describe('Gemma configs: every key read or deliberately ignored, both layouts', 
     expect(() => modelSpecFromConfig(tiny, { tensors: vision })).toThrow(/holds a vision tower .* prunes Gemma 3's text model only/);
   });
 
+  it('a text_config written out in full (every PretrainedConfig default, as 4.x sub-configs were) is the same model', () => {
+    const defaults: Config = {
+      return_dict: true, output_hidden_states: false, output_attentions: false, torchscript: false, torch_dtype: null, use_bfloat16: false,
+      tf_legacy_loss: false, pruned_heads: {}, tie_word_embeddings: true, chunk_size_feed_forward: 0, is_encoder_decoder: false, is_decoder: false,
+      cross_attention_hidden_size: null, add_cross_attention: false, tie_encoder_decoder: false, max_length: 20, min_length: 0, do_sample: false,
+      early_stopping: false, num_beams: 1, num_beam_groups: 1, diversity_penalty: 0.0, temperature: 1.0, top_k: 50, top_p: 1.0, typical_p: 1.0,
+      repetition_penalty: 1.0, length_penalty: 1.0, no_repeat_ngram_size: 0, encoder_no_repeat_ngram_size: 0, bad_words_ids: null,
+      num_return_sequences: 1, output_scores: false, return_dict_in_generate: false, forced_bos_token_id: null, forced_eos_token_id: null,
+      remove_invalid_values: false, exponential_decay_length_penalty: null, suppress_tokens: null, begin_suppress_tokens: null, architectures: null,
+      finetuning_task: null, id2label: { 0: 'LABEL_0', 1: 'LABEL_1' }, label2id: { LABEL_0: 0, LABEL_1: 1 }, tokenizer_class: null, prefix: null,
+      sep_token_id: null, decoder_start_token_id: null, task_specific_params: null, problem_type: null, _name_or_path: '',
+      _attn_implementation_autoset: true, initializer_range: 0.02, attention_dropout: 0.0, use_cache: true, cache_implementation: 'hybrid',
+    };
+    expect(spec({ ...GEMMA3_4B, text_config: { ...(GEMMA3_4B.text_config as Config), ...defaults } })).toBe(spec(GEMMA3_4B));
+  });
+
   const refused: Array<[string, Config, RegExp]> = [
     ['another activation', { ...GEMMA2_2B, hidden_activation: 'gelu' }, /hidden_activation "gelu" is not supported for gemma2/],
     ['bidirectional attention (EmbeddingGemma)', { ...GEMMA3_1B_V5, use_bidirectional_attention: true }, /use_bidirectional_attention true is not supported/],
