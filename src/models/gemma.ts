@@ -7,6 +7,7 @@
 // q/k norms, each layer's window and rotary table) is self-attention.ts's.
 import type { DeviceTensor } from '../backends/backend.js';
 import type { BlockContext } from './decoder.js';
+import { UnsupportedModelError } from './rope.js';
 import { selfAttention } from './self-attention.js';
 
 /** Runs one Gemma block in place on h [rows, hidden] (device). */
@@ -14,7 +15,7 @@ export async function gemmaBlock(c: BlockContext, h: DeviceTensor, rows: number)
   const { spec, layer, k, ws } = c;
   const d = spec.hiddenSize;
   const ff = spec.intermediateSize;
-  if (!layer.postAttnNorm || !layer.postMlpNorm) throw new Error(`layer ${layer.index}: a Gemma block needs its post-attention and post-feed-forward norms`);
+  if (!layer.postAttnNorm || !layer.postMlpNorm) throw new UnsupportedModelError(`layer ${layer.index}: a Gemma block needs its post-attention and post-feed-forward norms`);
 
   const n = ws.get('norm', rows * d);
   c.norm(layer.attnNorm, h, n, rows);
