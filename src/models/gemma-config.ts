@@ -55,12 +55,18 @@ export function readGemma(c: ConfigReader, modelType: string): GemmaConfig {
   // its tensors are present); the weights sit under the language model's prefix.
   const text = c.objectOrNull('text_config');
   const [bos, eos] = [c.tokenId('bos_token_id'), c.tokenId('eos_token_id')];
+  // Which config's flag ties the wrapper's head has moved between transformers versions; the
+  // two can only be told apart when they disagree, and then the model is refused.
+  const topTie = c.has('tie_word_embeddings') ? c.boolean('tie_word_embeddings', true) : (c.get('tie_word_embeddings'), null);
   refuseUnreadKeys(c, 'gemma3');
   const inner = new ConfigReader(text ?? {}, 'config.json text_config');
   const type = inner.string('model_type', 'gemma3_text');
   if (type !== 'gemma3_text') throw inner.error('model_type', `${JSON.stringify(type)} is not the text model of gemma3 ("gemma3_text")`);
   readGenericKeys(inner);
   const g = readText(inner, 'gemma3_text');
+  if (topTie !== null && topTie !== g.dims.tieWordEmbeddings) {
+    throw c.error('tie_word_embeddings', `${topTie} disagrees with text_config.tie_word_embeddings ${g.dims.tieWordEmbeddings}`);
+  }
   g.dims.modelType = 'gemma3';
   g.dims.bosTokenId ??= bos;
   g.dims.eosTokenId ??= eos;

@@ -298,6 +298,10 @@ describe('Gemma configs: every key read or deliberately ignored, both layouts', 
     expect(() => modelSpecFromConfig(tiny, { tensors: vision })).toThrow(/holds a vision tower .* prunes Gemma 3's text model only/);
   });
 
+  it('a top-level tie_word_embeddings that agrees with text_config is the same model', () => {
+    expect(spec({ ...GEMMA3_4B, tie_word_embeddings: true })).toBe(spec(GEMMA3_4B));
+  });
+
   it('a text_config written out in full (every PretrainedConfig default, as 4.x sub-configs were) is the same model', () => {
     const defaults: Config = {
       return_dict: true, output_hidden_states: false, output_attentions: false, torchscript: false, torch_dtype: null, use_bfloat16: false,
@@ -320,6 +324,7 @@ describe('Gemma configs: every key read or deliberately ignored, both layouts', 
     ['Gemma 2 without its shape (the class defaults changed between versions)', { ...GEMMA2_2B, query_pre_attn_scalar: undefined }, /missing query_pre_attn_scalar/],
     ['a text_config of another model', { ...GEMMA3_4B, text_config: { model_type: 'llama' } }, /text_config: model_type "llama" is not the text model of gemma3/],
     ['a local rope base that disagrees with rope_parameters', { ...GEMMA3_1B_V5, rope_local_base_freq: 5 }, /rope_local_base_freq 5 disagrees/],
+    ['a wrapper tie flag that disagrees with text_config\'s', { ...GEMMA3_4B, tie_word_embeddings: false }, /tie_word_embeddings false disagrees with text_config.tie_word_embeddings true/],
     ['sliding_window_pattern on Gemma 2', { ...GEMMA2_2B, sliding_window_pattern: 3 }, /sliding_window_pattern=3 not understood for model_type gemma2/],
   ];
   it.each(refused)('refuses %s', (_n, config, message) => {
