@@ -89,8 +89,11 @@ function readText(c: ConfigReader, modelType: 'gemma2' | 'gemma3_text'): GemmaCo
   const numLayers = c.positiveInt('num_hidden_layers', shape?.layers);
   const headDim = c.positiveInt('head_dim', 256);
   const maxPositions = c.positiveInt('max_position_embeddings', d.maxPositions);
-  // Gemma2Config has no pattern key: every other layer, fixed.
+  // Gemma2Config has no pattern key: every other layer, fixed. Gemma3TextConfig (≥ 4.53) saves
+  // _sliding_window_pattern too, but sets that attribute from sliding_window_pattern (default 6)
+  // when it loads, so the saved one never counts: it is only checked to be a pattern.
   const pattern = modelType === 'gemma3_text' ? c.positiveInt('sliding_window_pattern', 6) : 2;
+  if (modelType === 'gemma3_text') c.positiveInt('_sliding_window_pattern', 6);
   const { layerTypes, slidingWindow } = gemmaLayerTypes(c, numLayers, d.window, pattern);
   const rope = modelType === 'gemma2'
     ? readRope(c, { headDim, maxPositions, defaultTheta: d.theta, layerTypes: null, perLayerType: false, partialRotary: false, modelType })

@@ -212,6 +212,14 @@ const GEMMA3_4B: Config = {
   vision_config: { hidden_size: 1152, image_size: 896, intermediate_size: 4304, model_type: 'siglip_vision_model', num_attention_heads: 16, num_hidden_layers: 27, patch_size: 14, vision_use_head: false },
 };
 const gemmaTypes = (n: number, pattern: number) => Array.from({ length: n }, (_, i) => ((i + 1) % pattern ? 'sliding_attention' : 'full_attention'));
+const GEMMA3_270M: Config = { // as transformers 4.55 saved it: layer_types and _sliding_window_pattern
+  _sliding_window_pattern: 6, architectures: ['Gemma3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, attn_logit_softcapping: null,
+  bos_token_id: 2, eos_token_id: 1, final_logit_softcapping: null, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh', hidden_size: 640,
+  initializer_range: 0.02, intermediate_size: 2048, layer_types: gemmaTypes(18, 6), max_position_embeddings: 32768, model_type: 'gemma3_text',
+  num_attention_heads: 4, num_hidden_layers: 18, num_key_value_heads: 1, pad_token_id: 0, query_pre_attn_scalar: 256, rms_norm_eps: 1e-06,
+  rope_local_base_freq: 10000.0, rope_scaling: null, rope_theta: 1000000.0, sliding_window: 512, torch_dtype: 'bfloat16',
+  transformers_version: '4.55.0.dev0', use_bidirectional_attention: false, use_cache: true, vocab_size: 262144,
+};
 const GEMMA2_2B_V5: Config = (({ rope_theta: _, torch_dtype: _d, ...c }) => ({
   ...c, dtype: 'float32', transformers_version: '5.17.0', rope_parameters: { rope_type: 'default', rope_theta: 10000.0 }, layer_types: gemmaTypes(26, 2),
 }))(GEMMA2_2B);
@@ -230,7 +238,11 @@ const GEMMA3_4B_V5: Config = (({ torch_dtype: _, ...c }) => ({
   ...c, dtype: 'bfloat16', transformers_version: '5.17.0', text_config: gemma3TextV5({ num_hidden_layers: 34, ...(c.text_config as Config) }),
 }))(GEMMA3_4B);
 
-const GEMMAS: Array<[string, Config, Config]> = [['Gemma-2-2B', GEMMA2_2B, GEMMA2_2B_V5], ['Gemma-3-1B', GEMMA3_1B, GEMMA3_1B_V5], ['Gemma-3-4B (gemma3)', GEMMA3_4B, GEMMA3_4B_V5]];
+const GEMMA3_270M_V5: Config = { ...gemma3TextV5(GEMMA3_270M), dtype: 'bfloat16', transformers_version: '5.17.0' };
+const GEMMAS: Array<[string, Config, Config]> = [
+  ['Gemma-2-2B', GEMMA2_2B, GEMMA2_2B_V5], ['Gemma-3-1B', GEMMA3_1B, GEMMA3_1B_V5], ['Gemma-3-270M', GEMMA3_270M, GEMMA3_270M_V5],
+  ['Gemma-3-4B (gemma3)', GEMMA3_4B, GEMMA3_4B_V5],
+];
 
 /** Spoil each key of `keys` in a copy made by `put`: ignored keys change nothing, the others change the spec or are refused by name. */
 function walk(config: Config, keys: string[], put: (key: string, value: unknown) => Config): void {
