@@ -24,8 +24,6 @@ export interface GemmaConfig {
   finalSoftcap: number | null;
   /** query_pre_attn_scalar^−0.5. */
   attentionScale: number;
-  /** Gemma 3: per-head q/k norms. */
-  qkNorm: boolean;
 }
 
 interface Defaults {
@@ -127,7 +125,6 @@ function readText(c: ConfigReader, modelType: 'gemma2' | 'gemma3_text'): GemmaCo
     finalSoftcap: nullableCap(c, 'final_logit_softcapping', d.finalSoftcap),
     // The scale is a Python float multiplying f32 scores: PyTorch rounds it to f32, as the kernels do.
     attentionScale: c.positiveNumber('query_pre_attn_scalar', shape?.queryPreAttnScalar) ** -0.5,
-    qkNorm: dims.qkNorm,
   };
   refuseUnreadKeys(c, modelType);
   return g;
