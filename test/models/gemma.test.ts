@@ -13,6 +13,8 @@ import { run as infoCommand } from '../../src/cli/info.js';
 import { evaluate } from '../../src/eval/perplexity.js';
 import { openModel } from '../../src/io/model.js';
 import { createDecoder, type TapInput } from '../../src/models/decoder.js';
+import { prune } from '../../src/prune.js';
+import { readWeights, zerosIn } from '../prune/helpers.js';
 import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
 import { gemma2, gemma2v5, gemma3, gemma3v5, gemmaTensors, type Tensors, writeModelDir } from './random-weights.js';
 import { type GemmaConfig, gemmaReference, gemmaText } from './reference-model.js';
@@ -197,4 +199,26 @@ describe('dsnot info on Gemma', () => {
     expect(text).toContain('sliding_attention default (theta 10000), rotary dim 8; full_attention linear (theta 1000000, factor 8), rotary dim 8; q/k RMSNorm per head before RoPE');
     expect(text).toContain('scores not soft-capped; final logits not soft-capped');
   });
+});
+
+describe('prune() on WebGPU', () => {
+  it.each([cases[0], cases[3]].map((c) => [c.name, c] as const))('%s: wanda + DSnoT at sparsity 0.5, exact per row, the output reloads to the reported perplexity', async (_n, c) => {
+    if (!devices.webgpu) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
+    const V = vocabOf(c);
+    const tokens = Array.from({ length: 3 }, (_, w) => Array.from({ length: 12 }, (_, t) => (w * 31 + t * 17 + ((t * t) % 7)) % V));
+    const evalTokens = Array.from({ length: 24 }, (_, t) => (t * 13 + 5) % V);
+    const out = join(root, `pruned-gpu-${cases.indexOf(c)}`);
+    const report = await prune({
+      model: dirs.get(c)!, output: out, calibration: { tokens }, sparsity: 0.5, device: 'webgpu', evaluation: { tokens: evalTokens, seqlen: 12 },
+    });
+    expect(report.device).toBe('webgpu');
+    const written = readWeights(join(out, 'model.safetensors'));
+    for (const e of report.linears) {
+      const w = written.get(e.weight)!;
+      for (let r = 0; r < e.rows; r++) expect(zerosIn(w, r * e.cols, (r + 1) * e.cols), `${e.weight} row ${r}`).toBe(e.cols / 2);
+    }
+    for (const [name, t] of c.weights) if (!/_proj\.weight$/.test(name)) expect(written.get(name), name).toEqual(t.data);
+    const again = await evaluate({ model: out, tokens: evalTokens, seqlen: 12, device: 'webgpu' });
+    expect(Math.abs(again.perplexity - report.perplexity!.after) / report.perplexity!.after).toBeLessThan(1e-6);
+  }, 300_000);
 });
