@@ -1,7 +1,7 @@
 // OWL against uniform sparsity on stories260K: one prune() each, Wanda without refinement,
 // calibrated on the SECOND half of the TinyStories validation text and evaluated on the FIRST
 // half (as bench/stories260k-table.mjs), printing both perplexities and OWL's layer sparsities.
-//   npm run build && node bench/owl-stories260k.mjs [--sparsity 0.7] [--nsamples 32] [--seqlen 512] [--m 5] [--lambda 0.08]
+//   npm run build && node bench/owl-stories260k.mjs [--sparsity 0.7] [--nsamples 32] [--seqlen 512] [--m 5] [--lambda 0.08] [--owl-only]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,7 @@ const { values } = parseArgs({
   options: {
     sparsity: { type: 'string', default: '0.7' }, nsamples: { type: 'string', default: '32' }, seqlen: { type: 'string', default: '512' },
     m: { type: 'string', default: '5' }, lambda: { type: 'string', default: '0.08' }, device: { type: 'string', default: 'wasm' },
+    'owl-only': { type: 'boolean', default: false },
   },
 });
 const text = readFileSync(join(root, 'test/fixtures/tinystories-valid/tinystories_val.txt'), 'utf8').trim().replaceAll('\n\n', '\n');
@@ -22,7 +23,8 @@ const cut = text.indexOf('\n', Math.floor(text.length / 2));
 const tokenizer = new lib.Llama2cTokenizer(readFileSync(join(root, 'test/fixtures/stories260K/tok512.bin')));
 const evalIds = tokenizer.encode(text.slice(0, cut));
 
-for (const profile of [undefined, { kind: 'owl', m: Number(values.m), lambda: Number(values.lambda) }]) {
+const uniform = values['owl-only'] ? [] : [undefined];
+for (const profile of [...uniform, { kind: 'owl', m: Number(values.m), lambda: Number(values.lambda) }]) {
   const out = mkdtempSync(join(tmpdir(), 'dsnot-owl-'));
   try {
     const r = await lib.prune({
