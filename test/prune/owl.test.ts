@@ -2,6 +2,7 @@
 // worked out by hand; the whole pipeline on the tiny random model against an independent
 // reference of the outlier ratios (dense pass through every layer, tiny-model.ts) and of the
 // masks at each layer's sparsity; stories260K at 70 % with Wanda (total sparsity, unequal layers).
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSpec } from '../../src/models/config.js';
@@ -112,6 +113,35 @@ describe('the tiny random model against the reference', () => {
       for (let r = 0; r < rows; r++) expect(zerosIn(w, r * cols, (r + 1) * cols), `${name} row ${r}`).toBe(k);
     }
     expect(Math.abs(Math.log(report.perplexity!.after) - ref.nllAfter)).toBeLessThan(1e-5);
+  });
+
+  it.each([['sparsegpt'], ['wanda']] as const)('%s + exact swaps: every row holds its layer’s k', async (init) => {
+    const out = tempDir();
+    const report = await prune({
+      model: modelDir, output: out, calibration: { tokens: windows }, device: 'wasm', sparsity: S, init, refine: 'swaps',
+      sparsityProfile: { kind: 'owl', m: M, lambda: LAMBDA },
+    });
+    const D = referenceOutlierRatios(weights, windows, M);
+    expect(report.sparsityProfile!.outlierRatios).toEqual(D);
+    const written = readWeights(join(out, 'model.safetensors'));
+    for (const e of report.linears) {
+      const s = D[e.layer] === Math.max(...D) ? S - LAMBDA : S + LAMBDA;
+      expect(e.targetSparsity).toBeCloseTo(s, 12);
+      const w = written.get(e.weight)!;
+      const k = Math.floor(e.cols * s);
+      for (let r = 0; r < e.rows; r++) expect(zerosIn(w, r * e.cols, (r + 1) * e.cols), `${e.weight} row ${r}`).toBe(k);
+    }
+  });
+
+  it('a layer sparsity outside [0, 1) stops the run with a DsnotInputError and leaves no visible file', async () => {
+    const out = tempDir();
+    const run = prune({
+      model: modelDir, output: out, calibration: { tokens: windows }, device: 'wasm', sparsity: 0.95, refine: 'none',
+      sparsityProfile: { kind: 'owl', m: M, lambda: LAMBDA },
+    });
+    await expect(run).rejects.toThrow(DsnotInputError);
+    await expect(run).rejects.toThrow(/OWL gives layer \d a sparsity of 1\.05/);
+    expect(readdirSync(out).filter((n) => !n.startsWith('.'))).toEqual([]);
   });
 
   it('with N:M, reports the profile and keeps N:M in every layer', async () => {
