@@ -22,6 +22,8 @@ export interface RopeContext {
   perLayerType: boolean;
   /** Whether the family's attention applies partial_rotary_factor (else only 1 is accepted). */
   partialRotary: boolean;
+  /** The rope types the config class accepts, and legacy names it rewrites (Phi-3: "su" → longrope). */
+  ropeTypes?: { allowed: readonly RopeType[]; aliases: Readonly<Record<string, RopeType>> };
   modelType: string;
 }
 
@@ -78,10 +80,12 @@ interface TopLevel { theta: number; partial: number | undefined; originalMax: nu
 function readOne(dict: ConfigObject, where: string, top: TopLevel, ctx: RopeContext): RopeParameters {
   const r = new ConfigReader(dict, where);
   const typeKey = r.has('rope_type') ? 'rope_type' : 'type';
-  const type = r.string(typeKey, 'default');
+  const given = r.string(typeKey, 'default');
+  const type = ctx.ropeTypes?.aliases[given] ?? given;
   r.get('type');
-  if (!(ROPE_TYPES as readonly string[]).includes(type)) {
-    throw r.error(typeKey, `${JSON.stringify(type)} is not a rope type transformers knows for ${ctx.modelType} (${ROPE_TYPES.join(', ')})`);
+  const known: readonly string[] = ctx.ropeTypes?.allowed ?? ROPE_TYPES;
+  if (!known.includes(type)) {
+    throw r.error(typeKey, `${JSON.stringify(given)} is not a rope type transformers knows for ${ctx.modelType} (${known.join(', ')})`);
   }
   const ropeType = type as RopeType;
   const theta = r.optionalPositiveNumber('rope_theta') ?? top.theta;
