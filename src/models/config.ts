@@ -256,7 +256,7 @@ function llamaFamily(c: ConfigReader, modelType: string, tensors: Map<string, nu
   const v = variant.read(c, numLayers);
   const rope = readRope(c, {
     headDim, maxPositions, defaultTheta: defaults.theta, layerTypes: v.layerTypes, perLayerType: false,
-    partialRotary: variant.partialRotary ?? false, ropeTypes: variant.ropeTypes, modelType,
+    partialRotary: variant.partialRotary ?? false, ropeTypes: variant.ropeTypes, defaultOriginalMax: defaults.originalMaxPositions, modelType,
   });
   const dims: LlamaDims = {
     modelType,

@@ -28,8 +28,9 @@ export interface VariantFields {
 
 export interface LlamaVariant {
   modelType: string;
-  /** head_dim undefined: hidden_size / num_attention_heads. */
-  defaults: { maxPositions: number; eps: number; theta: number; headDim?: number };
+  /** head_dim undefined: hidden_size / num_attention_heads. originalMaxPositions: the config
+   *  class's own original_max_position_embeddings (Phi-3's 4096), used when the key is absent. */
+  defaults: { maxPositions: number; eps: number; theta: number; headDim?: number; originalMaxPositions?: number };
   read(c: ConfigReader, numLayers: number): VariantFields;
   /** Whether the attention honours partial_rotary_factor (default: only 1 accepted). */
   partialRotary?: boolean;

@@ -18,7 +18,7 @@ import type { AttentionType, LlamaVariant } from './llama-variants.js';
 
 export const PHI3: LlamaVariant = {
   modelType: 'phi3',
-  defaults: { maxPositions: 4096, eps: 1e-5, theta: 10000 },
+  defaults: { maxPositions: 4096, eps: 1e-5, theta: 10000, originalMaxPositions: 4096 },
   partialRotary: true,
   ropeTypes: { allowed: ['default', 'longrope'], aliases: { su: 'longrope', yarn: 'longrope' } },
   read(c, numLayers) {

@@ -24,6 +24,8 @@ export interface RopeContext {
   partialRotary: boolean;
   /** The rope types the config class accepts, and legacy names it rewrites (Phi-3: "su" → longrope). */
   ropeTypes?: { allowed: readonly RopeType[]; aliases: Readonly<Record<string, RopeType>> };
+  /** The config class's original_max_position_embeddings default (Phi3Config: 4096), if it has one. */
+  defaultOriginalMax?: number;
   modelType: string;
 }
 
@@ -54,7 +56,7 @@ export function readRope(c: ConfigReader, ctx: RopeContext): Record<string, Rope
     theta: c.optionalPositiveNumber('rope_theta') ?? ctx.defaultTheta,
     partial: c.optionalPositiveNumber('partial_rotary_factor'),
     // Phi-3 style: kept outside the rope dict; transformers gives it priority over the dict's.
-    originalMax: c.nullablePositiveInt('original_max_position_embeddings', null) ?? undefined,
+    originalMax: c.nullablePositiveInt('original_max_position_embeddings', ctx.defaultOriginalMax ?? null) ?? undefined,
   };
   const types = ctx.layerTypes ? [...new Set(ctx.layerTypes)] : [];
   const keys = Object.keys(dict);

@@ -166,6 +166,8 @@ describe('every config.json key is read or deliberately ignored', () => {
     expect([long.type, long.originalMaxPositions, long.maxPositions, long.shortFactor!.length]).toEqual(['longrope', 4096, 131072, 48]);
     expect(modelSpecFromConfig({ ...PHI35_MINI, rope_scaling: { ...(PHI35_MINI.rope_scaling as Config), type: 'su' } }).layers[0].rope).toEqual(long);
     expect(modelSpecFromConfig({ ...PHI3_MINI_4K, partial_rotary_factor: 0.5 }).layers[0].rope!.rotaryDim).toBe(48);
+    // Absent, original_max_position_embeddings is Phi3Config's 4096, not max_position_embeddings.
+    expect(modelSpecFromConfig({ ...PHI35_MINI, original_max_position_embeddings: undefined }).layers[0].rope!.originalMaxPositions).toBe(4096);
     // Phi3Config's default sliding_window is None: no window anywhere.
     expect(modelSpecFromConfig({ ...PHI3_MINI_4K, sliding_window: undefined }).slidingWindow).toBeNull();
   });
