@@ -74,3 +74,18 @@ describe.each(FAMILIES)('$name', (family) => {
     expect(report.linears.every((e) => e.refined)).toBe(true);
   });
 });
+
+describe('Phi-3: the skip groups cover the fused linears', () => {
+  const phi = FAMILIES.find((f) => f.name === 'Phi-3.5')!;
+  const dir = writeModelDir(tempDir('dsnot-phi3-skip-'), phi.config, phi.weights);
+  const calibration = { tokens: windows(4, 16, phi.vocab, 3) };
+  it.each([
+    ['self_attn', /\.self_attn\.(qkv|o)_proj\./],
+    ['mlp', /\.mlp\.(gate_up|down)_proj\./],
+    ['gate_up_proj', /\.mlp\.gate_up_proj\./],
+  ] as const)("skip ['%s'] leaves exactly its linears unrefined", async (group, skipped) => {
+    const report = await prune({ model: dir, output: tempDir(), calibration, sparsity: 0.5, init: 'wanda', skip: [group], device: 'wasm' });
+    expect(report.linears).toHaveLength(8);
+    for (const e of report.linears) expect(e.refined, e.weight).toBe(!skipped.test(e.weight));
+  });
+});
