@@ -146,6 +146,17 @@ describe('BOS/EOS as transformers adds them from tokenizer.json + tokenizer_conf
     expect(encode(tinyTokenizer(null), { tokenizer_class: 'GemmaTokenizer', bos_token: '<bos>', eos_token: '<eos>' })).toEqual([BOS, HI, HI]);
   });
 
+  it('reads the flags from tokenizer_config.json and the tokens from special_tokens_map.json on disk', async () => {
+    const dir = join(tmp, 'tiny-json');
+    cpSync(join(fixtures, 'stories260K-hf'), dir, { recursive: true });
+    rmSync(join(dir, 'tokenizer.model'));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tinyTokenizer(null)));
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'PreTrainedTokenizerFast', add_bos_token: true, add_eos_token: true, eos_token: '</s>' }));
+    writeFileSync(join(dir, 'special_tokens_map.json'), JSON.stringify({ bos_token: { content: '<|begin_of_text|>' }, eos_token: '<eos>' }));
+    // tokenizer_config.json's eos_token wins over special_tokens_map.json's, as in transformers.
+    expect((await tokenizerOf(dir)).encode('hi hi')).toEqual([BOT, HI, HI, SLASH_S]);
+  });
+
   it('refuses a flagged special token that the vocabulary lacks', () => {
     expect(() => encode(tinyTokenizer(null), { add_bos_token: true, bos_token: '<nope>' })).toThrow(/<nope>/);
   });
