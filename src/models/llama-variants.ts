@@ -1,7 +1,8 @@
 // The model_types of the llama family, one row each: what differs between them is read here
-// (biases, which layers use a sliding window, q/k norms, the config class defaults); everything
-// else is config.ts's llamaFamily. Defaults are those of the transformers config classes
-// (LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config), attention as their modeling files do it.
+// (biases, which layers use a sliding window, q/k norms, fused projections, the config class
+// defaults); everything else is config.ts's llamaFamily. Defaults are those of the transformers
+// config classes (LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config, Phi3Config), attention
+// as their modeling files do it.
 import type { ConfigReader } from './config-reader.js';
 import type { RopeType } from './rope.js';
 import { PHI3 } from './phi3.js';
