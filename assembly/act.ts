@@ -83,3 +83,17 @@ export function addTensors(a: usize, b: usize, out: usize, n: i32): void {
     store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
   }
 }
+
+/**
+ * y[r, j] = x[r, offset + j] for j < width: one part of a fused projection's output (Phi-3's
+ * qkv_proj → q, k, v; gate_up_proj → gate, up), as a separate tensor. y must not alias x.
+ */
+export function copyColumns(x: usize, y: usize, rows: i32, xCols: i32, offset: i32, width: i32): void {
+  const w4 = width & ~3;
+  for (let r = 0; r < rows; r++) {
+    const src = x + ((<usize>r * <usize>xCols + <usize>offset) << 2);
+    const dst = y + ((<usize>r * <usize>width) << 2);
+    for (let j = 0; j < w4; j += 4) v128.store(dst + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
+    for (let j = w4; j < width; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+  }
+}

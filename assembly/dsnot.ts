@@ -30,7 +30,7 @@
 // authors' candidate pair only if it lowers Q (ΔQ = s_g + s_q − 2 w_g w_q H_gq < 0, as swaps.ts
 // computes it); otherwise the row stops.
 import { orderKey, orderKeys, PACK } from './order-key';
-import { swapsErrors } from './swaps';
+import { applySwap, lowersError, swapDelta, swapsErrors } from './swaps';
 
 // Per-call constants, set once by dsnotRefine (single-threaded module).
 let gCols: i32 = 0;
@@ -395,34 +395,14 @@ let gH: usize = 0;
 let gC: usize = 0;
 let gQ: f64 = 0;
 let gGuard: bool = false;
-const REL_GAIN: f64 = 1e-12; // as swaps.ts: rounding never decides a guarded swap
 
-@inline function hAt(j: i32, k: i32): f64 {
-  return load<f64>(gH + ((<usize>j * <usize>gCols + <usize>k) << 3));
-}
-
-// ΔQ of pruning kept q and reviving pruned g (swaps.ts's formula).
-function deltaQ(w: usize, q: i32, g: i32): f64 {
-  const wq = <f64>load<f32>(w + (<usize>q << 2));
-  const wg = <f64>load<f32>(w + (<usize>g << 2));
-  const cq = load<f64>(gC + (<usize>q << 3));
-  const cg = load<f64>(gC + (<usize>g << 3));
-  return (2 * wq * cq + wq * wq * hAt(q, q)) + (-2 * wg * cg + wg * wg * hAt(g, g)) - 2 * wq * wg * hAt(q, g);
-}
-
-// After a swap is decided: false when the guard refuses it; otherwise c and Q follow it.
+// After a swap is decided (prune q, revive g): false when the guard refuses it; otherwise c and
+// Q follow it (swaps.ts's ΔQ and update).
 function trueErrorAccepts(w: usize, q: i32, g: i32): bool {
   if (gH == 0) return true;
-  const d = deltaQ(w, q, g);
-  if (gGuard && !(d < 0 && d < -REL_GAIN * gQ)) return false;
-  const wq = <f64>load<f32>(w + (<usize>q << 2));
-  const wg = <f64>load<f32>(w + (<usize>g << 2));
-  const hq = gH + ((<usize>q * <usize>gCols) << 3);
-  const hg = gH + ((<usize>g * <usize>gCols) << 3);
-  for (let i = 0; i < gCols; i++) {
-    const p = gC + (<usize>i << 3);
-    store<f64>(p, load<f64>(p) + wq * load<f64>(hq + (<usize>i << 3)) - wg * load<f64>(hg + (<usize>i << 3)));
-  }
+  const d = swapDelta(gH, gCols, w, gC, g, q);
+  if (gGuard && !lowersError(d, gQ)) return false;
+  applySwap(gH, gCols, w, gC, g, q);
   gQ += d;
   return true;
 }

@@ -26,6 +26,38 @@ const TILE: i32 = 256;
 /** A swap must lower Q by more than this fraction of Q (rounding of the f64 updates never decides). */
 const REL_GAIN: f64 = 1e-12;
 
+/** True when a swap's ΔQ lowers the row's Q = vᵀHv enough to be applied (swaps and the DSnoT guard). */
+// @ts-ignore: decorator
+@inline
+export function lowersError(dq: f64, q: f64): bool {
+  return dq < 0 && dq < -REL_GAIN * q;
+}
+
+/**
+ * ΔQ of pruning kept k and reviving pruned j in the row w (f32) whose c = H·v is at c: the
+ * header's formula, in the order the search evaluates it. (dsnot.ts's guard asks the same.)
+ */
+export function swapDelta(h: usize, cols: i32, w: usize, c: usize, j: i32, k: i32): f64 {
+  const wj = <f64>load<f32>(w + (<usize>j << 2));
+  const wk = <f64>load<f32>(w + (<usize>k << 2));
+  const sj = -2 * wj * load<f64>(c + (<usize>j << 3)) + wj * wj * load<f64>(h + ((<usize>j * <usize>cols + <usize>j) << 3));
+  const sk = 2 * wk * load<f64>(c + (<usize>k << 3)) + wk * wk * load<f64>(h + ((<usize>k * <usize>cols + <usize>k) << 3));
+  return (sj + sk) - 2 * wj * wk * load<f64>(h + ((<usize>j * <usize>cols + <usize>k) << 3));
+}
+
+/** After pruning k and reviving j: c += w_k·H[k] − w_j·H[j] (O(cols); H is symmetric). */
+export function applySwap(h: usize, cols: i32, w: usize, c: usize, j: i32, k: i32): void {
+  const wj = <f64>load<f32>(w + (<usize>j << 2));
+  const wk = <f64>load<f32>(w + (<usize>k << 2));
+  const hj = h + ((<usize>j * <usize>cols) << 3);
+  const hk = h + ((<usize>k * <usize>cols) << 3);
+  for (let i = 0; i < cols; i++) {
+    const p = c + (<usize>i << 3);
+    const o = <usize>i << 3;
+    store<f64>(p, load<f64>(p) + wk * load<f64>(hk + o) - wj * load<f64>(hj + o));
+  }
+}
+
 /** Bytes of scratch swapsProduct needs for `rows` rows of `cols`. */
 export function swapsProductScratchBytes(rows: i32, cols: i32): i32 {
   return 8 * rows * cols + 16;
@@ -253,15 +285,6 @@ function searchGroups(w: usize, mask: usize, m: i32): void {
   }
 }
 
-/** c += x · H[col] (the row's product after v changes by x at `col`). */
-@inline function addColumn(c: usize, col: i32, x: f64): void {
-  const hRow = gH + ((<usize>col * <usize>gCols) << 3);
-  for (let i = 0; i < gCols; i++) {
-    const p = c + (<usize>i << 3);
-    store<f64>(p, load<f64>(p) + x * load<f64>(hRow + (<usize>i << 3)));
-  }
-}
-
 /**
  * Exact swaps on `rows` rows (mask in/out; c = H·v from swapsProduct, updated in place). nmM = 0:
  * unstructured; else pairs inside groups of nmM. qInit/qFinal: f64 [rows] (v·c before and after).
@@ -294,12 +317,11 @@ export function swapsRefine(
       scores(wr, mr, cr);
       if (nmM > 0) searchGroups(wr, mr, nmM);
       else searchRow(wr, mr);
-      if (gPairJ < 0 || !(gPairD < 0) || !(gPairD < -REL_GAIN * q)) break;
+      if (gPairJ < 0 || !lowersError(gPairD, q)) break;
       const j = gPairJ, k = gPairK;
       store<u8>(mr + <usize>k, 1);
       store<u8>(mr + <usize>j, 0);
-      addColumn(cr, k, <f64>load<f32>(wr + (<usize>k << 2)));
-      addColumn(cr, j, -<f64>load<f32>(wr + (<usize>j << 2)));
+      applySwap(h, cols, wr, cr, j, k);
       q += gPairD;
       done++;
     }

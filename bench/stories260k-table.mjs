@@ -39,6 +39,9 @@ const REFINES = [
   [' + swaps', { refine: 'swaps' }],
   [' + swaps, MLP skipped', { refine: 'swaps', skip: ['mlp'] }],
   [' + swaps, ≤ 200 per row', { refine: 'swaps', swaps: { maxSwaps: 200 } }],
+  [' + swaps, width 8', { refine: 'swaps', swaps: { width: 8 } }],
+  [', OWL', { refine: 'none', sparsityProfile: { kind: 'owl' } }],
+  [' + swaps, OWL', { refine: 'swaps', sparsityProfile: { kind: 'owl' } }],
 ];
 const METHODS = INITS.flatMap(([name, init]) => REFINES.map(([suffix, r]) => [name + suffix, { init, ...r }]))
   .filter(([name]) => new RegExp(values.only).test(name));

@@ -1,6 +1,6 @@
-// Prune the bundled stories260K model with the defaults (Wanda + DSnoT, 50 %, MLP skipped) on
-// whatever device is available, and print the perplexity before and after and where the pruned
-// model went.
+// Prune the bundled stories260K model with the defaults (Wanda's mask refined by exact swaps, 50 %,
+// every linear) on whatever device is available, and print the layer error of the initial masks
+// and of the result, the perplexity before and after, and where the pruned model went.
 //
 //   npm run build && node examples/stories260k.mjs [OUT_DIR]     (default: $TMPDIR/dsnot-stories260K-pruned)
 //
@@ -34,5 +34,7 @@ const report = await prune({
 
 const { before, after, tokens } = report.perplexity;
 console.log(`${report.method} at sparsity ${report.sparsity} on ${report.device} (sparsity check ${report.sparsityCheck.toFixed(4)})`);
+const e = report.totals.reconstructionError;
+console.log(`layer error ‖X(W−Ŵ)‖², summed over the ${report.totals.linears} linears: ${e.initial.toFixed(2)} with ${report.init}'s masks → ${e.final.toFixed(2)} refined (${((e.final / e.initial - 1) * 100).toFixed(1)} %)`);
 console.log(`perplexity ${before.toFixed(2)} → ${after.toFixed(2)} on ${tokens} held-out tokens`);
 console.log(`pruned model: ${report.output} (${report.files.join(', ')})`);

@@ -111,3 +111,24 @@ fn add_inplace(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let i = elem_index(gid, nwg);
   if (i < p.length) { out[i] = out[i] + b[i]; }
 }
+
+// out[r, j] = a[r, offset + j] for j < width (p.length = rows · width): one part of a fused
+// projection's output (Phi-3's qkv_proj, gate_up_proj) as its own tensor. Uses a separate
+// uniform layout: length, the source row width, the column offset, the part's width.
+struct CopyParams {
+  length: u32,
+  x_cols: u32,
+  offset: u32,
+  width: u32,
+}
+
+@group(0) @binding(4) var<uniform> cp: CopyParams;
+
+@compute @workgroup_size(64)
+fn copy_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < cp.length) {
+    let r = i / cp.width;
+    out[i] = a[r * cp.x_cols + cp.offset + (i - r * cp.width)];
+  }
+}

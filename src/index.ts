@@ -45,7 +45,7 @@ export type { WebGpuBackend, WebGpuBackendOptions } from './backends/webgpu/inde
 export { deviceSelectionNote } from './backends/select.js';
 // The model pipeline: prune() (streamed, resumable), its report and options.
 export { prune, DEFAULT_SKIP } from './prune.js';
-export type { PruneOptions, PruneProgress, PruneEvaluation, PruneReport, LinearReport, PerplexityReport, ErrorSummary, CalibrationInput, SkipOption } from './prune.js';
+export type { PruneOptions, PruneProgress, PruneEvaluation, PruneReport, LinearReport, PerplexityReport, ErrorSummary, CalibrationInput, SkipOption, SparsityProfileOption, SparsityProfileReport } from './prune.js';
 export { CalibrationError } from './calib/data.js';
 // Calibration text and tokenizers: the authors' sampling, the model's own tokenizer.
 export { parseCalibration, calibrationWindows } from './calib/data.js';

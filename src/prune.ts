@@ -1,5 +1,6 @@
 // prune(): the authors' layer-sequential procedure (ALGORITHM.md §8) over a streamed model.
 //
+//   [OWL only: a dense pass over every layer first → each layer's sparsity (pipeline/owl.ts)]
 //   calibration windows ──embed──► hidden[w] (host, one Float32Array per window)
 //   for each decoder layer i (weights of layer i+1 read meanwhile):
 //     dense pass of every window, taps feeding one StatsAccumulator per distinct linear input
@@ -34,11 +35,14 @@ import { linearReport, totalsOf, type LinearReport, type PruneReport } from './p
 import {
   asStored, embeddingRowsSource, finiteLinearWeights, HostBuffers, LayerReader, layerTensorNames, PIECE_BYTES, type RawLayer,
 } from './pipeline/weights.js';
-import { StatsAccumulator, type LayerStats } from './stats.js';
+import { denseStats } from './pipeline/dense-stats.js';
+import { layerTarget, outlierRatios, owlProfile, type SparsityProfileOption, type SparsityProfileReport } from './pipeline/owl.js';
+import type { LayerStats } from './stats.js';
 import { DsnotInputError, type Sparsity } from './validate.js';
 
 export type { CalibrationInput } from './pipeline/calibration.js';
 export type { SkipOption } from './pipeline/options.js';
+export type { SparsityProfileOption, SparsityProfileReport } from './pipeline/owl.js';
 export type { PruneReport, LinearReport, PerplexityReport, ErrorSummary } from './pipeline/report.js';
 export { DEFAULT_SKIP } from './pipeline/options.js';
 
@@ -54,7 +58,7 @@ export interface PruneEvaluation {
 }
 
 export interface PruneProgress {
-  stage: 'prepare' | 'embed' | 'stats' | 'prune' | 'forward' | 'layer-done' | 'eval' | 'write' | 'done';
+  stage: 'prepare' | 'embed' | 'profile' | 'stats' | 'prune' | 'forward' | 'layer-done' | 'eval' | 'write' | 'done';
   layer?: number;
   layers: number;
   /** Stage 'prune': the linear being pruned ('self_attn.q_proj'), its index, and when done its report. */
@@ -79,6 +83,12 @@ export interface PruneOptions {
   calibration: CalibrationInput;
   /** Unstructured ratio (default 0.5) or { n, m } (e.g. 2:4). */
   sparsity?: Sparsity;
+  /**
+   * Per-layer sparsities: { kind: 'owl', m?: 5, lambda?: 0.08 } (OWL: layers with more Wanda
+   * outliers are pruned less, the total stays `sparsity`; one extra dense pass first). Default:
+   * uniform. With N:M every layer keeps the N:M (the profile is only reported).
+   */
+  sparsityProfile?: SparsityProfileOption;
   /** Initial mask; default 'wanda'. */
   init?: InitMethod;
   /**
@@ -169,7 +179,7 @@ async function makePlan(options: PruneOptions, opts: ResolvedPruneOptions, opene
     JSON.stringify({
       pipeline: PIPELINE_VERSION,
       model: await modelIdentity(opened, options.signal),
-      sparsity: opts.sparsity, init: opts.init, refine: opts.refine, dsnot: opts.dsnot, swaps: opts.swaps,
+      sparsity: opts.sparsity, ...(opts.profile ? { profile: opts.profile } : {}), init: opts.init, refine: opts.refine, dsnot: opts.dsnot, swaps: opts.swaps,
       skip: opts.refine !== 'none' ? opts.skip : [],
       // Given windows are used as they are: the sampling options do not change the result.
       sampling: given ? null : { nsamples: opts.nsamples, seqlen, seed: opts.seed },
@@ -216,6 +226,8 @@ interface Run {
   timings: Timings;
   entries: LinearReport[];
   written: string[];
+  /** OWL's profile (null: uniform), computed before the first layer or taken from the journal. */
+  profile: SparsityProfileReport | null;
   /** Calibration windows, then the evaluation's dense chain, then its pruned chain. */
   nCal: number;
   nEval: number;
@@ -240,6 +252,7 @@ async function runLayers(
     timings: { loadMs: 0, forwardMs: 0, pruneMs: 0, writeMs: 0, evalMs: 0 },
     entries: journal ? [...journal.entries] : [],
     written: journal ? [...journal.written] : [],
+    profile: null,
     nCal: plan.windows.length, nEval: plan.evaluation?.windows.length ?? 0,
     progress: (p) => options.progress_callback?.({ layers, ...p }),
   };
@@ -247,8 +260,9 @@ async function runLayers(
   let next: Promise<RawLayer> | null = null;
   try {
     if (journal) run.writer.markWritten(journal.written);
-    const hidden = await startingHidden(run, journal, start);
     const names = (i: number) => layerTensorNames(spec, run.decoder.layerTensorNames(i), i);
+    run.profile = await sparsityProfile(run, journal, names);
+    const hidden = await startingHidden(run, journal, start);
     next = start < layers ? run.layerReader.prefetch(start, names(start)) : null;
     for (let i = start; i < layers; i++) {
       run.signal?.throwIfAborted();
@@ -284,7 +298,18 @@ async function startingHidden(run: Run, journal: PipelineJournal | null, start: 
   }
   run.progress({ stage: 'embed', progress: 0 });
   const t = performance.now();
-  const inputs = [...plan.windows, ...(plan.evaluation?.windows.map((w) => w.inputs) ?? [])];
+  const hidden = await embedWindows(run, [...plan.windows, ...(plan.evaluation?.windows.map((w) => w.inputs) ?? [])]);
+  // The dense and the pruned evaluation chains start from the same embeddings.
+  // Copies, not the same arrays: each chain is updated in place, layer after layer.
+  hidden.push(...hidden.slice(nCal).map((h) => h.slice()));
+  run.timings.forwardMs += performance.now() - t;
+  return hidden;
+}
+
+/** Token windows → their embeddings (host), through the decoder's embedding table (only the rows used). */
+async function embedWindows(run: Run, inputs: ReadonlyArray<ArrayLike<number> & Iterable<number>>): Promise<Float32Array[]> {
+  const { plan, signal } = run;
+  const spec = plan.opened.spec;
   const embedSource = embeddingRowsSource(plan.opened.reader, spec.embedTokens.name, inputs.flatMap((w) => [...w]), spec.wordEmbedDim, signal);
   const embeddings = await run.decoder.loadEmbeddings(embedSource);
   const hidden: Float32Array[] = [];
@@ -296,11 +321,29 @@ async function startingHidden(run: Run, journal: PipelineJournal | null, start: 
   } finally {
     embeddings.dispose();
   }
-  // The dense and the pruned evaluation chains start from the same embeddings.
-  // Copies, not the same arrays: each chain is updated in place, layer after layer.
-  hidden.push(...hidden.slice(nCal).map((h) => h.slice()));
-  run.timings.forwardMs += performance.now() - t;
   return hidden;
+}
+
+/**
+ * OWL's per-layer sparsities (null: uniform). A resumed run takes them from the journal (the
+ * fingerprint covers the profile options, and the pass is deterministic): no second dense pass.
+ * The pass runs on its own chain of calibration embeddings, dropped before the main loop embeds
+ * again, so the calibration hidden states are never held twice.
+ */
+async function sparsityProfile(run: Run, journal: PipelineJournal | null, names: (i: number) => string[]): Promise<SparsityProfileReport | null> {
+  const { plan } = run;
+  const p = plan.opts.profile;
+  if (!p) return null;
+  if (journal?.profile) return journal.profile as SparsityProfileReport;
+  const spec = plan.opened.spec;
+  const t = performance.now();
+  const ratios = await outlierRatios({
+    spec, decoder: run.decoder, reader: run.layerReader, names, backend: plan.backend, buffers: run.buffers,
+    hidden: await embedWindows(run, plan.windows), m: p.m, signal: run.signal,
+    onLayer: (i) => run.progress({ stage: 'profile', layer: i, progress: 0, message: i === 0 ? 'OWL: a dense pass over every layer for the outlier ratios' : undefined }),
+  });
+  run.timings.forwardMs += performance.now() - t;
+  return owlProfile(p, ratios, spec, plan.opts.sparsity);
 }
 
 /** One decoder layer: dense pass, its linears pruned, pruned pass, its tensors written, checkpoint. */
@@ -322,8 +365,11 @@ async function runLayer(run: Run, i: number, raw: RawLayer, hidden: Float32Array
     const rows = (w: number): number => hidden[w].length / spec.hiddenSize;
     // Dense pass: statistics of every linear input, and the evaluation's dense chain.
     t = performance.now();
-    const stats = await denseStats(layer, layerSpec, plan, hidden, nCal, nEval, rows, run.buffers, run.signal, (w) =>
-      run.progress({ stage: 'stats', layer: i, window: w, windows: nCal, progress: (i + 0.35 * (w / nCal)) / layers }));
+    const stats = await denseStats(layer, layerSpec, hidden, {
+      // H always: every linear's true error is reported, and swaps and the guard need it.
+      backend: plan.backend, hessian: true, nCal, nEval, rows, buffers: run.buffers, signal: run.signal,
+      onWindow: (w) => run.progress({ stage: 'stats', layer: i, window: w, windows: nCal, progress: (i + 0.35 * (w / nCal)) / layers }),
+    });
     timings.forwardMs += performance.now() - t;
 
     t = performance.now();
@@ -354,7 +400,7 @@ async function runLayer(run: Run, i: number, raw: RawLayer, hidden: Float32Array
       run.written.push(name);
     }
     run.signal?.throwIfAborted();
-    await run.output.checkpoint(journalOf(plan, i + 1, run.written, run.entries), hidden);
+    await run.output.checkpoint(journalOf(run, i + 1), hidden);
     timings.writeMs += performance.now() - t;
     run.progress({ stage: 'layer-done', layer: i, progress: (i + 1) / layers });
   } finally {
@@ -372,6 +418,7 @@ async function pruneLinear(run: Run, layer: DecoderLayer, layerSpec: LayerSpec, 
   run.progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, progress: at });
   const refined = opts.refine !== 'none' && !isSkipped(l, opts.skip);
   const n = l.out * l.in;
+  const sparsity = layerTarget(opts.sparsity, run.profile, i);
   if (n !== run.scratch.length) {
     // Both old buffers go before the new pair is placed: freed one by one while the other
     // still sits above it, they would leave a hole the new metric does not fit.
@@ -381,7 +428,7 @@ async function pruneLinear(run: Run, layer: DecoderLayer, layerSpec: LayerSpec, 
   // The layer's own tensor is pruned where it is; its pruned values and mask come back into the
   // run's host buffers.
   const result = await pruneLayerOnBackend({
-    weight: layer.tensor(l.weight), rows: l.out, cols: l.in, stats, sparsity: opts.sparsity, init: opts.init,
+    weight: layer.tensor(l.weight), rows: l.out, cols: l.in, stats, sparsity, init: opts.init,
     ...linearRefinement(opts, refined), backend, scratch: run.scratch.ws,
     readBack: { mask: buffers.u8(n), weight: buffers.f32(n) },
   });
@@ -395,7 +442,8 @@ async function pruneLinear(run: Run, layer: DecoderLayer, layerSpec: LayerSpec, 
   const tw = performance.now();
   await run.writer.writeBytes(l.weight, stored.bytes, { signal: run.signal });
   timings.writeMs += performance.now() - tw;
-  const entry = linearReport({ layer: i, linear: l.name, weight: l.weight, rows: l.out, cols: l.in, refined }, { ...result, mask: result.mask! }, stored.values);
+  const targetSparsity = typeof sparsity === 'number' ? sparsity : sparsity.n / sparsity.m;
+  const entry = linearReport({ layer: i, linear: l.name, weight: l.weight, rows: l.out, cols: l.in, refined, targetSparsity }, { ...result, mask: result.mask! }, stored.values);
   run.entries.push(entry);
   run.written.push(l.weight);
   run.progress({ stage: 'prune', layer: i, linear: l.name, linearIndex: li, linears: layerSpec.linears.length, entry, progress: at });
@@ -444,66 +492,13 @@ async function finishOutput(run: Run, hidden: Float32Array[], start: number, res
   const shardFiles = writer.plan.shards.map((s) => s.file);
   const files = [...sideFiles, REPORT_FILE, ...shardFiles, ...(writer.plan.index ? [writer.plan.index.file] : [])];
   timings.writeMs += performance.now() - t;
-  const report = makeReport(plan, output, run.entries, perplexity, start, restarted, files, timings, t0);
+  const report = makeReport(plan, output, run.entries, run.profile, perplexity, start, restarted, files, timings, t0);
   await writeWholeFile(output.sink, REPORT_FILE, new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
   signal?.throwIfAborted();
   await writer.finish();
-  await output.commit(files, { ...journalOf(plan, spec.numLayers, run.written, run.entries), hidden: null, report });
+  await output.commit(files, { ...journalOf(run, spec.numLayers), hidden: null, report });
   run.progress({ stage: 'done', progress: 1 });
   return report;
-}
-
-/**
- * The dense pass over every calibration window, with the taps feeding one accumulator per
- * distinct linear input (q/k/v share one, gate/up share one); then the evaluation's dense chain
- * without taps. Returns the statistics of every linear weight.
- */
-async function denseStats(
-  layer: DecoderLayer, layerSpec: LayerSpec, plan: Plan, hidden: Float32Array[], nCal: number, nEval: number,
-  rows: (w: number) => number, buffers: HostBuffers, signal: AbortSignal | undefined, onWindow: (w: number) => void,
-): Promise<Map<string, LayerStats>> {
-  const accumulators = new Map<string, StatsAccumulator>();
-  // H always: every linear's true error is reported, and swaps and the guard need it.
-  const hessian = true;
-  const tap = async (input: TapInput): Promise<void> => {
-    const key = input.linears[0].weight;
-    let acc = accumulators.get(key);
-    if (!acc) {
-      acc = await StatsAccumulator.create(input.cols, { hessian, device: plan.backend });
-      accumulators.set(key, acc);
-    }
-    acc.addTensor(input.x, input.rows);
-  };
-  const groupOf = new Map<string, string>();
-  try {
-    for (let w = 0; w < nCal; w++) {
-      signal?.throwIfAborted();
-      onWindow(w);
-      // The dense output is not needed: the pruned pass recomputes this layer's outputs.
-      await layer.forward(hidden[w], rows(w), {
-        tap: (input) => {
-          for (const l of input.linears) groupOf.set(l.weight, input.linears[0].weight);
-          return tap(input);
-        },
-        into: buffers.layerOutput(hidden[w].length),
-      });
-    }
-    for (let w = nCal; w < nCal + nEval; w++) {
-      signal?.throwIfAborted();
-      await layer.forward(hidden[w], rows(w), { into: hidden[w] });
-    }
-    const finished = new Map<string, LayerStats>();
-    for (const [key, acc] of accumulators) finished.set(key, await acc.finish());
-    const out = new Map<string, LayerStats>();
-    for (const l of layerSpec.linears) {
-      const s = finished.get(groupOf.get(l.weight) ?? '');
-      if (!s) throw new Error(`internal: no statistics were tapped for ${l.weight}`);
-      out.set(l.weight, s);
-    }
-    return out;
-  } finally {
-    for (const acc of accumulators.values()) acc.dispose();
-  }
 }
 
 /** Perplexity of the dense and the pruned evaluation chains through the model's head. */
@@ -556,12 +551,13 @@ async function writeSideFiles(opened: OpenedModel, output: PipelineOutput): Prom
   return files;
 }
 
-function journalOf(plan: Plan, layersDone: number, written: string[], entries: LinearReport[]): Omit<PipelineJournal, 'hidden'> {
-  return { fingerprint: plan.fingerprint, device: plan.backend.kind, layers: plan.opened.spec.numLayers, layersDone, written, entries, phase: 'layers' };
+function journalOf(run: Run, layersDone: number): Omit<PipelineJournal, 'hidden'> {
+  const { plan, written, entries, profile } = run;
+  return { fingerprint: plan.fingerprint, device: plan.backend.kind, layers: plan.opened.spec.numLayers, layersDone, written, entries, profile, phase: 'layers' };
 }
 
 function makeReport(
-  plan: Plan, output: PipelineOutput, entries: LinearReport[], perplexity: PruneReport['perplexity'],
+  plan: Plan, output: PipelineOutput, entries: LinearReport[], profile: SparsityProfileReport | null, perplexity: PruneReport['perplexity'],
   start: number, restarted: string | null, files: string[], timings: Timings, t0: number,
 ): PruneReport {
   const { opened, opts } = plan;
@@ -575,6 +571,7 @@ function makeReport(
     layers: opened.spec.numLayers,
     method: methodName(opts),
     sparsity: opts.sparsity,
+    sparsityProfile: profile,
     init: opts.init,
     refine: opts.refine,
     dsnot: opts.dsnot,

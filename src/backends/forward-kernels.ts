@@ -68,6 +68,11 @@ export interface ForwardKernels {
   relu(x: DeviceTensor, out: DeviceTensor, length: number): void;
   /** out = a + b. */
   add(a: DeviceTensor, b: DeviceTensor, out: DeviceTensor, length: number): void;
+  /**
+   * y[r, j] = x[r, offset + j], j < width, over rows of xCols: one part of a fused projection's
+   * output (Phi-3's qkv_proj, gate_up_proj) as its own tensor [rows, width]. y must not alias x.
+   */
+  copyColumns(x: DeviceTensor, y: DeviceTensor, rows: number, xCols: number, offset: number, width: number): void;
 
   // --- loss ---
   /** out[t] = logsumexp(logits[t, ·]) − logits[t, targets[t]] for rows of `vocab` logits; targets i32 [rows]. */
@@ -159,6 +164,15 @@ export function withShapeChecks(k: ForwardKernels): ForwardKernels {
       need('add', 'b', b, length);
       need('add', 'out', out, length);
       k.add(a, b, out, length);
+    },
+    copyColumns(x, y, rows, xCols, offset, width) {
+      if (!Number.isInteger(offset) || offset < 0 || !(width > 0) || offset + width > xCols) {
+        throw new KernelShapeError(`copyColumns: columns [${offset}, ${offset + width}) are not inside rows of ${xCols}`);
+      }
+      need('copyColumns', 'x', x, rows * xCols);
+      need('copyColumns', 'y', y, rows * width);
+      if (x === y) throw new KernelShapeError('copyColumns: y must not alias x');
+      k.copyColumns(x, y, rows, xCols, offset, width);
     },
     nll(logits, targets, out, rows, vocab) {
       need('nll', 'logits', logits, rows * vocab);

@@ -1,12 +1,16 @@
 // The model's tokenizer, from whatever files the model ships:
 //   tokenizer.json (+ tokenizer_config.json)  → @huggingface/tokenizers (a maintained JS port of
-//                                                HF tokenizers: BPE, Unigram, WordPiece, templates)
+//                                                HF tokenizers: BPE, Unigram, WordPiece, templates),
+//                                                BOS/EOS as transformers adds them (special-tokens.ts)
 //   tokenizer.model (SentencePiece BPE)        → converted to the llama2.c vocabulary and encoded
-//                                                by run.c's algorithm (the same score-greedy merges)
-//   tok*.bin / tokenizer.bin (llama2.c)        → run.c's encoder
+//                                                by run.c's algorithm (the same score-greedy merges);
+//                                                BOS/EOS as LlamaTokenizer: add_bos_token (default
+//                                                on) and add_eos_token (default off)
+//   tok*.bin / tokenizer.bin (llama2.c)        → run.c's encoder, BOS first (as run.c)
 //   vocab.json + merges.txt (GPT-2 / OPT)      → a byte-level BPE tokenizer.json built on the fly
 import { Tokenizer } from '@huggingface/tokenizers';
 import { TokenizerError } from '../io/errors.js';
+import { specialTokenRule, withSpecialTokenRule } from './special-tokens.js';
 import { Llama2cTokenizer } from '../io/llama2c-tokenizer.js';
 import { loadLlama2cTokenizer, type OpenedModel } from '../io/model.js';
 import type { Source } from '../io/source.js';
@@ -24,19 +28,18 @@ const MAX_TOKENIZER_BYTES = 256 * 2 ** 20;
 export async function loadTokenizer(model: OpenedModel): Promise<LoadedTokenizer> {
   const { source, sideFiles } = model;
   const has = (f: string) => sideFiles.includes(f);
-  const config = (await readJsonIf(source, has('tokenizer_config.json') ? 'tokenizer_config.json' : null)) ?? {};
-  // LLaMA-family tokenizers add BOS unless their config says otherwise.
-  const addBos = config.add_bos_token !== false;
-  if (has('tokenizer.json')) {
-    return fromHuggingFace(new Tokenizer((await readJsonIf(source, 'tokenizer.json'))!, config), 'tokenizer.json');
-  }
+  // As transformers: tokenizer_config.json's entries win, special_tokens_map.json fills in the tokens.
+  const specialMap = (await readJsonIf(source, has('special_tokens_map.json') ? 'special_tokens_map.json' : null)) ?? {};
+  const config = { ...specialMap, ...((await readJsonIf(source, has('tokenizer_config.json') ? 'tokenizer_config.json' : null)) ?? {}) };
+  if (has('tokenizer.json')) return tokenizerJson((await readJsonIf(source, 'tokenizer.json'))!, config);
   if (model.llama2cTokenizerFile) {
     const tok = await loadLlama2cTokenizer(source, model.llama2cTokenizerFile, model.spec.vocabSize);
-    return fromLlama2c(tok, 'llama2c', addBos);
+    return fromLlama2c(tok, 'llama2c', config.add_bos_token !== false, false);
   }
   if (has('tokenizer.model')) {
+    // transformers' LlamaTokenizer (SentencePiece): BOS unless add_bos_token is false, EOS only if add_eos_token.
     const tok = sentencePieceToLlama2c(await readBytes(source, 'tokenizer.model'), model.spec.vocabSize);
-    return fromLlama2c(tok, 'sentencepiece', addBos);
+    return fromLlama2c(tok, 'sentencepiece', config.add_bos_token !== false, config.add_eos_token === true);
   }
   if (has('vocab.json') && has('merges.txt')) {
     const vocab = await readJsonIf(source, 'vocab.json');
@@ -49,6 +52,15 @@ export async function loadTokenizer(model: OpenedModel): Promise<LoadedTokenizer
   );
 }
 
+/**
+ * A tokenizer.json (an object, as parsed) with tokenizer_config.json's settings, adding BOS/EOS
+ * exactly as transformers' `tokenizer(text)` does.
+ */
+export function tokenizerJson(json: Record<string, unknown>, config: Record<string, unknown>): LoadedTokenizer {
+  const rule = specialTokenRule(config, json.post_processor === null || json.post_processor === undefined);
+  return fromHuggingFace(new Tokenizer(withSpecialTokenRule(json, rule), config), 'tokenizer.json');
+}
+
 function fromHuggingFace(tok: Tokenizer, kind: LoadedTokenizer['kind']): LoadedTokenizer {
   return {
     kind,
@@ -57,10 +69,10 @@ function fromHuggingFace(tok: Tokenizer, kind: LoadedTokenizer['kind']): LoadedT
   };
 }
 
-function fromLlama2c(tok: Llama2cTokenizer, kind: LoadedTokenizer['kind'], bos: boolean): LoadedTokenizer {
+function fromLlama2c(tok: Llama2cTokenizer, kind: LoadedTokenizer['kind'], bos: boolean, eos: boolean): LoadedTokenizer {
   return {
     kind,
-    encode: (text) => tok.encode(text, { bos }),
+    encode: (text) => tok.encode(text, { bos, eos }),
     // run.c's pieces, but without printing the BOS/EOS pieces themselves (as HF decoders skip them).
     decode: (ids) => {
       const parts: Uint8Array[] = [];

@@ -2,10 +2,13 @@
 // bar on a terminal; --json prints the report. Ctrl-C stops at the next window/linear boundary
 // and keeps the partial state: the same command resumes.
 import type { InitMethod } from '../layer.js';
+import type { SparsityProfileOption } from '../pipeline/owl.js';
 import { prune, type PruneEvaluation, type PruneProgress, type PruneReport } from '../prune.js';
 import { sparsityLabel } from '../pipeline/options.js';
 import { parseSparsity } from '../validate.js';
-import { CliUsageError, DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalString, parseCommand, type FlagSpec } from './args.js';
+import {
+  CliUsageError, DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalNumber, optionalString, parseCommand, type FlagSpec, type ParsedArgs,
+} from './args.js';
 import { integerFlag, readText, readTokenStream } from './inputs.js';
 import { formatDuration, ProgressBar } from './progress.js';
 
@@ -13,6 +16,9 @@ const FLAGS: FlagSpec = {
   out: { type: 'string' },
   sparsity: { type: 'string' },
   init: { type: 'string' },
+  owl: { type: 'boolean' },
+  'owl-m': { type: 'string' },
+  'owl-lambda': { type: 'string' },
   ...DSNOT_FLAGS,
   skip: { type: 'string' },
   calib: { type: 'string' },
@@ -30,6 +36,7 @@ const FLAGS: FlagSpec = {
 
 const HELP = `usage: dsnot prune MODEL --out DIR --calib FILE
             [--sparsity 0.5|2:4] [--init wanda|magnitude|sparsegpt|ria] [--skip none|mlp|LIST]
+            [--owl [--owl-m 5] [--owl-lambda 0.08]]
             [--refine swaps|dsnot|none] [--no-dsnot] [--max-swaps 50]
             [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign] [--no-guard]
             [--nsamples 128] [--seqlen 2048] [--seed 0] [--device auto|wasm|webgpu]
@@ -41,6 +48,8 @@ MODEL: a folder with config.json + safetensors, a .safetensors/.index.json file,
   unless --no-guard: --refine dsnot --no-guard is their algorithm bit for bit), or none.
 --skip: linears the refinement leaves at their initial mask (default: none for swaps, mlp for
   DSnoT as the authors; or a comma list of mlp, self_attn, linear names such as o_proj).
+--owl: OWL layerwise sparsity (one dense pass first; layers with more outliers A > m·mean(A),
+  A = |W|·‖x‖, are pruned less, within ±lambda, the total staying --sparsity; N:M keeps N:M in every layer).
 --eval-text/--eval-tokens: also report perplexity before and after (authors' protocol).
 An interrupted run (Ctrl-C, kill, crash) resumes when the same command is run again.`;
 
@@ -71,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
       calibration: calib,
       sparsity: sparsityFlag(optionalString(args, 'sparsity') ?? '0.5'),
       init: oneOf(args, 'init', INIT_CHOICES, 'wanda') as InitMethod,
+      sparsityProfile: owlFlags(args),
       ...refining,
       skip: skipText === undefined ? undefined : skipText === 'none' ? 'none' : skipText.split(',').map((s) => s.trim()).filter(Boolean),
       nsamples: integerFlag(args.flags, 'nsamples'),
@@ -103,6 +113,7 @@ function showProgress(bar: ProgressBar, p: PruneProgress, json: boolean): void {
   }
   const head = p.layer === undefined ? p.stage : `layer ${p.layer + 1}/${p.layers}`;
   const detail = p.stage === 'prune' ? `prune ${p.linear}${p.entry ? `: error ${reErr(p.entry.reconstructionError)}` : ''}`
+    : p.stage === 'profile' ? 'OWL dense pass'
     : p.stage === 'stats' || p.stage === 'forward' ? `${p.stage === 'stats' ? 'dense pass' : 'pruned pass'} ${(p.window ?? 0) + 1}/${p.windows}`
       : p.stage;
   bar.update(p.progress, head, detail, p.stage === 'layer-done' || p.stage === 'done');
@@ -116,6 +127,11 @@ export function summary(r: PruneReport): string {
     `  sparsity check: ${r.sparsityCheck.toFixed(4)} (${r.totals.zeros} of ${r.totals.weights} decoder-linear weights are zero)`,
     `  layer error ‖X(W−Ŵ)‖² per calibration sequence, summed over the linears: ${reErr(r.totals.reconstructionError)}`,
   ];
+  const owl = r.sparsityProfile;
+  if (owl) {
+    lines.push(`  OWL (m ${owl.m}, lambda ${owl.lambda})${owl.applied ? '' : ', reported only: N:M keeps the same pattern in every layer'}: layer sparsity ${owl.layerSparsity.map((s) => s.toFixed(4)).join(' ')}`);
+    lines.push(`    outlier ratios ${owl.outlierRatios.map((d) => (100 * d).toFixed(3) + ' %').join(' ')}`);
+  }
   if (r.perplexity) {
     const p = r.perplexity;
     lines.push(`  perplexity: ${p.before.toFixed(3)} dense → ${p.after.toFixed(3)} pruned (${p.tokens} tokens, seqlen ${p.seqlen}, ${p.protocol} protocol)`);
@@ -136,6 +152,17 @@ async function evaluationFlags(flags: Record<string, string | boolean | undefine
   if (typeof tokensFile === 'string') return { tokens: await readTokenStream(tokensFile, '--eval-tokens'), seqlen };
   if (seqlen !== undefined) throw new CliUsageError('--eval-seqlen needs --eval-text or --eval-tokens');
   return undefined;
+}
+
+/** --owl [--owl-m M] [--owl-lambda L]; the two values without --owl are a usage error (ranges: the API's). */
+function owlFlags(args: ParsedArgs): SparsityProfileOption | undefined {
+  const m = optionalNumber(args, 'owl-m');
+  const lambda = optionalNumber(args, 'owl-lambda');
+  if (args.flags.owl !== true) {
+    if (m !== undefined || lambda !== undefined) throw new CliUsageError(`--${m !== undefined ? 'owl-m' : 'owl-lambda'} needs --owl`);
+    return undefined;
+  }
+  return { kind: 'owl', ...(m !== undefined ? { m } : {}), ...(lambda !== undefined ? { lambda } : {}) };
 }
 
 function sparsityFlag(text: string): number | { n: number; m: number } {

@@ -1,7 +1,7 @@
 // config.json → ModelSpec: everything the pipeline needs to know about an architecture, with
 // every tensor named, so that no other code parses tensor names or config keys.
 //
-// Supported: family 'llama' (model_type llama, mistral, qwen2, qwen3: one row each in
+// Supported: family 'llama' (model_type llama, mistral, qwen2, qwen3, phi3: one row each in
 // llama-variants.ts; also llama2.c checkpoints), family 'gemma' (gemma2, gemma3_text, gemma3:
 // gemma-config.ts) and family 'opt' (model_type opt). Defaults for
 // missing keys are those of the transformers config classes; every key of config.json is either
@@ -11,6 +11,7 @@ import { ConfigReader } from './config-reader.js';
 import { readGenericKeys, refuseUnreadKeys } from './config-keys.js';
 import { GEMMA_MODEL_TYPES, gemmaSpec, readGemma } from './gemma-config.js';
 import { type AttentionType, LLAMA_VARIANTS } from './llama-variants.js';
+import { phi3Linears } from './phi3.js';
 import { readRope } from './rope-config.js';
 import type { RopeParameters } from './rope.js';
 
@@ -38,6 +39,9 @@ export interface LinearSpec {
   bias: string | null;
   out: number;
   in: number;
+  /** A fused linear (Phi-3's qkv_proj, gate_up_proj): its output rows are these parts' outputs,
+   *  stacked in this order; `role` is the first part's. Absent for an ordinary linear. */
+  parts?: ReadonlyArray<{ role: LinearRole; rows: number }>;
 }
 
 /** RMSNorm (weight only, bias null) or LayerNorm (weight and bias; either may be absent in OPT without elementwise affine). */
@@ -186,6 +190,8 @@ export interface LlamaDims extends Pick<ModelSpec,
   mlpBias: boolean;
   /** Qwen3's per-head q/k RMSNorm. */
   qkNorm: boolean;
+  /** Phi-3's fused qkv_proj and gate_up_proj. */
+  fused?: boolean;
 }
 
 /** The llama-family spec with HF tensor names ('model.layers.{i}.…'), tensors not yet checked. */
@@ -198,7 +204,7 @@ export function llamaSpec(d: LlamaDims, prefix = 'model.'): ModelSpec {
     const p = `${prefix}layers.${i}.`;
     const lin = (name: string, role: LinearRole, out: number, inp: number, bias: boolean) =>
       linearSpec(p, name, role, out, inp, bias);
-    const linears = [
+    const linears = d.fused ? phi3Linears((n, r, o, i) => lin(n, r, o, i, false), d.hiddenSize, q, kv, d.intermediateSize) : [
       lin('self_attn.q_proj', 'q', q, d.hiddenSize, d.qkvBias),
       lin('self_attn.k_proj', 'k', kv, d.hiddenSize, d.qkvBias),
       lin('self_attn.v_proj', 'v', kv, d.hiddenSize, d.qkvBias),
@@ -269,7 +275,8 @@ function llamaFamily(c: ConfigReader, modelType: string, tensors: Map<string, nu
   const maxPositions = c.positiveInt('max_position_embeddings', defaults.maxPositions);
   const v = variant.read(c, numLayers);
   const rope = readRope(c, {
-    headDim, maxPositions, defaultTheta: defaults.theta, layerTypes: v.layerTypes, perLayerType: false, partialRotary: false, modelType,
+    headDim, maxPositions, defaultTheta: defaults.theta, layerTypes: v.layerTypes, perLayerType: false,
+    partialRotary: variant.partialRotary ?? false, ropeTypes: variant.ropeTypes, defaultOriginalMax: defaults.originalMaxPositions, modelType,
   });
   const dims: LlamaDims = {
     modelType,
@@ -289,6 +296,7 @@ function llamaFamily(c: ConfigReader, modelType: string, tensors: Map<string, nu
     oBias: v.oBias,
     mlpBias: v.mlpBias,
     qkNorm: v.qkNorm,
+    fused: v.fused,
     slidingWindow: v.slidingWindow,
     bosTokenId: c.tokenId('bos_token_id'),
     eosTokenId: c.tokenId('eos_token_id'),

@@ -17,6 +17,7 @@ import type { LayerSpec, LinearSpec, ModelSpec, NormSpec } from './config.js';
 import { gemmaBlock } from './gemma.js';
 import { llamaBlock } from './llama.js';
 import { optBlock } from './opt.js';
+import { fusedLinear } from './phi3.js';
 import { type RopeParameters, ropeFrequencies, ropeRegime, ropeTableFor, UnsupportedModelError } from './rope.js';
 
 export { UnsupportedModelError };
@@ -140,6 +141,11 @@ export interface BlockContext {
   norm(norm: NormSpec, x: DeviceTensor, y: DeviceTensor, rows: number): void;
   /** y = x · Wᵀ + b for the linear of this role. */
   linear(role: LinearSpec['role'], x: DeviceTensor, y: DeviceTensor, rows: number): void;
+  /**
+   * ys[i] = x · Wᵀ + b for the linear of roles[i], all reading x: separate linears, or the
+   * parts of a fused one (Phi-3's qkv_proj, gate_up_proj: one product, split in phi3.ts).
+   */
+  project(roles: readonly LinearSpec['role'][], x: DeviceTensor, ys: readonly DeviceTensor[], rows: number): void;
   /** Hand x to the tap (if any) as the input of the linears of these roles. */
   tap(roles: readonly LinearSpec['role'][], x: DeviceTensor, rows: number, cols: number): Promise<void>;
   /** Rotary table of `rope` for a forward call over `rows` tokens, covering positions [0, rows). */
@@ -430,6 +436,19 @@ class Layer implements DecoderLayer {
         const l = byRole.get(role);
         if (!l) throw new UnsupportedModelError(`layer ${this.index} has no ${role} linear`);
         k.gemm(x, this.tensor(l.weight), l.bias ? this.tensor(l.bias) : null, y, r, l.in, l.out);
+      },
+      project: (roles, x, ys, r) => {
+        for (let i = 0; i < roles.length;) {
+          const l = byRole.get(roles[i]);
+          if (!l?.parts) {
+            ctx.linear(roles[i], x, ys[i], r);
+            i++;
+            continue;
+          }
+          if (!l.parts.every((p, j) => p.role === roles[i + j])) throw new UnsupportedModelError(`layer ${this.index}: ${l.name} does not hold ${roles.slice(i).join(', ')} in that order`);
+          fusedLinear(ctx, l, x, ys.slice(i, i + l.parts.length), r);
+          i += l.parts.length;
+        }
       },
       tap: async (roles, x, r, cols) => {
         if (!options.tap) return;

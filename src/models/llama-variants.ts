@@ -1,8 +1,11 @@
 // The model_types of the llama family, one row each: what differs between them is read here
-// (biases, which layers use a sliding window, q/k norms, the config class defaults); everything
-// else is config.ts's llamaFamily. Defaults are those of the transformers config classes
-// (LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config), attention as their modeling files do it.
+// (biases, which layers use a sliding window, q/k norms, fused projections, the config class
+// defaults); everything else is config.ts's llamaFamily. Defaults are those of the transformers
+// config classes (LlamaConfig, MistralConfig, Qwen2Config, Qwen3Config, Phi3Config), attention
+// as their modeling files do it.
 import type { ConfigReader } from './config-reader.js';
+import type { RopeType } from './rope.js';
+import { PHI3 } from './phi3.js';
 import { QWEN3 } from './qwen3.js';
 import { qwenLayerTypes } from './qwen-layers.js';
 
@@ -20,13 +23,20 @@ export interface VariantFields {
   /** Attention type of each layer, and the window of the sliding ones (null: none). */
   layerTypes: AttentionType[];
   slidingWindow: number | null;
+  /** Fused qkv_proj and gate_up_proj instead of q/k/v_proj and gate/up_proj (Phi-3, phi3.ts). */
+  fused?: boolean;
 }
 
 export interface LlamaVariant {
   modelType: string;
-  /** head_dim undefined: hidden_size / num_attention_heads. */
-  defaults: { maxPositions: number; eps: number; theta: number; headDim?: number };
+  /** head_dim undefined: hidden_size / num_attention_heads. originalMaxPositions: the config
+   *  class's own original_max_position_embeddings (Phi-3's 4096), used when the key is absent. */
+  defaults: { maxPositions: number; eps: number; theta: number; headDim?: number; originalMaxPositions?: number };
   read(c: ConfigReader, numLayers: number): VariantFields;
+  /** Whether the attention honours partial_rotary_factor (default: only 1 accepted). */
+  partialRotary?: boolean;
+  /** The rope types the config class accepts and the legacy names it rewrites (default: all, none). */
+  ropeTypes?: { allowed: readonly RopeType[]; aliases: Readonly<Record<string, RopeType>> };
 }
 
 const allFull = (n: number): AttentionType[] => Array<AttentionType>(n).fill('full_attention');
@@ -74,4 +84,5 @@ export const LLAMA_VARIANTS: Readonly<Record<string, LlamaVariant>> = {
   mistral: MISTRAL,
   qwen2: QWEN2,
   qwen3: QWEN3,
+  phi3: PHI3,
 };

@@ -2,6 +2,7 @@
 //   h += o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))),  n = rmsNorm(h)
 //   h += down_proj(silu(gate_proj(n)) · up_proj(n)),                      n = rmsNorm(h)
 // Biases appear where the checkpoint has them (Qwen2: q/k/v; llama attention_bias/mlp_bias).
+// Phi-3 computes q/k/v and gate/up with fused linears (c.project, phi3.ts); the block is the same.
 // The attention half is self-attention.ts's, shared with OPT.
 import type { DeviceTensor } from '../backends/backend.js';
 import type { BlockContext } from './decoder.js';
@@ -21,8 +22,7 @@ export async function llamaBlock(c: BlockContext, h: DeviceTensor, rows: number)
   await c.tap(['gate', 'up'], n, rows, d);
   const gate = ws.get('gate', rows * ff);
   const up = ws.get('up', rows * ff);
-  c.linear('gate', n, gate, rows);
-  c.linear('up', n, up, rows);
+  c.project(['gate', 'up'], n, [gate, up], rows);
   k.siluMul(gate, up, gate, rows * ff);
   await c.tap(['down'], gate, rows, ff);
   c.linear('down', gate, o, rows);

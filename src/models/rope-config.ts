@@ -22,6 +22,10 @@ export interface RopeContext {
   perLayerType: boolean;
   /** Whether the family's attention applies partial_rotary_factor (else only 1 is accepted). */
   partialRotary: boolean;
+  /** The rope types the config class accepts, and legacy names it rewrites (Phi-3: "su" → longrope). */
+  ropeTypes?: { allowed: readonly RopeType[]; aliases: Readonly<Record<string, RopeType>> };
+  /** The config class's original_max_position_embeddings default (Phi3Config: 4096), if it has one. */
+  defaultOriginalMax?: number;
   modelType: string;
 }
 
@@ -52,7 +56,7 @@ export function readRope(c: ConfigReader, ctx: RopeContext): Record<string, Rope
     theta: c.optionalPositiveNumber('rope_theta') ?? ctx.defaultTheta,
     partial: c.optionalPositiveNumber('partial_rotary_factor'),
     // Phi-3 style: kept outside the rope dict; transformers gives it priority over the dict's.
-    originalMax: c.nullablePositiveInt('original_max_position_embeddings', null) ?? undefined,
+    originalMax: c.nullablePositiveInt('original_max_position_embeddings', ctx.defaultOriginalMax ?? null) ?? undefined,
   };
   const types = ctx.layerTypes ? [...new Set(ctx.layerTypes)] : [];
   const keys = Object.keys(dict);
@@ -78,10 +82,12 @@ interface TopLevel { theta: number; partial: number | undefined; originalMax: nu
 function readOne(dict: ConfigObject, where: string, top: TopLevel, ctx: RopeContext): RopeParameters {
   const r = new ConfigReader(dict, where);
   const typeKey = r.has('rope_type') ? 'rope_type' : 'type';
-  const type = r.string(typeKey, 'default');
+  const given = r.string(typeKey, 'default');
+  const type = ctx.ropeTypes?.aliases[given] ?? given;
   r.get('type');
-  if (!(ROPE_TYPES as readonly string[]).includes(type)) {
-    throw r.error(typeKey, `${JSON.stringify(type)} is not a rope type transformers knows for ${ctx.modelType} (${ROPE_TYPES.join(', ')})`);
+  const known: readonly string[] = ctx.ropeTypes?.allowed ?? ROPE_TYPES;
+  if (!known.includes(type)) {
+    throw r.error(typeKey, `${JSON.stringify(given)} is not a rope type transformers knows for ${ctx.modelType} (${known.join(', ')})`);
   }
   const ropeType = type as RopeType;
   const theta = r.optionalPositiveNumber('rope_theta') ?? top.theta;

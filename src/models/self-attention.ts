@@ -24,9 +24,7 @@ export async function selfAttention(c: BlockContext, x: DeviceTensor, h: DeviceT
   const q = ws.get('q', rows * qDim);
   const kk = ws.get('k', rows * kvDim);
   const v = ws.get('v', rows * kvDim);
-  c.linear('q', x, q, rows);
-  c.linear('k', x, kk, rows);
-  c.linear('v', x, v, rows);
+  c.project(['q', 'k', 'v'], x, [q, kk, v], rows);
   // Qwen3: RMSNorm over each head's features (rows·heads rows of headDim), weights [headDim].
   if (layer.qNorm?.weight) k.rmsNorm(q, c.weight(layer.qNorm.weight), q, rows * spec.numHeads, spec.headDim, spec.norm.eps);
   if (layer.kNorm?.weight) k.rmsNorm(kk, c.weight(layer.kNorm.weight), kk, rows * spec.numKvHeads, spec.headDim, spec.norm.eps);

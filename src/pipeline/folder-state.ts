@@ -31,6 +31,8 @@ export interface Journal<Entry = unknown> {
   written: string[];
   /** Report entries of the finished layers. */
   entries: Entry[];
+  /** The run's per-layer sparsity profile (OWL), computed once before the first layer; null: uniform. */
+  profile?: unknown;
   /** The hidden-state file after layersDone layers and the length of each array in it. */
   hidden: { file: string; lengths: number[] } | null;
   /** 'commit': every file is ready in the partial folder and is being renamed into place. */

@@ -3,6 +3,7 @@
 import type { DeviceOption } from '../backends/backend.js';
 import type { InitMethod, RefineMethod, SwapsOptions } from '../layer.js';
 import type { LinearSpec } from '../models/config.js';
+import { resolveSparsityProfile, type ResolvedSparsityProfile } from './owl.js';
 import { checkDevice, checkDsnotOptions, checkSwapsOptions, DsnotInputError, fail, resolveRefine, type Sparsity } from '../validate.js';
 
 /**
@@ -39,6 +40,8 @@ export interface ResolvedDsnot {
 /** Everything that decides the pruned model (the resume fingerprint hashes exactly this). */
 export interface ResolvedPruneOptions {
   sparsity: Sparsity;
+  /** OWL per-layer sparsities; null: uniform. */
+  profile: ResolvedSparsityProfile | null;
   init: InitMethod;
   refine: RefineMethod;
   /** Set when refine is 'dsnot'. */
@@ -55,6 +58,7 @@ export interface ResolvedPruneOptions {
 
 export interface RawPruneOptions {
   sparsity?: unknown;
+  sparsityProfile?: unknown;
   init?: unknown;
   refine?: unknown;
   dsnot?: unknown;
@@ -86,7 +90,7 @@ export function resolvePruneOptions(o: RawPruneOptions): ResolvedPruneOptions {
   if (refine !== 'swaps' && o.swaps !== undefined) fail(`swaps options apply to refine 'swaps' only (refine is '${refine}')`);
   const swaps = refine === 'swaps' ? checkSwapsOptions(o.swaps) : null;
   const skip = o.skip === undefined ? defaultSkip(refine) : resolveSkip(o.skip);
-  return { sparsity, init, refine, dsnot, swaps, skip, nsamples, seqlen, seed, device: checkDevice(o.device) };
+  return { sparsity, profile: resolveSparsityProfile(o.sparsityProfile), init, refine, dsnot, swaps, skip, nsamples, seqlen, seed, device: checkDevice(o.device) };
 }
 
 /** A ratio in [0, 1) or N:M; whether m divides each linear's columns is checked per model. */

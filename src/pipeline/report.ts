@@ -5,6 +5,7 @@ import type { EvalProtocol } from '../eval/perplexity.js';
 import type { InitMethod, PruneLayerResult, RefineMethod, SwapsOptions } from '../layer.js';
 import type { Sparsity } from '../validate.js';
 import type { ResolvedDsnot } from './options.js';
+import type { SparsityProfileReport } from './owl.js';
 
 /**
  * The true layer error ‖X(W − Ŵ)‖² on the calibration activations, summed over the rows and
@@ -30,6 +31,8 @@ export interface LinearReport {
   weight: string;
   rows: number;
   cols: number;
+  /** The sparsity asked of this linear (its layer's under OWL; n/m for N:M). */
+  targetSparsity: number;
   /** Exact zeros in the written weight, and their fraction (the authors' check, per linear). */
   zeros: number;
   sparsity: number;
@@ -68,6 +71,8 @@ export interface PruneReport {
   layers: number;
   method: string;
   sparsity: Sparsity;
+  /** OWL's outlier ratios and layer sparsities (null: uniform). */
+  sparsityProfile: SparsityProfileReport | null;
   init: InitMethod;
   refine: RefineMethod;
   dsnot: ResolvedDsnot | null;
@@ -118,7 +123,7 @@ function countOnes(m: Uint8Array): number {
 }
 
 export function linearReport(
-  at: { layer: number; linear: string; weight: string; rows: number; cols: number; refined: boolean },
+  at: { layer: number; linear: string; weight: string; rows: number; cols: number; refined: boolean; targetSparsity: number },
   result: Pick<PruneLayerResult, 'mask' | 'initError' | 'error' | 'cycles' | 'swaps' | 'trueError' | 'timings' | 'device'>,
   stored: Float32Array,
 ): LinearReport {

@@ -66,6 +66,23 @@ describe('dsnot prune', () => {
     expect(r).toMatchObject({ init: 'ria', method: 'ria', dsnot: null, sparsity: 0.5 });
   });
 
+  it('--owl [--owl-m] [--owl-lambda] reach prune(); the summary lists the layer sparsities', async () => {
+    const { calib } = files();
+    await pruneCommand([HF, '--out', join(dir, 'a'), '--calib', calib, '--sparsity', '0.6', '--owl', '--owl-m', '3', '--owl-lambda', '0.05', '--no-dsnot', '--device', 'wasm', '--json']);
+    const r = JSON.parse(logged.join('\n')) as PruneReport;
+    expect(r.sparsityProfile).toMatchObject({ kind: 'owl', m: 3, lambda: 0.05, applied: true });
+    expect(r.sparsityProfile!.layerSparsity).toHaveLength(5);
+    logged = [];
+    await pruneCommand([HF, '--out', join(dir, 'b'), '--calib', calib, '--owl', '--no-dsnot', '--device', 'wasm']);
+    const text = logged.join('\n');
+    const line = text.split('\n').find((l) => l.includes('OWL (m 5, lambda 0.08)'))!;
+    expect(line).toBeDefined();
+    expect(line.match(/layer sparsity (.*)$/)![1].split(' ')).toHaveLength(5);
+    logged = [];
+    await pruneCommand([HF, '--out', join(dir, 'c'), '--calib', calib, '--no-dsnot', '--device', 'wasm', '--json']);
+    expect((JSON.parse(logged.join('\n')) as PruneReport).sparsityProfile).toBeNull();
+  });
+
   it('samples text calibration with --nsamples/--seqlen/--seed, and prints a summary', async () => {
     const calib = join(dir, 'calib.txt');
     writeFileSync(calib, readFileSync('test/fixtures/tinystories-valid/tinystories_val.txt', 'utf8').slice(0, 20_000));
@@ -92,6 +109,11 @@ describe('dsnot prune', () => {
     [[HF, '--out', 'x', '--calib', 'c', '--no-dsnot', '--max-cycles', '3'], /--max-cycles does not apply to --no-dsnot/],
     [[HF, '--out', 'x', '--calib', 'c', '--eval-seqlen', '64'], /--eval-seqlen needs --eval-text or --eval-tokens/],
     [[HF, 'extra', '--out', 'x', '--calib', 'c'], /one MODEL expected, got 2/],
+    [[HF, '--out', 'x', '--calib', 'c', '--owl-m', '3'], /--owl-m needs --owl/],
+    [[HF, '--out', 'x', '--calib', 'c', '--owl-lambda', '0.1'], /--owl-lambda needs --owl/],
+    [[HF, '--out', 'x', '--calib', 'c', '--owl', '--owl-m', 'five'], /--owl-m must be a number/],
+    [[HF, '--out', 'x', '--calib', 'c', '--owl', '--owl-m', '0'], /sparsityProfile\.m must be a number > 0/],
+    [[HF, '--out', 'x', '--calib', 'c', '--owl', '--owl-lambda=-0.1'], /sparsityProfile\.lambda must be a number ≥ 0/],
   ])('usage error: %j', async (argv, message) => {
     await expect(pruneCommand(argv as string[])).rejects.toThrow(message);
   });

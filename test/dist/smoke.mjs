@@ -18,6 +18,7 @@ const result = await lib.pruneLayer({
   stats: { scalerRow: f64('scaler_row'), sumMetricRow: f64('sum_metric_row'), var: f64('var') },
   sparsity: JSON.parse(file.header.metadata.config).sparsity,
   init: 'wanda',
+  dsnot: { guard: false }, // the authors' DSnoT: the vector's mask
   device: 'wasm',
 });
 const expected = file.tensor('dsnot_mask');

@@ -175,6 +175,20 @@ for (const n of [1, 6, 1001]) {
   });
 }
 
+// One part of a fused projection's rows (Phi-3's qkv_proj → q, k, v): first, middle, last columns.
+for (const [rows, xCols, offset, width] of [[1, 5, 0, 5], [3, 24, 16, 4], [7, 30, 10, 13], [65, 72, 61, 11]] as const) {
+  const x = rnd(rows * xCols);
+  cases.push({
+    kernel: 'copyColumns', shape: `${rows}×${xCols} [${offset}, ${offset + width})`, tol: 0,
+    async run({ store, kernels }) {
+      const y = poisoned(store, rows * width);
+      kernels.copyColumns(store.upload('f32', x), y, rows, xCols, offset, width);
+      return store.read(y as DeviceTensor & { dtype: 'f32' });
+    },
+    expected: () => Array.from({ length: rows * width }, (_, i) => x[Math.floor(i / width) * xCols + offset + (i % width)]),
+  });
+}
+
 // In-place forms (the output aliases an input): WebGPU serves them with separate entry points.
 {
   const [rows, dim, n] = [3, 40, 77];
@@ -269,5 +283,7 @@ describe('forward kernel shape checks', () => {
     expect(() => kernels.attention(x, x, x, y, { tokens: 1, heads: 3, kvHeads: 2, headDim: 2, scale: 1, window: 0 })).toThrow(/multiple/);
     expect(() => kernels.softcap(x, y, 4, 0)).toThrow(/softcap: cap 0 must be a positive number/);
     expect(() => kernels.softcap(x, y, 9, 1)).toThrow(/softcap: out holds 8 elements/);
+    expect(() => kernels.copyColumns(x, y, 3, 4, 2, 3)).toThrow(/columns \[2, 5\) are not inside rows of 4/);
+    expect(() => kernels.copyColumns(x, x, 3, 4, 0, 2)).toThrow(/alias/);
   });
 });

@@ -1,5 +1,5 @@
 // Every key of real config.json files (the fields of Llama-3.2-1B, SmolLM2-135M, TinyLlama-1.1B,
-// Mistral-7B-v0.3, Qwen2.5-0.5B, Qwen3-0.6B and OPT-125m, as transformers 4.x wrote them and as
+// Mistral-7B-v0.3, Qwen2.5-0.5B, Qwen3-0.6B, Phi-3-mini-4k, Phi-3.5-mini and OPT-125m, as transformers 4.x wrote them and as
 // 5.x writes them) is either read — spoiling its value makes the spec change or the config be
 // refused — or listed as ignored with a reason, and spoiling an ignored key changes nothing. Both
 // layouts give the same spec. Keys this package has never seen, and values it does not compute,
@@ -50,6 +50,26 @@ const QWEN3_06B: Config = {
   rope_scaling: null, rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: 'bfloat16',
   transformers_version: '4.51.0', use_cache: true, use_sliding_window: false, vocab_size: 151936,
 };
+const PHI3_MINI_4K: Config = {
+  _name_or_path: 'Phi-3-mini-4k-instruct', architectures: ['Phi3ForCausalLM'], attention_bias: false, attention_dropout: 0.0,
+  auto_map: { AutoConfig: 'configuration_phi3.Phi3Config', AutoModelForCausalLM: 'modeling_phi3.Phi3ForCausalLM' }, bos_token_id: 1,
+  embd_pdrop: 0.0, eos_token_id: 32000, hidden_act: 'silu', hidden_size: 3072, initializer_range: 0.02, intermediate_size: 8192,
+  max_position_embeddings: 4096, model_type: 'phi3', num_attention_heads: 32, num_hidden_layers: 32, num_key_value_heads: 32,
+  original_max_position_embeddings: 4096, pad_token_id: 32000, resid_pdrop: 0.0, rms_norm_eps: 1e-05, rope_scaling: null,
+  rope_theta: 10000.0, sliding_window: 2047, tie_word_embeddings: false, torch_dtype: 'bfloat16', transformers_version: '4.40.2',
+  use_cache: true, vocab_size: 32064,
+};
+// Phi-3.5-mini's longrope factors: 48 each (head_dim 96 / 2); the values are the shape of the real
+// ones (short ≈ 1…3, long ≈ 1…60), not a copy.
+const PHI35_MINI: Config = {
+  ...PHI3_MINI_4K, _name_or_path: 'Phi-3.5-mini-instruct', max_position_embeddings: 131072, sliding_window: 262144,
+  rope_scaling: {
+    long_factor: Array.from({ length: 48 }, (_, i) => 1 + (59 * i * i) / (47 * 47)),
+    short_factor: Array.from({ length: 48 }, (_, i) => 1 + (2 * i) / 47),
+    type: 'longrope',
+  },
+  transformers_version: '4.43.3',
+};
 const OPT_125M: Config = {
   _name_or_path: 'facebook/opt-125m', _remove_final_layer_norm: false, activation_dropout: 0.0, activation_function: 'relu',
   architectures: ['OPTForCausalLM'], attention_dropout: 0.0, bos_token_id: 2, do_layer_norm_before: true, dropout: 0.1, eos_token_id: 2,
@@ -64,6 +84,11 @@ function v5(c: Config): Config {
   const out: Config = { ...rest, dtype: torch_dtype, transformers_version: '5.17.0' };
   if (c.model_type === 'opt') return out;
   out.rope_parameters = { rope_theta: rope_theta ?? 10000.0, rope_type: 'default', ...(rope_scaling as Config | null ?? {}) };
+  if (c.model_type === 'phi3') {
+    // Phi3Config standardizes "type" to rope_type and puts partial_rotary_factor in the dict.
+    const { type, ...p } = out.rope_parameters as Config;
+    out.rope_parameters = { ...p, ...(type ? { rope_type: type } : {}), partial_rotary_factor: 1.0 };
+  }
   if (c.model_type === 'qwen2' || c.model_type === 'qwen3') {
     const window = c.use_sliding_window ? c.sliding_window : null;
     out.layer_types = Array.from({ length: c.num_hidden_layers as number }, (_, i) => (window !== null && i >= (c.max_window_layers as number) ? 'sliding_attention' : 'full_attention'));
@@ -73,7 +98,7 @@ function v5(c: Config): Config {
 
 const REAL: Array<[string, Config]> = [
   ['Llama-3.2-1B', LLAMA_32_1B], ['SmolLM2-135M', SMOLLM2_135M], ['TinyLlama-1.1B', TINYLLAMA], ['Mistral-7B-v0.3', MISTRAL_7B_V03],
-  ['Qwen2.5-0.5B', QWEN25_05B], ['Qwen3-0.6B', QWEN3_06B], ['OPT-125m', OPT_125M],
+  ['Qwen2.5-0.5B', QWEN25_05B], ['Qwen3-0.6B', QWEN3_06B], ['Phi-3-mini-4k', PHI3_MINI_4K], ['Phi-3.5-mini', PHI35_MINI], ['OPT-125m', OPT_125M],
 ];
 const BOTH: Array<[string, Config]> = REAL.flatMap(([n, c]) => [[`${n} (4.x)`, c], [`${n} (5.x)`, v5(c)]] as Array<[string, Config]>);
 
@@ -127,6 +152,26 @@ describe('every config.json key is read or deliberately ignored', () => {
     expect(modelSpecFromConfig({ ...TINYLLAMA, rope_theta: 5, rope_parameters: { rope_type: 'default', rope_theta: 7 } }).layers[0].rope!.theta).toBe(7);
   });
 
+  it('Phi-3: fused linears, longrope from "longrope" / legacy "su", the top-level original context, the window on every layer', () => {
+    const mini = modelSpecFromConfig(v5(PHI3_MINI_4K));
+    expect(mini.layers[0].linears.map((l) => [l.name, l.role, l.out, l.in, l.parts?.map((p) => `${p.role}${p.rows}`).join(' ') ?? ''])).toEqual([
+      ['self_attn.qkv_proj', 'q', 3 * 3072, 3072, 'q3072 k3072 v3072'], ['self_attn.o_proj', 'o', 3072, 3072, ''],
+      ['mlp.gate_up_proj', 'gate', 2 * 8192, 3072, 'gate8192 up8192'], ['mlp.down_proj', 'down', 3072, 8192, ''],
+    ]);
+    expect(mini.layers.map((l) => l.slidingWindow)).toEqual(Array(32).fill(2047));
+    expect(mini.layers[0].rope).toEqual({ type: 'default', theta: 10000, rotaryDim: 96, maxPositions: 4096 });
+    const gqa = modelSpecFromConfig({ ...PHI3_MINI_4K, num_key_value_heads: 8 }).layers[0].linears[0];
+    expect([gqa.out, gqa.parts]).toEqual([3072 + 2 * 8 * 96, [{ role: 'q', rows: 3072 }, { role: 'k', rows: 768 }, { role: 'v', rows: 768 }]]);
+    const long = modelSpecFromConfig(PHI35_MINI).layers[0].rope!;
+    expect([long.type, long.originalMaxPositions, long.maxPositions, long.shortFactor!.length]).toEqual(['longrope', 4096, 131072, 48]);
+    expect(modelSpecFromConfig({ ...PHI35_MINI, rope_scaling: { ...(PHI35_MINI.rope_scaling as Config), type: 'su' } }).layers[0].rope).toEqual(long);
+    expect(modelSpecFromConfig({ ...PHI3_MINI_4K, partial_rotary_factor: 0.5 }).layers[0].rope!.rotaryDim).toBe(48);
+    // Absent, original_max_position_embeddings is Phi3Config's 4096, not max_position_embeddings.
+    expect(modelSpecFromConfig({ ...PHI35_MINI, original_max_position_embeddings: undefined }).layers[0].rope!.originalMaxPositions).toBe(4096);
+    // Phi3Config's default sliding_window is None: no window anywhere.
+    expect(modelSpecFromConfig({ ...PHI3_MINI_4K, sliding_window: undefined }).slidingWindow).toBeNull();
+  });
+
   it('sliding windows per layer as transformers: Mistral all layers, Qwen from max_window_layers or layer_types', () => {
     expect(modelSpecFromConfig({ ...MISTRAL_7B_V03, sliding_window: 4096 }).layers.map((l) => l.slidingWindow)).toEqual(Array(32).fill(4096));
     // MistralConfig's default is 4096 (Mistral-7B-v0.1 style); null (v0.3) means none.
@@ -162,7 +207,9 @@ describe('refused by name: values this package does not compute', () => {
     ['layer_types of the wrong length', { ...v5(QWEN3_06B), layer_types: ['full_attention'] }, /layer_types must list/],
     ['a missing required field', { ...MISTRAL_7B_V03, hidden_size: undefined }, /missing hidden_size/],
     ['gemma (Gemma 1)', { model_type: 'gemma' }, /unsupported model_type "gemma"/],
-    ['phi3', { model_type: 'phi3' }, /unsupported model_type "phi3"/],
+    ['a rope type Phi3Config does not accept', { ...PHI3_MINI_4K, rope_scaling: { type: 'linear', factor: 2 } }, /type "linear" is not a rope type transformers knows for phi3 \(default, longrope\)/],
+    ['attention_bias on phi3', { ...PHI3_MINI_4K, attention_bias: true }, /attention_bias true is not supported/],
+    ['hidden_act other than silu on phi3', { ...PHI3_MINI_4K, hidden_act: 'gelu_pytorch_tanh' }, /hidden_act "gelu_pytorch_tanh" is not supported for phi3/],
   ];
   it.each(refused)('%s', (_n, config, message) => {
     expect(() => modelSpecFromConfig(config)).toThrow(message);

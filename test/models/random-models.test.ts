@@ -2,7 +2,8 @@
 // window shorter than the sequence), Qwen2 (q/k/v biases, tied embeddings; sliding layers past
 // max_window_layers), Llama 3.2 and SmolLM2 (llama3 rope, theta 5e5 / 1e5, in the 4.x and 5.x
 // config layouts), every rope variant (linear, dynamic, yarn, longrope), Qwen3 (q/k norms,
-// head_dim ≠ hidden/heads, per-layer sliding windows, o bias) and OPT (LayerNorm,
+// head_dim ≠ hidden/heads, per-layer sliding windows, o bias), Phi-3 / 3.5 (fused qkv_proj and
+// gate_up_proj, longrope under its legacy name, partial rotary, a sliding window) and OPT (LayerNorm,
 // learned positions with offset 2, biases, ReLU, word_embed_proj_dim ≠ hidden_size, pre- and
 // post-norm), written by the test as config.json + model.safetensors, read back through
 // io's openModel, run layer by layer on each backend, and compared with the plain f64 forward
@@ -19,7 +20,7 @@ import { createDecoder, type TapInput } from '../../src/models/decoder.js';
 import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
 import {
   llama32, llama32v4, llamaDynamic, llamaLinear, llamaLongrope, llamaTensors, llamaYarn, mistral, mistralWindow, opt, optTensors,
-  mistralWindowV5, qwen2, qwen2Window, qwen2WindowV5, qwen3, qwen3v5, smollm2, type Tensors, writeModelDir,
+  mistralWindowV5, phi35, phi3mini, phi3Tensors, qwen2, qwen2Window, qwen2WindowV5, qwen3, qwen3v5, smollm2, type Tensors, writeModelDir,
 } from './random-weights.js';
 import { type LlamaConfig, llamaReference, type OptConfig, optReference, type Taps } from './reference-model.js';
 
@@ -42,6 +43,10 @@ const cases: Case[] = [
     ['Llama, longrope (long factors)', llamaLongrope, false], ['Qwen3 (q/k norm, head_dim 16, 4.x)', qwen3, false],
     ['Qwen3 (5.x, layer_types, attention_bias)', qwen3v5, true],
   ] as const).map(([name, config, bias]): Case => ({ name, config, weights: llamaTensors(config, bias), reference: (w, ids) => llamaReference(config, w, ids) })),
+  ...([
+    ['Phi-3.5 (fused qkv/gate_up, longrope "su" long factors, partial rotary 0.5, GQA, 4.x)', phi35],
+    ['Phi-3-mini (fused, sliding window 5, 5.x rope_parameters)', phi3mini],
+  ] as const).map(([name, config]): Case => ({ name, config, weights: phi3Tensors(config), reference: (w, ids) => llamaReference(config, w, ids) })),
   { name: 'OPT pre-norm, proj 16≠32', config: opt(true), weights: optTensors(opt(true)), reference: (w, ids) => optReference(opt(true), w, ids) },
   { name: 'OPT post-norm (350m-like)', config: opt(false), weights: optTensors(opt(false)), reference: (w, ids) => optReference(opt(false), w, ids) },
 ];

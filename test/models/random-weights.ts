@@ -46,6 +46,25 @@ export function llamaTensors(c: LlamaConfig, qkvBias: boolean): Tensors {
   return tensors(specs);
 }
 
+/** Phi-3's tensors: fused qkv_proj [q; k; v] and gate_up_proj [gate; up], no biases. */
+export function phi3Tensors(c: LlamaConfig): Tensors {
+  const d = c.hidden_size;
+  const hd = c.head_dim ?? d / c.num_attention_heads;
+  const specs: Array<[string, number[], 'w' | 'norm' | 'bias']> = [['model.embed_tokens.weight', [c.vocab_size, d], 'w'], ['model.norm.weight', [d], 'norm']];
+  if (!c.tie_word_embeddings) specs.push(['lm_head.weight', [c.vocab_size, d], 'w']);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}.`;
+    specs.push(
+      [`${p}input_layernorm.weight`, [d], 'norm'], [`${p}post_attention_layernorm.weight`, [d], 'norm'],
+      [`${p}self_attn.qkv_proj.weight`, [(c.num_attention_heads + 2 * c.num_key_value_heads) * hd, d], 'w'],
+      [`${p}self_attn.o_proj.weight`, [d, c.num_attention_heads * hd], 'w'],
+      [`${p}mlp.gate_up_proj.weight`, [2 * c.intermediate_size, d], 'w'],
+      [`${p}mlp.down_proj.weight`, [d, c.intermediate_size], 'w'],
+    );
+  }
+  return tensors(specs);
+}
+
 export function optTensors(c: OptConfig): Tensors {
   const d = c.hidden_size;
   const e = c.word_embed_proj_dim;
@@ -174,6 +193,20 @@ export const gemma3v5: GemmaConfig = {
     ...c, layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'], use_bidirectional_attention: false,
     rope_parameters: { full_attention: { rope_type: 'linear', factor: 8.0, rope_theta: 1000000.0 }, sliding_attention: { rope_type: 'default', rope_theta: 10000.0 } },
   }))(gemma3),
+};
+// Phi-3.5-mini's fields (4.x layout): longrope with the legacy name "su", original context 8 <
+// the 13-token test sequence (long factors), partial_rotary_factor 0.5 of head_dim 12, GQA 4/2.
+export const phi35: LlamaConfig = {
+  model_type: 'phi3', hidden_size: 48, intermediate_size: 40, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+  vocab_size: 59, rms_norm_eps: 1e-5, tie_word_embeddings: false, max_position_embeddings: 32, original_max_position_embeddings: 8,
+  rope_theta: 10000.0, partial_rotary_factor: 0.5, sliding_window: 262144,
+  rope_scaling: { type: 'su', short_factor: [1, 1.5, 2.5], long_factor: [1.3, 4, 9] },
+};
+// Phi-3-mini-4k's fields (5.x layout): default rope, sliding_window 5 (< the sequence), MHA.
+export const phi3mini: LlamaConfig = {
+  model_type: 'phi3', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 4,
+  vocab_size: 59, rms_norm_eps: 1e-5, tie_word_embeddings: false, max_position_embeddings: 64, original_max_position_embeddings: 64,
+  rope_parameters: { rope_type: 'default', rope_theta: 10000.0, partial_rotary_factor: 1.0 }, sliding_window: 5,
 };
 
 export const opt = (pre: boolean): OptConfig => ({

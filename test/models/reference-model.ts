@@ -1,7 +1,7 @@
 // Independent, straightforward forward passes of the model families in f64, written from
 // the Hugging Face modeling code (LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM /
-// Qwen3ForCausalLM, Gemma2ForCausalLM / Gemma3ForCausalLM / Gemma3ForConditionalGeneration's text
-// model, OPTForCausalLM) for the tests only: weights by their checkpoint names, plain
+// Qwen3ForCausalLM, Phi3ForCausalLM, Gemma2ForCausalLM / Gemma3ForCausalLM / Gemma3ForConditionalGeneration's
+// text model, OPTForCausalLM) for the tests only: weights by their checkpoint names, plain
 // loops, no code shared with src/. Returns the logits and every linear layer's input (what the
 // taps must see). The config is the raw config.json dict, in either layout transformers writes.
 import { refRope, type RefRope } from './reference-rope.js';
@@ -69,10 +69,18 @@ function headNorm(x: Float64Array, rows: number, heads: number, hd: number, w: F
 /** transformers' sliding window of layer l (null: full attention): Mistral every layer; Qwen2/3 by layer_types. */
 function layerWindow(c: LlamaConfig, l: number): number | null {
   if (c.model_type === 'mistral') return c.sliding_window === undefined ? 4096 : c.sliding_window; // MistralConfig default 4096
+  if (c.model_type === 'phi3') return c.sliding_window ?? null; // Phi3Config default None; every layer
   if (c.model_type !== 'qwen2' && c.model_type !== 'qwen3') return null;
   const window = c.use_sliding_window ? (c.sliding_window === undefined ? 4096 : c.sliding_window) : null;
   const type = c.layer_types ? c.layer_types[l] : (window !== null && l >= (c.max_window_layers ?? 28) ? 'sliding_attention' : 'full_attention');
   return type === 'sliding_attention' ? window : null;
+}
+
+/** Columns [from, from + n) of x [rows, cols]: one part of a fused projection's output. */
+function columns(x: Float64Array, rows: number, cols: number, from: number, n: number): Float64Array {
+  const y = new Float64Array(rows * n);
+  for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) y[t * n + j] = x[t * cols + from + j];
+  return y;
 }
 
 /**
@@ -115,7 +123,7 @@ export interface LlamaConfig {
   tie_word_embeddings: boolean; sliding_window?: number | null; model_type: string; max_position_embeddings: number;
   head_dim?: number; rope_scaling?: Record<string, unknown> | null; rope_parameters?: Record<string, unknown>;
   use_sliding_window?: boolean; max_window_layers?: number; layer_types?: string[]; attention_bias?: boolean;
-  partial_rotary_factor?: number;
+  partial_rotary_factor?: number; original_max_position_embeddings?: number;
 }
 
 export function llamaReference(c: LlamaConfig, w: W, ids: number[]): { logits: Float64Array; taps: Taps } {
@@ -133,9 +141,13 @@ export function llamaReference(c: LlamaConfig, w: W, ids: number[]): { logits: F
     const p = `model.layers.${l}.`;
     const lin = (x: Float64Array, name: string, i: number, o: number) => linear(x, T, w(`${p}${name}.weight`), has(`${p}${name}.bias`), i, o);
     const n1 = rmsNorm(h, T, d, w(`${p}input_layernorm.weight`), c.rms_norm_eps);
-    let q = lin(n1, 'self_attn.q_proj', d, H * hd);
-    let k = lin(n1, 'self_attn.k_proj', d, KV * hd);
-    const v = lin(n1, 'self_attn.v_proj', d, KV * hd);
+    // Phi-3: qkv_proj's output is [q | k | v] along the features, gate_up_proj's [gate | up].
+    const phi3 = c.model_type === 'phi3';
+    const qkv = phi3 ? lin(n1, 'self_attn.qkv_proj', d, (H + 2 * KV) * hd) : null;
+    const qkvCols = (H + 2 * KV) * hd;
+    let q = qkv ? columns(qkv, T, qkvCols, 0, H * hd) : lin(n1, 'self_attn.q_proj', d, H * hd);
+    let k = qkv ? columns(qkv, T, qkvCols, H * hd, KV * hd) : lin(n1, 'self_attn.k_proj', d, KV * hd);
+    const v = qkv ? columns(qkv, T, qkvCols, (H + KV) * hd, KV * hd) : lin(n1, 'self_attn.v_proj', d, KV * hd);
     if (c.model_type === 'qwen3') {
       q = headNorm(q, T, H, hd, w(`${p}self_attn.q_norm.weight`), c.rms_norm_eps);
       k = headNorm(k, T, KV, hd, w(`${p}self_attn.k_norm.weight`), c.rms_norm_eps);
@@ -145,8 +157,9 @@ export function llamaReference(c: LlamaConfig, w: W, ids: number[]): { logits: F
     const a = attend(q, k, v, T, H, KV, hd, layerWindow(c, l));
     h = add(h, lin(a, 'self_attn.o_proj', H * hd, d));
     const n2 = rmsNorm(h, T, d, w(`${p}post_attention_layernorm.weight`), c.rms_norm_eps);
-    const g = lin(n2, 'mlp.gate_proj', d, F);
-    const u = lin(n2, 'mlp.up_proj', d, F);
+    const gu = phi3 ? lin(n2, 'mlp.gate_up_proj', d, 2 * F) : null;
+    const g = gu ? columns(gu, T, 2 * F, 0, F) : lin(n2, 'mlp.gate_proj', d, F);
+    const u = gu ? columns(gu, T, 2 * F, F, F) : lin(n2, 'mlp.up_proj', d, F);
     const act = g.map((x, i) => (x / (1 + Math.exp(-x))) * u[i]);
     h = add(h, lin(act, 'mlp.down_proj', F, d));
     taps.push({ q: n1, k: n1, v: n1, o: a, gate: n2, up: n2, down: act });

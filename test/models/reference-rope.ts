@@ -16,8 +16,10 @@ export interface RefRope {
 export function refRope(config: Dict, headDim: number): RefRope {
   const rp: Dict = (config.rope_scaling && Object.keys(config.rope_scaling).length ? config.rope_scaling : config.rope_parameters) ?? {};
   const base: number = rp.rope_theta ?? config.rope_theta ?? 10000;
-  const type: string = rp.rope_type ?? rp.type ?? 'default';
-  const dim = Math.floor(headDim * (config.partial_rotary_factor ?? 1));
+  const given: string = rp.rope_type ?? rp.type ?? 'default';
+  // Phi3Config rewrites the legacy names "su" and "yarn" to longrope.
+  const type = config.model_type === 'phi3' && (given === 'su' || given === 'yarn') ? 'longrope' : given;
+  const dim = Math.floor(headDim * (rp.partial_rotary_factor ?? config.partial_rotary_factor ?? 1));
   const maxPos: number = config.max_position_embeddings;
   const orig: number = config.original_max_position_embeddings ?? rp.original_max_position_embeddings ?? maxPos;
   const plain: number[] = [];

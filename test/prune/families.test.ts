@@ -1,8 +1,10 @@
 // prune() on the other architectures, not only on stories260K's llama: random-weight OPT
 // (LayerNorm, biases, learned positions, project_in/out, fc1/fc2), Qwen2 (q/k/v biases, tied
 // embeddings), Qwen3 (q/k norms, o bias, a sliding layer, 5.x config), Llama 3.2 (llama3
-// rope in rope_parameters), Gemma 2 (soft-caps, (1 + w) pre/post norms, GeGLU, sliding layers) and
-// Gemma 3 (a gemma3 config's text model under model.language_model., per-layer-type rope) models, every initial method with and without DSnoT, unstructured and 2:4, on
+// rope in rope_parameters), Phi-3.5 (fused qkv_proj / gate_up_proj pruned as the fused tensors,
+// under their own names; longrope, partial rotary), Gemma 2 (soft-caps, (1 + w) pre/post norms,
+// GeGLU, sliding layers) and Gemma 3 (a gemma3 config's text model under model.language_model.,
+// per-layer-type rope) models, every initial method with and without DSnoT, unstructured and 2:4, on
 // wasm. Exact sparsity per linear, the skip default on each family's MLP names, biases / norms /
 // embeddings copied bit for bit, and the written model reloads to the reported perplexity.
 import { join } from 'node:path';
@@ -10,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/eval/perplexity.js';
 import type { InitMethod } from '../../src/layer.js';
 import { prune } from '../../src/prune.js';
-import { gemma2, gemma3v5, gemmaTensors, llama32, opt, optTensors, qwen2, qwen3v5, llamaTensors, writeModelDir } from '../models/random-weights.js';
+import { gemma2, gemma3v5, gemmaTensors, llama32, opt, optTensors, phi35, phi3Tensors, qwen2, qwen3v5, llamaTensors, writeModelDir } from '../models/random-weights.js';
 import { readWeights, tempDir, zerosIn } from './helpers.js';
 
 const FAMILIES = [
@@ -18,6 +20,8 @@ const FAMILIES = [
   { name: 'Qwen2', config: qwen2, weights: llamaTensors(qwen2, true), vocab: 53, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
   { name: 'Qwen3', config: qwen3v5, weights: llamaTensors(qwen3v5, true), vocab: 61, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
   { name: 'Llama 3.2', config: llama32, weights: llamaTensors(llama32, false), vocab: 61, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
+  // The fused tensors are the linears: the report and the written file name exactly these four per layer.
+  { name: 'Phi-3.5', config: phi35, weights: phi3Tensors(phi35), vocab: 59, mlp: /\.mlp\./, linear: /\.(self_attn\.(qkv|o)_proj|mlp\.(gate_up|down)_proj)\.weight$/ },
   { name: 'Gemma 2', config: gemma2, weights: gemmaTensors(gemma2), vocab: 61, mlp: /\.mlp\./, linear: /\.(self_attn|mlp)\.\w+_proj\.weight$/ },
   {
     name: 'Gemma 3', config: gemma3v5, weights: gemmaTensors(gemma3v5, 'model.language_model.'), vocab: 61, mlp: /\.mlp\./,
@@ -75,5 +79,20 @@ describe.each(FAMILIES)('$name', (family) => {
   it("skip 'none' refines the MLP linears too", async () => {
     const report = await prune({ model: dir, output: tempDir(), calibration, sparsity: 0.5, init: 'wanda', skip: 'none', device: 'wasm' });
     expect(report.linears.every((e) => e.refined)).toBe(true);
+  });
+});
+
+describe('Phi-3: the skip groups cover the fused linears', () => {
+  const phi = FAMILIES.find((f) => f.name === 'Phi-3.5')!;
+  const dir = writeModelDir(tempDir('dsnot-phi3-skip-'), phi.config, phi.weights);
+  const calibration = { tokens: windows(4, 16, phi.vocab, 3) };
+  it.each([
+    ['self_attn', /\.self_attn\.(qkv|o)_proj\./],
+    ['mlp', /\.mlp\.(gate_up|down)_proj\./],
+    ['gate_up_proj', /\.mlp\.gate_up_proj\./],
+  ] as const)("skip ['%s'] leaves exactly its linears unrefined", async (group, skipped) => {
+    const report = await prune({ model: dir, output: tempDir(), calibration, sparsity: 0.5, init: 'wanda', skip: [group], device: 'wasm' });
+    expect(report.linears).toHaveLength(8);
+    for (const e of report.linears) expect(e.refined, e.weight).toBe(!skipped.test(e.weight));
   });
 });

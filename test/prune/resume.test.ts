@@ -110,6 +110,32 @@ describe('AbortSignal', () => {
     expectSameOutput(dir, report);
   });
 
+  it('OWL: the resumed run takes the layer sparsities from the journal (no second profile pass) and writes the same bytes', async () => {
+    const owl = { ...base(), sparsity: 0.7, sparsityProfile: { kind: 'owl' as const } };
+    const whole = tempDir();
+    const uninterrupted = await prune({ ...owl, output: whole });
+    expect(new Set(uninterrupted.sparsityProfile!.layerSparsity).size).toBeGreaterThan(1);
+    const dir = tempDir();
+    // Aborted in the profile pass: nothing to resume from; then in layer 2's dense pass.
+    for (const at of [{ stage: 'profile', layer: 3 }, { stage: 'stats', layer: 2 }]) {
+      const controller = new AbortController();
+      const run = prune({
+        ...owl, output: dir, signal: controller.signal,
+        progress_callback: (p) => { if (p.stage === at.stage && p.layer === at.layer) controller.abort(); },
+      });
+      await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+      expect(visible(dir)).toEqual([]);
+    }
+    const stages = new Set<string>();
+    const report = await prune({ ...owl, output: dir, progress_callback: (p) => void stages.add(p.stage) });
+    expect(report.resumedFromLayer).toBe(2);
+    expect(stages.has('profile')).toBe(false);
+    expect(report.sparsityProfile).toEqual(uninterrupted.sparsityProfile);
+    for (const f of uninterrupted.files.filter((n) => n !== 'dsnot-report.json')) {
+      expect(readFileSync(join(dir, f)).equals(readFileSync(join(whole, f))), f).toBe(true);
+    }
+  });
+
   it('an aborted run into a sink leaves no file there', async () => {
     const sink = new BlobSink();
     const controller = new AbortController();

@@ -70,6 +70,8 @@ export interface ReferenceMethod {
   sparsity: number | { n: number; m: number };
   /** Linears left at their initial mask. */
   skipMlp: boolean;
+  /** OWL: each layer's own unstructured sparsity (replaces `sparsity` layer by layer). */
+  layerSparsity?: number[];
 }
 
 /** One layer in f64; `tap` gets each linear input group as the authors' hooks would. */
@@ -151,7 +153,8 @@ export function referencePrune(w: Weights, windows: number[][], evalWindows: num
       const xs = inputs.get(GROUP[l])!;
       const x3 = new Float32Array(xs.length * T * cols);
       xs.forEach((x, n) => x3.set(x, n * T * cols));
-      const mask = referenceMask(w.get(name)!, rows, cols, x3, xs.length, T, m, m.skipMlp && l.startsWith('mlp.'));
+      const mi = m.layerSparsity ? { ...m, sparsity: m.layerSparsity[i] } : m;
+      const mask = referenceMask(w.get(name)!, rows, cols, x3, xs.length, T, mi, m.skipMlp && l.startsWith('mlp.'));
       masks.set(name, mask);
       pw.set(name, w.get(name)!.map((v, j) => (mask[j] ? 0 : v)));
     }
@@ -171,4 +174,37 @@ export function referencePrune(w: Weights, windows: number[][], evalWindows: num
     return total / count;
   };
   return { masks, nllBefore: score(dense), nllAfter: score(pruned) };
+}
+
+/**
+ * OWL's outlier ratio per layer, straight from its definition: the windows run DENSE through
+ * every layer (original weights); per layer, A = |W|·√scaler_row of all seven linears together
+ * (scaler_row = Σ x² over the calibration tokens / windows, of each linear's input), and
+ * D = #{A > m·mean(A)} / #A.
+ */
+export function referenceOutlierRatios(w: Weights, windows: number[][], m: number): number[] {
+  const T = windows[0].length;
+  const e = w.get('model.embed_tokens.weight')!;
+  let hidden: Float64Array[] = windows.map((ids) => Float64Array.from({ length: T * D.hidden }, (_, k) => e[ids[Math.floor(k / D.hidden)] * D.hidden + (k % D.hidden)]));
+  const ratios: number[] = [];
+  for (let i = 0; i < D.layers; i++) {
+    const sumSq = new Map<string, Float64Array>();
+    const tap = (g: string, x: Float64Array) => {
+      const cols = x.length / T;
+      const acc = sumSq.get(g) ?? new Float64Array(cols);
+      x.forEach((v, k) => { acc[k % cols] += v * v; });
+      sumSq.set(g, acc);
+    };
+    hidden = hidden.map((h) => layerForward(h, T, w, i, tap));
+    const scores: number[] = [];
+    for (const l of LINEARS) {
+      const W = w.get(`model.layers.${i}.${l}.weight`)!;
+      const [rows, cols] = linearShape(l);
+      const s = sumSq.get(GROUP[l])!;
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) scores.push(Math.abs(W[r * cols + c]) * Math.sqrt(s[c] / windows.length));
+    }
+    const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+    ratios.push(scores.filter((a) => a > m * mean).length / scores.length);
+  }
+  return ratios;
 }

@@ -57,6 +57,13 @@ describe('a tiny random model on WebGPU', () => {
     expect(new Set(gpu.report.linears.map((e) => e.device))).toEqual(new Set(['webgpu']));
   }, 300_000);
 
+  it('OWL (m 2) with wanda at 50 %: the profile pass runs on the GPU and gives wasm’s outlier ratios and masks', async () => {
+    const { wasm, gpu } = await both({ model, calibration: { tokens: windows }, refine: 'none', sparsityProfile: { kind: 'owl', m: 2, lambda: 0.1 } });
+    expect(gpu.report.sparsityProfile).toEqual(wasm.report.sparsityProfile);
+    expect(new Set(wasm.report.sparsityProfile!.layerSparsity).size).toBe(2);
+    expectSameMasks(wasm.weights, gpu.weights);
+  }, 300_000);
+
   it('SparseGPT alone at 60 %: runs on wasm inside a WebGPU run and says so', async () => {
     const { wasm, gpu } = await both({ model, calibration: { tokens: windows }, init: 'sparsegpt', dsnot: false, sparsity: 0.6 });
     expect(gpu.report.device).toBe('webgpu');

@@ -50,6 +50,9 @@ export function createWasmForwardKernels(ctx: WasmContext): ForwardKernels {
     add(a, b, out, length) {
       e.addTensors(ptr(a), ptr(b), ptr(out), length);
     },
+    copyColumns(x, y, rows, xCols, offset, width) {
+      e.copyColumns(ptr(x), ptr(y), rows, xCols, offset, width);
+    },
     nll(logits, targets, out, rows, vocab) {
       e.nll(ptr(logits), ptr(targets), ptr(out), rows, vocab);
     },

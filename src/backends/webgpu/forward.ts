@@ -98,6 +98,10 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
         run('act', 'add_inplace', (b) => ({ 1: buf(other), 2: buf(out), 3: u(b) }), elementGrid(length));
       } else run('act', 'add', (b) => ({ 0: buf(a), 1: buf(b2), 2: buf(out), 3: u(b) }), elementGrid(length));
     },
+    copyColumns(x, y, rows, xCols, offset, width) {
+      const length = rows * width;
+      run('act', 'copy_columns', (b) => ({ 0: buf(x), 2: buf(y), 4: b.uniform([length, xCols, offset, width]) }), elementGrid(length));
+    },
     nll(logits, targets, out, rows, vocab) {
       run('loss', 'nll_rows', (b) => ({ 0: buf(logits), 1: buf(targets), 2: buf(out), 3: b.uniform([rows, vocab, 0, 0]) }), rowGrid(rows));
     },
