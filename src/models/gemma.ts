@@ -28,8 +28,7 @@ export async function gemmaBlock(c: BlockContext, h: DeviceTensor, rows: number)
   await c.tap(['gate', 'up'], n, rows, d);
   const gate = ws.get('gate', rows * ff);
   const up = ws.get('up', rows * ff);
-  c.linear('gate', n, gate, rows);
-  c.linear('up', n, up, rows);
+  c.project(['gate', 'up'], n, [gate, up], rows);
   k.geluTanhMul(gate, up, gate, rows * ff);
   await c.tap(['down'], gate, rows, ff);
   c.linear('down', gate, o, rows);
