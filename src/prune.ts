@@ -22,7 +22,7 @@ import type { OutputTarget } from './io/sink.js';
 import type { ModelInput } from './io/source.js';
 import { pruneLayerOnBackend, type DsnotOptions, type InitMethod, type PruneOnBackendOptions, type RefineMethod, type SwapsOptions } from './layer.js';
 import type { LayerSpec } from './models/config.js';
-import { createDecoder, Workspace, type DecoderLayer, type DecoderModel, type TapInput } from './models/decoder.js';
+import { createDecoder, Workspace, type DecoderLayer, type DecoderModel } from './models/decoder.js';
 import { resolveCalibration, type CalibrationInput } from './pipeline/calibration.js';
 import { idsBytes, modelIdentity, PIPELINE_VERSION, sha256Hex } from './pipeline/fingerprint.js';
 import { REPORT_FILE } from './pipeline/folder-state.js';

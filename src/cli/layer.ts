@@ -8,6 +8,7 @@
 //        sequence) and swaps I32 [1]; __metadata__: device, timings, the options used
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { pruneLayer, type InitMethod } from '../layer.js';
+import type { DeviceOption } from '../backends/backend.js';
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { StatsAccumulator, type LayerStats } from '../stats.js';
 import { checkDsnotOptions, checkSparsity, checkSwapsOptions, DsnotInputError, parseSparsity, resolveRefine } from '../validate.js';
@@ -55,34 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   if (refine === 'swaps') checkSwapsOptions(refining.swaps);
   const weight = new Float32Array(file.tensor('W').slice().buffer);
 
-  let stats: LayerStats;
-  let statsSource: string;
-  const x3 = entries.get('X3');
-  if (x3) {
-    expectTensor(entries, 'X3', ['F32'], 3);
-    const [nseq, seqlen, xCols] = x3.shape;
-    if (xCols !== cols) throw new DsnotInputError(`IN: X3 has ${xCols} columns; W has ${cols}`);
-    if (nseq === 0 || seqlen === 0) throw new DsnotInputError('IN: X3 holds no tokens');
-    const x = new Float32Array(file.tensor('X3').slice().buffer);
-    // H always: the true error is reported with every method.
-    const acc = await StatsAccumulator.create(cols, { hessian: true, device });
-    try {
-      for (let s = 0; s < nseq; s++) acc.add(x.subarray(s * seqlen * cols, (s + 1) * seqlen * cols));
-    } catch (e) {
-      acc.dispose();
-      throw e;
-    }
-    stats = await acc.finish();
-    statsSource = `X3 [${nseq}, ${seqlen}, ${cols}]`;
-  } else {
-    const hessian = entries.has('H') ? floats(file, expectTensor(entries, 'H', ['F32', 'F64'], 2)) : null;
-    if (!hessian && init === 'sparsegpt') {
-      throw new DsnotInputError('IN: --init sparsegpt needs X3 or H (the Hessian cannot come from scaler_row, sum_metric_row and var)');
-    }
-    const vector = (name: string) => floats(file, expectTensor(entries, name, ['F32', 'F64'], 1));
-    stats = { scalerRow: vector('scaler_row'), sumMetricRow: vector('sum_metric_row'), var: vector('var'), hessian };
-    statsSource = hessian ? 'given, with H' : 'given';
-  }
+  const { stats, source: statsSource } = await statsOfInput(file, entries, cols, init, device);
   const t1 = performance.now();
 
   const result = await pruneLayer({ weight, rows, cols, stats, sparsity, init, ...refining, device });
@@ -124,6 +98,36 @@ export async function run(argv: string[]): Promise<number> {
     `, ${round(t2 - t0)} ms → ${outPath}`,
   );
   return 0;
+}
+
+/** The layer's statistics: computed from X3 (H included), or given (H optional). */
+async function statsOfInput(
+  file: ReturnType<typeof decodeSafetensors>, entries: Map<string, TensorEntry>, cols: number, init: InitMethod, device: DeviceOption,
+): Promise<{ stats: LayerStats; source: string }> {
+  const x3 = entries.get('X3');
+  if (x3) {
+    expectTensor(entries, 'X3', ['F32'], 3);
+    const [nseq, seqlen, xCols] = x3.shape;
+    if (xCols !== cols) throw new DsnotInputError(`IN: X3 has ${xCols} columns; W has ${cols}`);
+    if (nseq === 0 || seqlen === 0) throw new DsnotInputError('IN: X3 holds no tokens');
+    const x = new Float32Array(file.tensor('X3').slice().buffer);
+    // H always: the true error is reported with every method.
+    const acc = await StatsAccumulator.create(cols, { hessian: true, device });
+    try {
+      for (let s = 0; s < nseq; s++) acc.add(x.subarray(s * seqlen * cols, (s + 1) * seqlen * cols));
+    } catch (e) {
+      acc.dispose();
+      throw e;
+    }
+    return { stats: await acc.finish(), source: `X3 [${nseq}, ${seqlen}, ${cols}]` };
+  }
+  const hessian = entries.has('H') ? floats(file, expectTensor(entries, 'H', ['F32', 'F64'], 2)) : null;
+  if (!hessian && init === 'sparsegpt') {
+    throw new DsnotInputError('IN: --init sparsegpt needs X3 or H (the Hessian cannot come from scaler_row, sum_metric_row and var)');
+  }
+  const vector = (name: string) => floats(file, expectTensor(entries, name, ['F32', 'F64'], 1));
+  const stats = { scalerRow: vector('scaler_row'), sumMetricRow: vector('sum_metric_row'), var: vector('var'), hessian };
+  return { stats, source: hessian ? 'given, with H' : 'given' };
 }
 
 function floats(file: ReturnType<typeof decodeSafetensors>, e: TensorEntry): Float32Array | Float64Array {
