@@ -47,6 +47,8 @@ export { deviceSelectionNote } from './backends/select.js';
 export { prune, DEFAULT_SKIP } from './prune.js';
 export type { PruneOptions, PruneProgress, PruneEvaluation, PruneReport, LinearReport, PerplexityReport, ErrorSummary, CalibrationInput, SkipOption, SparsityProfileOption, SparsityProfileReport } from './prune.js';
 export { CalibrationError } from './calib/data.js';
+export { OutputBusyError } from './pipeline/folder-lock.js';
+export type { LockInfo } from './pipeline/folder-lock.js';
 // Calibration text and tokenizers: the authors' sampling, the model's own tokenizer.
 export { parseCalibration, calibrationWindows } from './calib/data.js';
 export type { CalibrationData, SamplingOptions, TextTokenizer } from './calib/data.js';

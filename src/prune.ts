@@ -149,16 +149,22 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
   try {
     const plan = await makePlan(options, opts, opened);
     await checkNotInPlace(options.output, opened);
-    const output = await openOutput(options.output);
-    const { journal, restarted } = await output.begin(plan.fingerprint, options.resume ?? true);
-    if (restarted) options.progress_callback?.({ stage: 'prepare', layers: opened.spec.numLayers, progress: 0, message: restarted });
-    if (journal?.phase === 'commit' && journal.commitFiles) {
-      // Interrupted while renaming finished files into place: finish that, nothing else.
-      await output.commit(journal.commitFiles, journal);
-      options.progress_callback?.({ stage: 'done', layers: opened.spec.numLayers, progress: 1 });
-      return journal.report as PruneReport;
+    const notice = (message: string) => options.progress_callback?.({ stage: 'prepare', layers: opened.spec.numLayers, progress: 0, message });
+    // Takes the output's lock (one writer per folder), released below on every way out.
+    const output = await openOutput(options.output, notice);
+    try {
+      const { journal, restarted } = await output.begin(plan.fingerprint, options.resume ?? true);
+      if (restarted) notice(restarted);
+      if (journal?.phase === 'commit' && journal.commitFiles) {
+        // Interrupted while renaming finished files into place: finish that, nothing else.
+        await output.commit(journal.commitFiles, journal);
+        options.progress_callback?.({ stage: 'done', layers: opened.spec.numLayers, progress: 1 });
+        return journal.report as PruneReport;
+      }
+      return await runLayers(plan, output, journal, restarted, options, t0);
+    } finally {
+      await output.release();
     }
-    return await runLayers(plan, output, journal, restarted, options, t0);
   } finally {
     await owned?.close();
   }

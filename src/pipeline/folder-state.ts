@@ -16,6 +16,7 @@ import { checkPlannedWrite, type Sink, type SinkFile } from '../io/sink.js';
 import { openOutputFolder, writeFully, type Fs, type PathModule } from '../io/sinks/path.js';
 import { assertPlainFileName } from '../io/source.js';
 import type { DeviceKind } from '../backends/backend.js';
+import { acquireFolderLock, type FolderLock } from './folder-lock.js';
 
 export const PARTIAL_DIR = '.dsnot-partial';
 export const REPORT_FILE = 'dsnot-report.json';
@@ -56,6 +57,11 @@ export class FolderState {
   static async open(dir: string): Promise<FolderState> {
     const { fs, path, location } = await openOutputFolder(dir);
     return new FolderState(fs, path, location);
+  }
+
+  /** The folder's one-writer lock (folder-lock.ts); throws OutputBusyError when another run holds it. */
+  lock(notice: (message: string) => void): Promise<FolderLock> {
+    return acquireFolderLock(this.fs, this.path, this.location, notice);
   }
 
   get partialDir(): string {

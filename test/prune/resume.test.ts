@@ -1,6 +1,7 @@
 // Interrupt and resume: a run killed (SIGKILL, in a child process, at an exact progress event)
 // or aborted (AbortSignal) leaves no file that looks complete in the output folder, and the
-// same call again resumes from the last finished layer and writes byte-identical files.
+// same call again resumes from the last finished layer and writes byte-identical files. A kill
+// leaves the run's lock behind: the rerun takes it over (its process is gone) and says so.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BlobSink } from '../../src/io/sink.js';
 import { prune, type PruneOptions, type PruneReport } from '../../src/prune.js';
 import { FolderState, PARTIAL_DIR } from '../../src/pipeline/folder-state.js';
+import { LOCK_FILE } from '../../src/pipeline/folder-lock.js';
 import { calibrationWindows, evaluationIds, HF, tempDir } from './helpers.js';
 
 let child: string;
@@ -37,7 +39,17 @@ function runChild(output: string, killAt: object | undefined, extra: Partial<Pru
     encoding: 'utf8', timeout: 60_000,
   });
   if (r.status !== null && r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
-  return { signal: r.signal, stdout: r.stdout };
+  return { signal: r.signal, stdout: r.stdout, pid: r.pid };
+}
+
+/** The lock a killed child left names it; prune() into that folder, collecting its messages. */
+async function pruneAfterKill(dir: string, childPid: number, extra: Partial<PruneOptions> = {}) {
+  const lock = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as { pid: number; started: string };
+  expect(lock.pid).toBe(childPid);
+  const messages: string[] = [];
+  const report = await prune({ ...base(), ...extra, output: dir, progress_callback: (p) => p.message && messages.push(p.message) });
+  expect(messages).toContain(`${dir}: the run that held its lock (pid ${childPid}, started ${lock.started}) is gone; lock taken over`);
+  return { report, messages };
 }
 
 /** Visible files of the output folder (the partial state is hidden). */
@@ -52,6 +64,7 @@ function expectSameOutput(dir: string, report: PruneReport): void {
   const strip = (r: PruneReport) => ({ ...r, output: '', timings: null, totals: { ...r.totals, pruneMs: 0 }, resumedFromLayer: null, restarted: null, linears: r.linears.map((e) => ({ ...e, ms: 0 })) });
   expect(strip(report)).toEqual(strip(reference.report));
   expect(existsSync(join(dir, PARTIAL_DIR))).toBe(false);
+  expect(readdirSync(dir).filter((n) => n.startsWith(LOCK_FILE))).toEqual([]);
 }
 
 describe('killed with SIGKILL, then run again', () => {
@@ -63,10 +76,11 @@ describe('killed with SIGKILL, then run again', () => {
     ['after every layer, while copying the untouched tensors', { stage: 'write' }, 5],
   ])('%s', async (_name, killAt, resumedFrom) => {
     const dir = tempDir();
-    expect(runChild(dir, killAt).signal).toBe('SIGKILL');
-    // Nothing under a final name: only the hidden partial state.
+    const child = runChild(dir, killAt);
+    expect(child.signal).toBe('SIGKILL');
+    // Nothing under a final name: only the hidden partial state (and the dead run's lock).
     expect(visible(dir)).toEqual([]);
-    const report = await prune({ ...base(), output: dir });
+    const { report } = await pruneAfterKill(dir, child.pid);
     expect(report.resumedFromLayer).toBe(resumedFrom);
     expectSameOutput(dir, report);
   });
@@ -74,18 +88,20 @@ describe('killed with SIGKILL, then run again', () => {
   it('twice in a row, at different points', async () => {
     const dir = tempDir();
     expect(runChild(dir, { stage: 'layer-done', layer: 0 }).signal).toBe('SIGKILL');
-    expect(runChild(dir, { stage: 'prune', layer: 2, linearIndex: 5, done: false }).signal).toBe('SIGKILL');
+    // The second child takes over the first one's lock, and leaves its own.
+    const second = runChild(dir, { stage: 'prune', layer: 2, linearIndex: 5, done: false });
+    expect(second.signal).toBe('SIGKILL');
     expect(visible(dir)).toEqual([]);
-    const report = await prune({ ...base(), output: dir });
+    const { report } = await pruneAfterKill(dir, second.pid);
     expect(report.resumedFromLayer).toBe(2);
     expectSameOutput(dir, report);
   });
 
   it('with other options the next time: the partial run is discarded, said so, and the result is a fresh run’s', async () => {
     const dir = tempDir();
-    expect(runChild(dir, { stage: 'layer-done', layer: 3 }).signal).toBe('SIGKILL');
-    const messages: string[] = [];
-    const report = await prune({ ...base(), output: dir, sparsity: 0.6, progress_callback: (p) => p.message && messages.push(p.message) });
+    const child = runChild(dir, { stage: 'layer-done', layer: 3 });
+    expect(child.signal).toBe('SIGKILL');
+    const { report, messages } = await pruneAfterKill(dir, child.pid, { sparsity: 0.6 });
     expect(report.resumedFromLayer).toBeNull();
     expect(report.restarted).toMatch(/different model, options/);
     expect(messages.some((m) => /starting over/.test(m))).toBe(true);
@@ -105,6 +121,7 @@ describe('AbortSignal', () => {
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(visible(dir)).toEqual([]);
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
     const report = await prune({ ...base(), output: dir });
     expect(report.resumedFromLayer).toBe(2);
     expectSameOutput(dir, report);
