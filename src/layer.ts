@@ -234,9 +234,9 @@ async function refine(
 ): Promise<Refined> {
   const h = plan.hessian;
   // The authors' kernel: DSnoT's cycles, or zero cycles to measure a mask's surrogate error.
-  const dsnotOn = (b: Backend, w: DeviceTensor, m: DeviceTensor, cycles: number, withH: boolean) => b.dsnot({
+  const dsnotOn = (b: Backend, w: DeviceTensor, m: DeviceTensor, cycles: number, withH: boolean, initialMetric = metric) => b.dsnot({
     weight: w, rows: plan.rows, cols: plan.cols, mask: m,
-    initialMetric: plan.nm ? metric : null, columns, k: plan.k, nm: plan.nm,
+    initialMetric: plan.nm ? initialMetric : null, columns, k: plan.k, nm: plan.nm,
     maxCycles: cycles, updateThreshold: plan.dsnot?.updateThreshold ?? 0, sameSign: plan.dsnot?.sameSign ?? false,
     hessian: withH ? h : null, guard: plan.dsnot?.guard ?? false,
   });
@@ -257,8 +257,16 @@ async function refine(
   }
   const cycles = plan.dsnot ? plan.dsnot.maxCycles : 0;
   if (plan.dsnot?.guard || (h && backend.hasSwaps)) {
-    // One kernel gives the mask and both true errors (on a backend with the true-error kernels).
-    const r = await onSwapsHost(backend, weight, mask, (b, w, m) => dsnotOn(b, w, m, cycles, h !== null));
+    // One kernel gives the mask and both true errors (on a backend with the true-error kernels;
+    // lent there, N:M's initial metric goes along).
+    const r = await onSwapsHost(backend, weight, mask, async (b, w, m) => {
+      const im = plan.nm && b !== backend ? b.upload('f32', (await backend.read(metric)) as Float32Array) : metric;
+      try {
+        return await dsnotOn(b, w, m, cycles, h !== null, im);
+      } finally {
+        if (im !== metric) b.release(im);
+      }
+    });
     const trueError = r.value.trueInit && r.value.trueFinal ? { initial: r.value.trueInit, final: r.value.trueFinal } : null;
     return { initError: f32(r.value.initError), error: f32(r.value.error), cycles: r.value.cycles, swaps: 0, trueError, device: r.device };
   }

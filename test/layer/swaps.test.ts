@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { acquireBackend } from '../../src/backends/select.js';
 import { createWebGpuBackend } from '../../src/backends/webgpu/index.js';
-import { pruneLayer, type InitMethod, type PruneLayerOptions } from '../../src/layer.js';
+import { pruneLayer, pruneLayerOnBackend, type InitMethod, type PruneLayerOptions } from '../../src/layer.js';
 import { referenceDsnot, quadraticError } from '../reference/dsnot.js';
 import { referenceColumns } from '../reference/masks.js';
 import { referenceStats } from '../reference/stats.js';
@@ -151,13 +151,31 @@ describe('on a WebGPU backend', () => {
       const rows = 12, cols = 64;
       const { weight, stats } = layer(71, rows, cols);
       const base = { weight, rows, cols, stats, sparsity: 0.5, init: 'wanda' as const };
-      for (const m of [{ refine: 'swaps' as const }, { dsnot: {} }, { dsnot: { guard: false } }, { dsnot: false as const }]) {
-        const g = await pruneLayer({ ...base, ...m, backend: gpu });
-        const c = await pruneLayer({ ...base, ...m, backend: wasm });
+      const cases = [{ refine: 'swaps' as const }, { dsnot: { updateThreshold: 0 } }, { dsnot: { guard: false } }, { dsnot: false as const }];
+      // N:M too: the guarded DSnoT lent to wasm takes the GPU's initial metric along.
+      for (const [m, sparsity] of [...cases.map((x) => [x, 0.5] as const), ...cases.map((x) => [x, { n: 2, m: 4 }] as const)]) {
+        const g = await pruneLayer({ ...base, ...m, sparsity, backend: gpu });
+        const c = await pruneLayer({ ...base, ...m, sparsity, backend: wasm });
         expectSameMask(g.mask, c.mask, cols);
+        if (m.dsnot !== false) expect(c.mask.some((x, i) => x !== c.initMask[i]), JSON.stringify({ m, sparsity })).toBe(true);
         expectClose(g.trueError!.final, c.trueError!.final, 1e-12, 1e-15);
         const onGpu = 'dsnot' in m && (m.dsnot === false || m.dsnot?.guard === false);
         expect(g.device).toBe(onGpu ? 'webgpu' : 'wasm');
+      }
+      // The pipeline's path: a weight that lives on the GPU is lent to wasm (with N:M's metric)
+      // and its mask comes back.
+      for (const [m, sparsity] of [[{ dsnot: { updateThreshold: 0 } }, { n: 2, m: 4 }], [{ refine: 'swaps' as const }, 0.5]] as const) {
+        const t = gpu.upload('f32', weight);
+        try {
+          const g = await pruneLayerOnBackend({ ...base, ...m, sparsity, weight: t, backend: gpu, readBack: { mask: true, initMask: true } });
+          const c = await pruneLayer({ ...base, ...m, sparsity, backend: wasm });
+          expectSameMask(g.mask!, c.mask, cols);
+          expect(g.device).toBe('wasm');
+          const after = (await gpu.read(t)) as Float32Array;
+          expect(Array.from(after)).toEqual(Array.from(c.weight));
+        } finally {
+          gpu.release(t);
+        }
       }
     } finally {
       gpu.dispose();
