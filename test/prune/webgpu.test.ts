@@ -64,6 +64,17 @@ describe('a tiny random model on WebGPU', () => {
     expectSameMasks(wasm.weights, gpu.weights);
   }, 300_000);
 
+  it('the defaults (exact swaps) and the guarded DSnoT at 2:4: lent to wasm inside a WebGPU run, the masks of wasm, no linear worse', async () => {
+    for (const options of [{}, { refine: 'dsnot' as const, sparsity: { n: 2, m: 4 }, skip: 'none' as const, dsnot: { updateThreshold: 0 } }]) {
+      const { wasm, gpu } = await both({ model, calibration: { tokens: windows }, ...options });
+      expect(gpu.report.device).toBe('webgpu');
+      expect(new Set(gpu.report.linears.map((e) => e.device))).toEqual(new Set(['wasm']));
+      expectSameMasks(wasm.weights, gpu.weights);
+      for (const e of gpu.report.linears) expect(e.reconstructionError.final, e.weight).toBeLessThanOrEqual(e.reconstructionError.initial);
+      expect(gpu.report.totals.swaps + gpu.report.totals.cycles).toBeGreaterThan(0);
+    }
+  }, 300_000);
+
   it('SparseGPT alone at 60 %: runs on wasm inside a WebGPU run and says so', async () => {
     const { wasm, gpu } = await both({ model, calibration: { tokens: windows }, init: 'sparsegpt', dsnot: false, sparsity: 0.6 });
     expect(gpu.report.device).toBe('webgpu');
