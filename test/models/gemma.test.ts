@@ -15,7 +15,7 @@ import { openModel } from '../../src/io/model.js';
 import { createDecoder, type TapInput } from '../../src/models/decoder.js';
 import { prune } from '../../src/prune.js';
 import { readWeights, zerosIn } from '../prune/helpers.js';
-import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
+import { forwardDevices, relErr } from './harness.js';
 import { gemma2, gemma2v5, gemma3, gemma3v5, gemmaTensors, type Tensors, writeModelDir } from './random-weights.js';
 import { type GemmaConfig, gemmaReference, gemmaText } from './reference-model.js';
 
@@ -45,30 +45,8 @@ const root = mkdtempSync(join(tmpdir(), 'dsnot-gemma-'));
 const dirs = new Map<Case, string>();
 for (const [i, c] of cases.entries()) dirs.set(c, writeModelDir(join(root, `m${i}`), c.config, c.weights));
 
-const devices: Record<string, ForwardDevice | null> = { wasm: null, webgpu: null };
-let gpuMissing = '';
-beforeAll(async () => {
-  devices.wasm = await wasmDevice();
-  const g = await webgpuDevice();
-  if ('unavailable' in g) gpuMissing = g.unavailable;
-  else devices.webgpu = g;
-});
-afterAll(() => {
-  devices.webgpu?.backend.dispose();
-  rmSync(root, { recursive: true, force: true });
-});
-
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let err = 0;
-  let mag = 1e-30;
-  for (let i = 0; i < want.length; i++) {
-    if (!Number.isFinite(got[i])) return Infinity;
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    mag = Math.max(mag, Math.abs(want[i]));
-  }
-  return err / mag;
-}
+const devices = forwardDevices();
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const IDS = [3, 17, 0, 42, 8, 8, 29, 11, 50, 1, 33, 7, 19];
 
@@ -89,8 +67,7 @@ describe('the reference really exercises what Gemma adds', () => {
 
 describe.each(['wasm', 'webgpu'] as const)('Gemma models on %s', (devName) => {
   it.each(cases.map((c) => [c.name, c] as const))('%s: logits, tap inputs and pruned reruns match the f64 reference', async (_n, c) => {
-    const dev = devices[devName];
-    if (!dev) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
+    const dev = devices.device(devName);
     const m = await openModel(dirs.get(c)!);
     expect(m.spec.family).toBe('gemma');
     const weights = new Map<string, Float32Array>([...c.weights].map(([n, t]) => [n, Float32Array.from(t.data)]));
@@ -144,7 +121,7 @@ describe.each(['wasm', 'webgpu'] as const)('Gemma models on %s', (devName) => {
 
 describe.each(['wasm', 'webgpu'] as const)('Gemma perplexity on %s', (devName) => {
   it.each(cases.map((c) => [c.name, c] as const))("%s: evaluate() equals the reference's", async (_n, c) => {
-    if (devName === 'webgpu' && !devices.webgpu) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
+    if (devName === 'webgpu') devices.device('webgpu');
     const V = vocabOf(c);
     const ids = Array.from({ length: 2 * 9 + 4 }, (_, i) => (i * 31 + 7) % V);
     const w = (n: string): Float32Array => c.weights.get(n)!.data;
@@ -203,7 +180,7 @@ describe('dsnot info on Gemma', () => {
 
 describe('prune() on WebGPU', () => {
   it.each([cases[0], cases[3]].map((c) => [c.name, c] as const))('%s: wanda + DSnoT at sparsity 0.5, exact per row, the output reloads to the reported perplexity', async (_n, c) => {
-    if (!devices.webgpu) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
+    devices.device('webgpu');
     const V = vocabOf(c);
     const tokens = Array.from({ length: 3 }, (_, w) => Array.from({ length: 12 }, (_, t) => (w * 31 + t * 17 + ((t * t) % 7)) % V));
     const evalTokens = Array.from({ length: 24 }, (_, t) => (t * 13 + 5) % V);

@@ -17,7 +17,8 @@ import { evaluate } from '../../src/eval/perplexity.js';
 import { openModel } from '../../src/io/model.js';
 import type { ModelSpec } from '../../src/models/config.js';
 import { createDecoder, type TapInput } from '../../src/models/decoder.js';
-import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
+import type { ForwardDevice } from '../forward/devices.js';
+import { forwardDevices, relErr } from './harness.js';
 import {
   llama32, llama32v4, llamaDynamic, llamaLinear, llamaLongrope, llamaTensors, llamaYarn, mistral, mistralWindow, opt, optTensors,
   mistralWindowV5, phi35, phi3mini, phi3Tensors, qwen2, qwen2Window, qwen2WindowV5, qwen3, qwen3v5, smollm2, type Tensors, writeModelDir,
@@ -57,37 +58,14 @@ for (const [i, c] of cases.entries()) {
   dirs.set(c, writeModelDir(join(root, `m${i}`), c.config, c.weights));
 }
 
-const devices: Record<string, ForwardDevice | null> = { wasm: null, webgpu: null };
-let gpuMissing = '';
-beforeAll(async () => {
-  devices.wasm = await wasmDevice();
-  const g = await webgpuDevice();
-  if ('unavailable' in g) gpuMissing = g.unavailable;
-  else devices.webgpu = g;
-});
-afterAll(() => {
-  devices.webgpu?.backend.dispose();
-  rmSync(root, { recursive: true, force: true });
-});
-
-function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  expect(got.length).toBe(want.length);
-  let err = 0;
-  let mag = 1e-30;
-  for (let i = 0; i < want.length; i++) {
-    if (!Number.isFinite(got[i])) return Infinity;
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-    mag = Math.max(mag, Math.abs(want[i]));
-  }
-  return err / mag;
-}
+const devices = forwardDevices();
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const IDS = [3, 17, 0, 42, 8, 8, 29, 11, 50, 1, 33, 7, 19];
 
 describe.each(['wasm', 'webgpu'] as const)('random models on %s', (devName) => {
   it.each(cases.map((c) => [c.name, c] as const))('%s: logits, tap inputs and pruned reruns match the f64 reference', async (_n, c) => {
-    const dev = devices[devName];
-    if (!dev) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
+    const dev = devices.device(devName);
     const m = await openModel(dirs.get(c)!);
     const weights = new Map<string, Float32Array>([...c.weights].map(([n, t]) => [n, Float32Array.from(t.data)]));
     const w = (n: string): Float32Array => {
@@ -197,8 +175,7 @@ async function denseLogits(dev: ForwardDevice, dir: string, ids: number[], edit?
 
 describe.each(['wasm', 'webgpu'] as const)('rotary details on %s', (devName) => {
   const dev = () => {
-    const d = devices[devName];
-    if (!d) throw new Error(`no WebGPU device (CI provides SwiftShader): ${gpuMissing}`);
+    const d = devices.device(devName);
     return d;
   };
   const longrope = cases.find((c) => c.config === llamaLongrope)!;

@@ -9,10 +9,9 @@ import type { ModelSpec } from '../../src/models/config.js';
 import { owlLayerSparsity, owlProfile, resolveSparsityProfile } from '../../src/pipeline/owl.js';
 import { prune } from '../../src/prune.js';
 import { DsnotInputError } from '../../src/validate.js';
-import { randn } from '../forward/reference.js';
 import { expectSameMask } from '../layer/expect.js';
 import { calibrationWindows, HF, readWeights, tempDir, zerosIn } from './helpers.js';
-import { DIMS, linearShape, referenceOutlierRatios, referencePrune, type ReferenceMethod, type Weights, writeTinyModel } from './tiny-model.js';
+import { linearShape, referenceOutlierRatios, referencePrune, type ReferenceMethod, type Weights, randomWindows, writeTinyModel } from './tiny-model.js';
 
 describe('the ratio → sparsity mapping', () => {
   it('equal layers: r = (D − min)/(max − min)·2λ, density r − mean(r) + 1 − S', () => {
@@ -59,10 +58,8 @@ describe('the ratio → sparsity mapping', () => {
 describe('the tiny random model against the reference', () => {
   let modelDir: string;
   let weights: Weights;
-  const ids = (n: number, len: number, seed: number) =>
-    Array.from({ length: n }, (_, k) => Array.from(randn(len, seed + k, 1), (u) => Math.floor((u + 1) / 2 * DIMS.vocab) % DIMS.vocab));
-  const windows = ids(6, 16, 100);
-  const evalWindows = ids(3, 12, 200);
+  const windows = randomWindows(6, 16, 100);
+  const evalWindows = randomWindows(3, 12, 200);
   // m = 2: on random weights, m = 5 leaves too few outliers to tell the layers apart.
   const M = 2;
   const LAMBDA = 0.1;

@@ -9,17 +9,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/eval/perplexity.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { prune } from '../../src/prune.js';
-import { randn } from '../forward/reference.js';
 import { expectSameMask } from '../layer/expect.js';
 import { readWeights, tempDir } from './helpers.js';
-import { DIMS, linearShape, referencePrune, type ReferenceMethod, type Weights, writeTinyModel } from './tiny-model.js';
+import { linearShape, referencePrune, type ReferenceMethod, type Weights, randomWindows, writeTinyModel } from './tiny-model.js';
 
 let modelDir: string;
 let weights: Weights;
-const ids = (n: number, len: number, seed: number) =>
-  Array.from({ length: n }, (_, k) => Array.from(randn(len, seed + k, 1), (u) => Math.floor((u + 1) / 2 * DIMS.vocab) % DIMS.vocab));
-const windows = ids(6, 16, 100);
-const evalWindows = ids(3, 12, 200);
+const windows = randomWindows(6, 16, 100);
+const evalWindows = randomWindows(3, 12, 200);
 
 beforeAll(() => {
   modelDir = tempDir('dsnot-tiny-');

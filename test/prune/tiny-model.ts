@@ -19,6 +19,11 @@ const LINEARS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'se
 
 export type Weights = Map<string, Float32Array>;
 
+/** n windows of len token ids of the tiny vocabulary, seeded (window k from seed + k). */
+export function randomWindows(n: number, len: number, seed: number): number[][] {
+  return Array.from({ length: n }, (_, k) => Array.from(randn(len, seed + k, 1), (u) => Math.floor((u + 1) / 2 * DIMS.vocab) % DIMS.vocab));
+}
+
 export function linearShape(name: string): [number, number] {
   const q = D.heads * D.headDim;
   const kv = D.kvHeads * D.headDim;

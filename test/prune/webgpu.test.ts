@@ -5,9 +5,8 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prune, type PruneOptions } from '../../src/prune.js';
-import { randn } from '../forward/reference.js';
 import { calibrationWindows, HF, readWeights, tempDir } from './helpers.js';
-import { DIMS, writeTinyModel } from './tiny-model.js';
+import { randomWindows, writeTinyModel } from './tiny-model.js';
 
 /** Prunes on both devices; returns both outputs' weights and reports. */
 async function both(options: Omit<PruneOptions, 'output' | 'device'>) {
@@ -45,7 +44,7 @@ describe('stories260K on WebGPU', () => {
 
 describe('a tiny random model on WebGPU', () => {
   let model: string;
-  const windows = Array.from({ length: 3 }, (_, k) => Array.from(randn(12, 50 + k, 1), (u) => Math.floor((u + 1) / 2 * DIMS.vocab) % DIMS.vocab));
+  const windows = randomWindows(3, 12, 50);
   beforeAll(() => {
     model = tempDir('dsnot-tiny-');
     writeTinyModel(model);
