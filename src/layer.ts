@@ -190,7 +190,7 @@ async function pruneInPlace(
     const mask = own.get(SCRATCH_MASK, n, 'u8');
     const tInit = performance.now();
     const columns = columnVectors(plan.stats, plan.dsnot ? plan.dsnot.powOfVarRegrowing : 1);
-    await initialMask(plan, backend, weight, metric, mask);
+    await initialMask(plan, backend, weight, metric, mask, columns.sqrtScaler);
     const initMask = readBack.initMask ? ((await backend.read(mask)) as Uint8Array) : null;
     const tRefine = performance.now();
     const refined = await refine(plan, backend, weight, mask, metric, columns);
@@ -208,13 +208,15 @@ async function pruneInPlace(
   }
 }
 
-/** The initial method's mask into `mask` (metric: scratch of rows × cols). */
-async function initialMask(plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, metric: DeviceTensor, mask: DeviceTensor): Promise<void> {
+/** The initial method's mask into `mask` (metric: scratch of rows × cols; sqrtScaler: columnVectors'). */
+async function initialMask(
+  plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, metric: DeviceTensor, mask: DeviceTensor, sqrtScaler: Float32Array,
+): Promise<void> {
   const n = plan.rows * plan.cols;
   const kind: MetricKind = plan.init === 'sparsegpt' ? 'obs' : plan.init;
   let colScale: Float32Array | null = null;
-  if (kind === 'wanda') colScale = columnVectors(plan.stats, 1).sqrtScaler;
-  if (kind === 'ria') colScale = riaColumnScale(columnVectors(plan.stats, 1).sqrtScaler);
+  if (kind === 'wanda') colScale = sqrtScaler;
+  if (kind === 'ria') colScale = riaColumnScale(sqrtScaler);
   if (kind === 'obs') colScale = obsColumnScale(await sparseGptHost(backend), plan.hessian!, plan.cols);
   backend.metric(weight, plan.rows, plan.cols, kind, colScale, metric);
   if (plan.nm) backend.selectNM(metric, plan.rows, plan.cols, plan.nm.n, plan.nm.m, mask);

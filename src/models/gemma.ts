@@ -7,6 +7,7 @@
 // q/k norms, each layer's window and rotary table) is self-attention.ts's.
 import type { DeviceTensor } from '../backends/backend.js';
 import type { BlockContext } from './decoder.js';
+import { gatedMlp } from './llama.js';
 import { UnsupportedModelError } from './rope.js';
 import { selfAttention } from './self-attention.js';
 
@@ -14,7 +15,6 @@ import { selfAttention } from './self-attention.js';
 export async function gemmaBlock(c: BlockContext, h: DeviceTensor, rows: number): Promise<void> {
   const { spec, layer, k, ws } = c;
   const d = spec.hiddenSize;
-  const ff = spec.intermediateSize;
   if (!layer.postAttnNorm || !layer.postMlpNorm) throw new UnsupportedModelError(`layer ${layer.index}: a Gemma block needs its post-attention and post-feed-forward norms`);
 
   const n = ws.get('norm', rows * d);
@@ -25,13 +25,7 @@ export async function gemmaBlock(c: BlockContext, h: DeviceTensor, rows: number)
   k.add(h, o, h, rows * d);
 
   c.norm(layer.mlpNorm, h, n, rows);
-  await c.tap(['gate', 'up'], n, rows, d);
-  const gate = ws.get('gate', rows * ff);
-  const up = ws.get('up', rows * ff);
-  c.project(['gate', 'up'], n, [gate, up], rows);
-  k.geluTanhMul(gate, up, gate, rows * ff);
-  await c.tap(['down'], gate, rows, ff);
-  c.linear('down', gate, o, rows);
+  await gatedMlp(c, n, o, rows, 'gelu_tanh');
   c.norm(layer.postMlpNorm, o, o, rows);
   k.add(h, o, h, rows * d);
 }
