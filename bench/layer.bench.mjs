@@ -49,9 +49,9 @@ for (const [rows, cols] of SHAPES) {
   const { weight, stats } = syntheticLayer(rows, cols, false);
   const base = { weight, rows, cols, stats, sparsity: 0.5, device: 'wasm' };
   // Warm up once (module compile, memory growth), then measure.
-  await pruneLayer({ ...base, init: 'wanda' });
+  await pruneLayer({ ...base, init: 'wanda', dsnot: { guard: false } });
   const wanda = await runCase(`wanda ${rows}x${cols}`, { ...base, init: 'wanda', dsnot: false }, 5, 8);
-  const dsnot = await runCase(`dsnot ${rows}x${cols}`, { ...base, init: 'wanda' }, 5, 8);
+  const dsnot = await runCase(`dsnot ${rows}x${cols}`, { ...base, init: 'wanda', dsnot: { guard: false } }, 5, 8);
   const mw = (rows * cols) / 1e6;
   const rec = {
     rows, cols, weights: rows * cols,

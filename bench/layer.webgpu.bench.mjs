@@ -132,14 +132,14 @@ for (const [rows, cols] of SHAPES) {
   const m = (key) => median(runs.map((r) => r[key]));
   const base = { weight, rows, cols, stats, sparsity: SPARSITY, backend };
   const wandaCall = await benchCall(`wanda ${rows}x${cols}`, { ...base, init: 'wanda', dsnot: false }, small ? 3 : 5, small ? 4 : 8);
-  const dsnotCall = await benchCall(`dsnot ${rows}x${cols}`, { ...base, init: 'wanda' }, small ? 3 : 5, small ? 4 : 8);
+  const dsnotCall = await benchCall(`dsnot ${rows}x${cols}`, { ...base, init: 'wanda', dsnot: { guard: false } }, small ? 3 : 5, small ? 4 : 8);
   let check = null;
   if (CHECK) {
     const t0 = performance.now();
     const cpu = await onWasm(await acquireBackend('wasm'), rows, cols, weight, columns);
     const wasmKernelsMs = performance.now() - t0;
-    const gpuCall = await pruneLayer({ ...base, init: 'wanda' });
-    const cpuCall = await pruneLayer({ weight, rows, cols, stats, sparsity: SPARSITY, init: 'wanda', device: 'wasm' });
+    const gpuCall = await pruneLayer({ ...base, init: 'wanda', dsnot: { guard: false } });
+    const cpuCall = await pruneLayer({ weight, rows, cols, stats, sparsity: SPARSITY, init: 'wanda', dsnot: { guard: false }, device: 'wasm' });
     check = {
       identicalMasks: sameBits(last.mask, cpu.mask) && sameBits(gpuCall.mask, cpuCall.mask) && sameBits(gpuCall.initMask, cpuCall.initMask),
       identicalWeights: sameBits(new Uint32Array(gpuCall.weight.buffer), new Uint32Array(cpuCall.weight.buffer)),
