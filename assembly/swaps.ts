@@ -142,6 +142,7 @@ let gScore: usize = 0; // f64 [cols]: s_j (pruned) or s_k (kept)
 let gKeptScore: usize = 0; // f64 [cols]
 let gPrunedScore: usize = 0; // f64 [cols]
 let gW64: usize = 0; // f64 [cols]: the row's weights
+let gDiag: usize = 0; // f64 [cols]: H's diagonal, contiguous (read once per step; strided in H)
 let gBestP: usize = 0; // i32 [width]: pruned columns with the smallest s, ascending (s, column)
 let gBestK: usize = 0; // i32 [width]: kept columns likewise
 // The best pair of the current step.
@@ -151,7 +152,7 @@ let gPairD: f64 = 0;
 
 /** Scratch bytes swapsRefine needs. */
 export function swapsScratchBytes(cols: i32, width: i32): i32 {
-  return 32 * cols + 8 * width + 64;
+  return 40 * cols + 8 * width + 64;
 }
 
 @inline function hAt(j: i32, k: i32): f64 {
@@ -166,7 +167,7 @@ function scores(w: usize, mask: usize, c: usize): void {
   for (let j = 0; j < gCols; j++) {
     const x = <f64>load<f32>(w + (<usize>j << 2));
     const cj = load<f64>(c + (<usize>j << 3));
-    const hjj = hAt(j, j);
+    const hjj = load<f64>(gDiag + (<usize>j << 3));
     const pruned = load<u8>(mask + <usize>j) != 0;
     const s = (pruned ? -2 * x * cj : 2 * x * cj) + x * x * hjj;
     const o = <usize>j << 3;
@@ -177,43 +178,56 @@ function scores(w: usize, mask: usize, c: usize): void {
 }
 
 // The best partner of column `fixed` among the columns whose `side` score is finite:
-// min over i of (sFixed + side[i]) − ((2·w_fixed)·w_i)·H[fixed, i], the scalar formula's order,
-// two lanes at a time; ties to the lower i. Leaves the pair in gBestD / gBestI.
+// min over i of (sFixed + side[i]) − ((2·w_fixed)·w_i)·H[fixed, i], the scalar formula's order;
+// ties to the lower i. The search's time is this loop, so it keeps only minima, two lanes at a
+// time, per block of BLOCK columns, remembering the first block with the smallest; the column is
+// then found inside that block by evaluating the same expression (bit for bit) again.
+// Leaves the pair in gBestD / gBestI.
+const BLOCK: i32 = 64;
 let gBestD: f64 = 0;
 let gBestI: i32 = -1;
+@inline function partnerLanes(sF: v128, twoW: v128, side: usize, hRow: usize, o: usize): v128 {
+  return f64x2.sub(f64x2.add(sF, v128.load(side + o)), f64x2.mul(f64x2.mul(twoW, v128.load(gW64 + o)), v128.load(hRow + o)));
+}
+@inline function partnerScalar(sFixed: f64, twoW: f64, side: usize, hRow: usize, i: i32): f64 {
+  const o = <usize>i << 3;
+  return (sFixed + load<f64>(side + o)) - twoW * load<f64>(gW64 + o) * load<f64>(hRow + o);
+}
 function bestPartner(fixed: i32, sFixed: f64, side: usize): void {
   const hRow = gH + ((<usize>fixed * <usize>gCols) << 3);
-  const twoW = f64x2.splat(2 * load<f64>(gW64 + (<usize>fixed << 3)));
+  const tw = 2 * load<f64>(gW64 + (<usize>fixed << 3));
+  const twoW = f64x2.splat(tw);
   const sF = f64x2.splat(sFixed);
-  let best = f64x2.splat(Infinity);
-  let bestI = i64x2(-1, -1);
-  let idx = i64x2(0, 1);
-  const two = i64x2.splat(2);
-  let i = 0;
-  for (; i + 1 < gCols; i += 2) {
-    const o = <usize>i << 3;
-    const d = f64x2.sub(f64x2.add(sF, v128.load(side + o)), f64x2.mul(f64x2.mul(twoW, v128.load(gW64 + o)), v128.load(hRow + o)));
-    const better = f64x2.lt(d, best); // strict: an equal later column keeps the earlier one
-    best = v128.bitselect(d, best, better);
-    bestI = v128.bitselect(idx, bestI, better);
-    idx = i64x2.add(idx, two);
-  }
-  let d0 = f64x2.extract_lane(best, 0), d1 = f64x2.extract_lane(best, 1);
-  let i0 = <i32>i64x2.extract_lane(bestI, 0), i1 = <i32>i64x2.extract_lane(bestI, 1);
-  if (d1 < d0 || (d1 == d0 && i1 >= 0 && (i0 < 0 || i1 < i0))) {
-    d0 = d1;
-    i0 = i1;
-  }
-  if (i < gCols) {
-    const o = <usize>i << 3;
-    const d = (sFixed + load<f64>(side + o)) - 2 * load<f64>(gW64 + (<usize>fixed << 3)) * load<f64>(gW64 + o) * load<f64>(hRow + o);
-    if (d < d0) {
-      d0 = d;
-      i0 = i;
+  const pairs = gCols & ~1;
+  let best: f64 = Infinity;
+  let bestBlock = -1;
+  for (let b = 0; b < pairs; b += BLOCK) {
+    const end = min(b + BLOCK, pairs);
+    let lanes = f64x2.splat(Infinity);
+    for (let i = b; i < end; i += 2) lanes = f64x2.pmin(lanes, partnerLanes(sF, twoW, side, hRow, <usize>i << 3));
+    const m = min(f64x2.extract_lane(lanes, 0), f64x2.extract_lane(lanes, 1));
+    if (m < best) {
+      best = m;
+      bestBlock = b;
     }
   }
-  gBestD = d0;
-  gBestI = d0 < Infinity ? i0 : -1;
+  gBestD = best;
+  gBestI = -1;
+  if (pairs < gCols) {
+    const d = partnerScalar(sFixed, tw, side, hRow, pairs);
+    if (d < best) {
+      gBestD = d;
+      gBestI = pairs;
+      return;
+    }
+  }
+  if (bestBlock < 0) return;
+  for (let i = bestBlock; ; i++) {
+    if (partnerScalar(sFixed, tw, side, hRow, i) == best) {
+      gBestI = i;
+      return;
+    }
+  }
 }
 
 // Inserts column j into the ascending (score, column) list at `list` holding n entries (capacity
@@ -302,7 +316,9 @@ export function swapsRefine(
   gKeptScore = gScore + bytes;
   gPrunedScore = gKeptScore + bytes;
   gW64 = gPrunedScore + bytes;
-  gBestP = gW64 + bytes;
+  gDiag = gW64 + bytes;
+  for (let j = 0; j < cols; j++) store<f64>(gDiag + (<usize>j << 3), hAt(j, j));
+  gBestP = gDiag + bytes;
   gBestK = gBestP + (<usize>gWidth << 2);
   swapsErrors(w, mask, rows, cols, c, qInit);
   for (let r = 0; r < rows; r++) {

@@ -19,6 +19,8 @@ export interface RandomLayerOptions {
   seqlen?: number;
   /** Scale row r by 4^((r mod 5) − 2): neighbouring rows unlike each other. */
   rowScales?: boolean;
+  /** Column c ≥ period repeats column c − period, in X and in W: exact ties between far columns. */
+  duplicatePeriod?: number;
 }
 
 export function randomLayer(seed: number, rows: number, cols: number, o: RandomLayerOptions = {}): RandomLayer {
@@ -42,6 +44,11 @@ export function randomLayer(seed: number, rows: number, cols: number, o: RandomL
       const constant = o.constantEvery && c % o.constantEvery === 0;
       x3[t * cols + c] = constant ? 0.75 : mean[c] + spread[c] * normal(next);
     }
+  }
+  const p = o.duplicatePeriod ?? 0;
+  if (p > 0) {
+    for (let i = 0; i < rows * cols; i++) if (i % cols >= p) weight[i] = weight[i - p];
+    for (let i = 0; i < nseq * seqlen * cols; i++) if (i % cols >= p) x3[i] = x3[i - p];
   }
   return { weight, x3, nseq, seqlen };
 }

@@ -55,8 +55,12 @@ describe('exact swaps equal the reference where the search is exact (width ≥ t
     ['6×64 wanda 2:4', 6, 64, { n: 2, m: 4 }, 'wanda', 43],
     ['5×48 sparsegpt 4:8', 5, 48, { n: 4, m: 8 }, 'sparsegpt', 44],
     ['7×37 sparsegpt 0.3, ties on a grid', 7, 37, 0.3, 'sparsegpt', 45],
+    // Wider than the kernel's 64-column search blocks, odd (a scalar tail), ties across blocks.
+    ['4×203 wanda 0.5, several search blocks and a tail', 4, 203, 0.5, 'wanda', 46],
+    ['5×230 wanda 0.5, columns repeated 100 apart: exact ties across blocks', 5, 230, 0.5, 'wanda', 47],
   ] as Array<[string, number, number, Sparsity, InitMethod, number]>)('%s', async (_n, rows, cols, sparsity, init, seed) => {
-    const { weight, stats, hessian } = layer(seed, rows, cols, { grid: seed === 45 ? 64 : 0 });
+    const data = { grid: seed === 45 ? 64 : 0, duplicatePeriod: seed === 47 ? 100 : 0 };
+    const { weight, stats, hessian } = layer(seed, rows, cols, data);
     const out = await pruneLayer({ weight, rows, cols, stats, sparsity, init, refine: 'swaps', swaps: { width: cols }, device: 'wasm' });
     const ref = referenceSwaps(weight, rows, cols, out.initMask, hessian, typeof sparsity === 'number' ? null : sparsity, 50);
     expectSameMask(out.mask, ref.mask, cols);
