@@ -80,6 +80,26 @@ export function swapsProduct(w: usize, mask: usize, rows: i32, cols: i32, h: usi
     const len = min(TILE, cols - j0);
     const off = <usize>j0 << 3;
     let k = 0;
+    // Four columns of H at a time for pairs of rows (each loaded vector used two or four times);
+    // every dot is summed exactly as dot2x2 sums it, so the columns left over below agree.
+    for (; k + 3 < cols; k += 4) {
+      const h0 = h + <usize>k * rowBytes + off;
+      let r = 0;
+      for (; r + 1 < rows; r += 2) {
+        const a0 = v + <usize>r * rowBytes + off;
+        dot2x4(a0, a0 + rowBytes, h0, rowBytes, len);
+        const p = c + <usize>r * rowBytes + (<usize>k << 3);
+        v128.store(p, f64x2.add(v128.load(p), gR0a));
+        v128.store(p + 16, f64x2.add(v128.load(p + 16), gR0b));
+        v128.store(p + rowBytes, f64x2.add(v128.load(p + rowBytes), gR1a));
+        v128.store(p + rowBytes + 16, f64x2.add(v128.load(p + rowBytes + 16), gR1b));
+      }
+      if (r < rows) {
+        const a0 = v + <usize>r * rowBytes + off;
+        const p = c + <usize>r * rowBytes + (<usize>k << 3);
+        for (let t: usize = 0; t < 4; t++) store<f64>(p + (t << 3), load<f64>(p + (t << 3)) + dot(a0, h0 + t * rowBytes, len));
+      }
+    }
     for (; k + 1 < cols; k += 2) {
       const h0 = h + <usize>k * rowBytes + off;
       const h1 = h0 + rowBytes;
@@ -108,6 +128,57 @@ export function swapsProduct(w: usize, mask: usize, rows: i32, cols: i32, h: usi
       }
     }
   }
+}
+
+// dot2x4's results: row a0 against columns 0,1 (gR0a) and 2,3 (gR0b); row a1 likewise.
+let gR0a = f64x2.splat(0), gR0b = f64x2.splat(0), gR1a = f64x2.splat(0), gR1b = f64x2.splat(0);
+
+// The eight dots of rows a0, a1 against the four H rows b, b + stride, b + 2·stride, b + 3·stride
+// over len, each summed as dot2x2 sums it: two lanes, then lane 0 + lane 1, then the odd tail.
+// @ts-ignore: decorator
+@inline
+function dot2x4(a0: usize, a1: usize, b: usize, stride: usize, len: i32): void {
+  const b1 = b + stride, b2 = b1 + stride, b3 = b2 + stride;
+  let s00 = f64x2.splat(0), s01 = f64x2.splat(0), s02 = f64x2.splat(0), s03 = f64x2.splat(0);
+  let s10 = f64x2.splat(0), s11 = f64x2.splat(0), s12 = f64x2.splat(0), s13 = f64x2.splat(0);
+  const end2 = len & ~1;
+  for (let k = 0; k < end2; k += 2) {
+    const o = <usize>k << 3;
+    const x0 = v128.load(a0 + o);
+    const x1 = v128.load(a1 + o);
+    let y = v128.load(b + o);
+    s00 = f64x2.add(s00, f64x2.mul(x0, y));
+    s10 = f64x2.add(s10, f64x2.mul(x1, y));
+    y = v128.load(b1 + o);
+    s01 = f64x2.add(s01, f64x2.mul(x0, y));
+    s11 = f64x2.add(s11, f64x2.mul(x1, y));
+    y = v128.load(b2 + o);
+    s02 = f64x2.add(s02, f64x2.mul(x0, y));
+    s12 = f64x2.add(s12, f64x2.mul(x1, y));
+    y = v128.load(b3 + o);
+    s03 = f64x2.add(s03, f64x2.mul(x0, y));
+    s13 = f64x2.add(s13, f64x2.mul(x1, y));
+  }
+  gR0a = f64x2(lanesSum(s00), lanesSum(s01));
+  gR0b = f64x2(lanesSum(s02), lanesSum(s03));
+  gR1a = f64x2(lanesSum(s10), lanesSum(s11));
+  gR1b = f64x2(lanesSum(s12), lanesSum(s13));
+  if (end2 < len) {
+    const o = <usize>end2 << 3;
+    const x0 = f64x2.splat(load<f64>(a0 + o)), x1 = f64x2.splat(load<f64>(a1 + o));
+    const ya = f64x2(load<f64>(b + o), load<f64>(b1 + o));
+    const yb = f64x2(load<f64>(b2 + o), load<f64>(b3 + o));
+    gR0a = f64x2.add(gR0a, f64x2.mul(x0, ya));
+    gR0b = f64x2.add(gR0b, f64x2.mul(x0, yb));
+    gR1a = f64x2.add(gR1a, f64x2.mul(x1, ya));
+    gR1b = f64x2.add(gR1b, f64x2.mul(x1, yb));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function lanesSum(s: v128): f64 {
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
 }
 
 @inline function dot(a: usize, b: usize, len: i32): f64 {
