@@ -233,20 +233,37 @@ export function swapsScratchBytes(cols: i32, width: i32): i32 {
   return load<f64>(gScore + (<usize>j << 3));
 }
 
-// s for every column from the row's current c.
-function scores(w: usize, mask: usize, c: usize): void {
-  for (let j = 0; j < gCols; j++) {
-    const x = <f64>load<f32>(w + (<usize>j << 2));
-    const cj = load<f64>(c + (<usize>j << 3));
-    const hjj = load<f64>(gDiag + (<usize>j << 3));
-    const pruned = load<u8>(mask + <usize>j) != 0;
-    const s = (pruned ? -2 * x * cj : 2 * x * cj) + x * x * hjj;
-    const o = <usize>j << 3;
+// One pass over the row per step: apply the pending swap (prune k, revive j; none when k < 0) to c
+// exactly as applySwap does, then s for every column from the new c and, for an unstructured
+// row, the width cheapest columns of each side (searchRow's candidates).
+function refresh(w: usize, mask: usize, c: usize, j: i32, k: i32, lists: bool): void {
+  const hj = gH + ((<usize>max(j, 0) * <usize>gCols) << 3);
+  const hk = gH + ((<usize>max(k, 0) * <usize>gCols) << 3);
+  const wj = k >= 0 ? load<f64>(gW64 + (<usize>j << 3)) : 0;
+  const wk = k >= 0 ? load<f64>(gW64 + (<usize>k << 3)) : 0;
+  let np = 0, nk = 0;
+  for (let i = 0; i < gCols; i++) {
+    const o = <usize>i << 3;
+    let ci = load<f64>(c + o);
+    if (k >= 0) {
+      ci = ci + wk * load<f64>(hk + o) - wj * load<f64>(hj + o);
+      store<f64>(c + o, ci);
+    }
+    const x = load<f64>(gW64 + o);
+    const pruned = load<u8>(mask + <usize>i) != 0;
+    const s = (pruned ? -2 * x * ci : 2 * x * ci) + x * x * load<f64>(gDiag + o);
     store<f64>(gScore + o, s);
     store<f64>(gKeptScore + o, pruned ? Infinity : s);
     store<f64>(gPrunedScore + o, pruned ? s : Infinity);
+    if (!lists) continue;
+    if (pruned) np = insertBest(gBestP, np, i);
+    else nk = insertBest(gBestK, nk, i);
   }
+  gNumP = np;
+  gNumK = nk;
 }
+let gNumP: i32 = 0;
+let gNumK: i32 = 0;
 
 // The best partner of column `fixed` among the columns whose `side` score is finite:
 // min over i of (sFixed + side[i]) − ((2·w_fixed)·w_i)·H[fixed, i], the scalar formula's order;
@@ -330,12 +347,8 @@ function insertBest(list: usize, n: i32, j: i32): i32 {
 }
 
 // The best pair of an unstructured row (see the header).
-function searchRow(w: usize, mask: usize): void {
-  let np = 0, nk = 0;
-  for (let j = 0; j < gCols; j++) {
-    if (load<u8>(mask + <usize>j) != 0) np = insertBest(gBestP, np, j);
-    else nk = insertBest(gBestK, nk, j);
-  }
+function searchRow(): void {
+  const np = gNumP, nk = gNumK;
   gPairD = Infinity;
   gPairJ = -1;
   gPairK = -1;
@@ -400,15 +413,18 @@ export function swapsRefine(
     for (let j = 0; j < cols; j++) store<f64>(gW64 + (<usize>j << 3), <f64>load<f32>(wr + (<usize>j << 2)));
     let q = load<f64>(qInit + (<usize>r << 3));
     let done = 0;
-    while (done < maxSwaps) {
-      scores(wr, mr, cr);
+    let j = -1, k = -1; // the swap made but not yet applied to c
+    while (done < maxSwaps || k >= 0) {
+      refresh(wr, mr, cr, j, k, nmM == 0);
+      j = k = -1;
+      if (done == maxSwaps) break;
       if (nmM > 0) searchGroups(wr, mr, nmM);
-      else searchRow(wr, mr);
+      else searchRow();
       if (gPairJ < 0 || !lowersError(gPairD, q)) break;
-      const j = gPairJ, k = gPairK;
+      j = gPairJ;
+      k = gPairK;
       store<u8>(mr + <usize>k, 1);
       store<u8>(mr + <usize>j, 0);
-      applySwap(h, cols, wr, cr, j, k);
       q += gPairD;
       done++;
     }
