@@ -31,10 +31,12 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function noDriver(...argv: string[]) {
+function noDriver(argv: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   const missing = join(dir, 'no-such-driver.json');
   const env: NodeJS.ProcessEnv = { ...process.env, VK_ICD_FILENAMES: missing, VK_DRIVER_FILES: missing };
   delete env.DSNOT_DEBUG;
+  delete env.DEBUG;
+  Object.assign(env, extraEnv);
   return spawnSync(process.execPath, [CLI, ...argv], { encoding: 'utf8', timeout: 120_000, env });
 }
 
@@ -42,7 +44,7 @@ const NO_ADAPTER = /WebGPU unavailable: requestAdapter\(\) returned null: no Web
 
 describe.skipIf(process.platform !== 'linux')('without a GPU driver', () => {
   it('dsnot info says what --device auto runs on, and nothing from the native layer', () => {
-    const r = noDriver('info', HF);
+    const r = noDriver(['info', HF]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).not.toMatch(NATIVE);
@@ -52,7 +54,7 @@ describe.skipIf(process.platform !== 'linux')('without a GPU driver', () => {
   });
 
   it('dsnot prune prints one line about the device, and nothing from the native layer', () => {
-    const r = noDriver('prune', HF, '--out', join(dir, 'out'), '--calib', calib, '--sparsity', '0.5');
+    const r = noDriver(['prune', HF, '--out', join(dir, 'out'), '--calib', calib, '--sparsity', '0.5']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(NATIVE);
     const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
@@ -63,7 +65,7 @@ describe.skipIf(process.platform !== 'linux')('without a GPU driver', () => {
   });
 
   it('dsnot prune --device webgpu fails with one line of its own', () => {
-    const r = noDriver('prune', HF, '--out', join(dir, 'out-gpu'), '--calib', calib, '--device', 'webgpu');
+    const r = noDriver(['prune', HF, '--out', join(dir, 'out-gpu'), '--calib', calib, '--device', 'webgpu']);
     expect(r.status).toBe(1);
     expect(r.stderr).not.toMatch(NATIVE);
     const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
@@ -72,8 +74,11 @@ describe.skipIf(process.platform !== 'linux')('without a GPU driver', () => {
     expect(lines[0]).toMatch(NO_ADAPTER);
   });
 
-  it.skipIf(!hasDawn)('--verbose shows the native layer as it prints itself', () => {
-    const r = noDriver('info', HF, '--verbose');
+  it.skipIf(!hasDawn).each([
+    ['--verbose', ['info', HF, '--verbose'], {}],
+    ['DEBUG=dsnot', ['info', HF], { DEBUG: 'dsnot' }],
+  ] as const)('%s shows the native layer as it prints itself', (_, argv, extraEnv) => {
+    const r = noDriver([...argv], extraEnv);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/vkCreateInstance/);
     expect(r.stdout.trim().split('\n').pop()).toMatch(NO_ADAPTER);
