@@ -1,7 +1,11 @@
 // The `dsnot` command: a table of subcommands, each in src/cli/<name>.ts exporting
 // `run(argv): Promise<number>` (the exit status). Loaded on demand so that one command does not
 // pay for the others' imports. Bad input ends in one line on stderr and a non-zero status:
-// 2 for usage errors, 1 for everything else.
+// 2 for usage errors, 1 for everything else. Any command takes --verbose (or DSNOT_DEBUG=1, or
+// DEBUG=dsnot): it
+// lets the native layer (Dawn, the Vulkan loader) print to the terminal as it does by itself, and
+// adds stacks to errors; without it, the GPU is probed in a child process first (quietDawn).
+import { quietDawn } from './backends/webgpu/probe.js';
 import { CliUsageError } from './cli/args.js';
 
 interface Command {
@@ -18,11 +22,19 @@ const COMMANDS: Record<string, Command> = {
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  dsnot ${name.padEnd(8)} ${c.summary}`);
-  return ['usage: dsnot <command> [options]   (dsnot <command> --help for its options)', ...lines].join('\n');
+  return ['usage: dsnot <command> [options]   (dsnot <command> --help for its options)', ...lines,
+    '  --verbose (any command): also show the GPU layer\'s own messages (Dawn, Vulkan) and error stacks'].join('\n');
+}
+
+/** DEBUG=dsnot (or *), as the `debug` package's users write it. */
+function debugNamespaces(): boolean {
+  return (process.env.DEBUG ?? '').split(/[\s,]+/).some((n) => n === 'dsnot' || n === 'dsnot:*' || n === '*');
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
+  const verbose = argv.includes('--verbose') || !!process.env.DSNOT_DEBUG || debugNamespaces();
+  if (!verbose) quietDawn();
+  const [name, ...rest] = argv.filter((a) => a !== '--verbose');
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name === undefined ? 2 : 0;
@@ -37,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     console.error(`dsnot ${name}: ${err.message}`);
-    if (process.env.DSNOT_DEBUG) console.error(err.stack);
+    if (verbose) console.error(err.stack);
     return err instanceof CliUsageError ? 2 : 1;
   }
 }

@@ -1,7 +1,9 @@
 // `dsnot info MODEL`: what a model is, from its headers only (no weight is read): architecture,
 // layers, rotary variant and sliding-window layers, the prunable linears with their shapes,
 // dtypes, parameter counts, files, and what a run would refuse. A config.json that cannot be
-// computed exactly is refused here already, with the line a run would print.
+// computed exactly is refused here already, with the line a run would print. Last, the device
+// `--device auto` would run on here, and why (an adapter is asked for; no device is created).
+import { adapterIsFallback, describeAdapter, requestAdapter } from '../backends/webgpu/device.js';
 import { openModel, type OpenedModel } from '../io/model.js';
 import type { ModelSpec } from '../models/config.js';
 import { describeRope } from '../models/rope-config.js';
@@ -167,9 +169,26 @@ export async function run(argv: string[]): Promise<number> {
   const opened = await openModel(args.positionals[0]);
   try {
     const info = await modelInfo(opened);
-    console.log(args.flags.json ? JSON.stringify(info, null, 2) : formatInfo(info));
+    const device = await autoDevice();
+    console.log(args.flags.json ? JSON.stringify({ ...info, device }, null, 2) : `${formatInfo(info)}\n  device: auto runs on ${device.auto}: ${device.why}`);
   } finally {
     await opened.close();
   }
   return 0;
+}
+
+export interface AutoDevice {
+  auto: 'webgpu' | 'wasm';
+  /** The WebGPU adapter found, software ones included (null: none). */
+  adapter: string | null;
+  why: string;
+}
+
+/** What --device auto chooses here, by the rule of src/backends/select.ts, without creating a device. */
+export async function autoDevice(): Promise<AutoDevice> {
+  const adapter = await requestAdapter();
+  if (typeof adapter === 'string') return { auto: 'wasm', adapter: null, why: `WebGPU unavailable: ${adapter}` };
+  const name = describeAdapter(adapter.info);
+  if (adapterIsFallback(adapter)) return { auto: 'wasm', adapter: name, why: `only a software WebGPU adapter (${name}); --device webgpu uses it, slowly` };
+  return { auto: 'webgpu', adapter: name, why: name };
 }

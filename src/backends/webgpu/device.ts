@@ -41,9 +41,40 @@ export interface AcquireOptions {
 let dawnGpu: GPU | null = null;
 let dawnLoadError: string | null = null;
 
-async function nodeGpu(): Promise<GPU | null> {
-  if (dawnGpu) return dawnGpu;
-  if (dawnLoadError) return null;
+/** Why requestAdapter() found nothing: Dawn enumerated no adapter. */
+export const NO_ADAPTER = 'requestAdapter() returned null: no WebGPU adapter (no GPU driver; in Node Dawn needs a Vulkan, Metal or D3D12 driver)';
+
+/**
+ * A check run before Dawn is loaded into this process (once: the load is shared): it resolves to null when Dawn may
+ * be loaded, or to the reason there is no adapter, and then Dawn is never loaded here. Dawn and
+ * the Vulkan loader write their warnings from native code straight to file descriptor 2, where
+ * no JS hook reaches; the CLI installs a gate that asks Dawn in a child process whose stderr it
+ * holds (src/backends/webgpu/probe.ts), so that a machine without a driver sees only dsnot's line.
+ */
+export type DawnGate = () => Promise<string | null>;
+let dawnGate: DawnGate | null = null;
+
+/** Install (or with null, remove) the check run before Dawn is loaded; no effect once it is. */
+export function setDawnGate(gate: DawnGate | null): void {
+  dawnGate = gate;
+}
+
+// One load for the process: concurrent callers share it (two create() calls would leave one GPU
+// object unreferenced, and dawn.node crashes when it is collected), and a failure is kept.
+let dawnLoad: Promise<GPU | null> | null = null;
+
+function nodeGpu(): Promise<GPU | null> {
+  dawnLoad ??= loadDawn();
+  return dawnLoad;
+}
+
+async function loadDawn(): Promise<GPU | null> {
+  // A gate that fails itself is no reason to refuse the GPU: load Dawn here as without one.
+  const blocked = dawnGate ? await dawnGate().catch(() => null) : null;
+  if (blocked !== null) {
+    dawnLoadError = blocked;
+    return null;
+  }
   try {
     // A variable specifier keeps bundlers (tsup, Vite) from resolving the optional package.
     const name = 'webgpu';
@@ -87,7 +118,7 @@ export async function requestAdapter(powerPreference: GPUPowerPreference = 'high
   } catch (e) {
     return `requestAdapter failed: ${(e as Error).message}`;
   }
-  return adapter ?? 'requestAdapter() returned null: no WebGPU adapter (no GPU driver; in Node Dawn needs a Vulkan, Metal or D3D12 driver)';
+  return adapter ?? NO_ADAPTER;
 }
 
 /**
