@@ -226,8 +226,11 @@ async function checkInputUnchanged(plan: Plan): Promise<void> {
   const now = await inputStamp(plan.opened);
   if (now === plan.stamp) return;
   const was = new Set(plan.stamp.split('\n'));
-  const changed = now.split('\n').filter((l) => !was.has(l)).map((l) => l.split(' ')[0]);
-  throw new InputChangedError(`the input model ${plan.opened.source.location} changed during the run (${changed.join(', ') || 'its weight files'}: size or modification time): the partial state was discarded; run the same command again once nothing is changing the model (it starts over)`);
+  const changed = now.split('\n').filter((l) => !was.has(l)).map((l) => {
+    const [name, state] = l.split(' ');
+    return `${name}: ${state === 'missing' ? 'gone' : 'size or modification time'}`;
+  });
+  throw new InputChangedError(`the input model ${plan.opened.source.location} changed during the run (${changed.join(', ') || 'its weight files'}): the partial state was discarded; run the same command again once nothing is changing the model (it starts over)`);
 }
 
 async function evaluationWindows(e: PruneEvaluation, opened: OpenedModel): Promise<Plan['evaluation']> {

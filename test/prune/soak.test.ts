@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyOutput } from '../../src/pipeline/verify.js';
 import type { PruneOptions, PruneReport } from '../../src/prune.js';
@@ -23,7 +23,7 @@ beforeAll(async () => {
   const dir = tempDir('dsnot-soak-');
   child = join(dir, 'child-prune.mjs');
   cli = join(dir, 'cli.mjs');
-  const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['webgpu'], logLevel: 'error' } as const;
+  const common: BuildOptions = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['webgpu'], logLevel: 'error' };
   await build({ ...common, entryPoints: [resolve('test/prune/child-prune.ts')], outfile: child });
   await build({ ...common, entryPoints: [resolve('src/cli.ts')], outfile: cli });
 });
