@@ -48,6 +48,10 @@ export { prune, DEFAULT_SKIP } from './prune.js';
 export type { PruneOptions, PruneProgress, PruneEvaluation, PruneReport, LinearReport, PerplexityReport, ErrorSummary, CalibrationInput, SkipOption, SparsityProfileOption, SparsityProfileReport } from './prune.js';
 export { CalibrationError } from './calib/data.js';
 export { OutputBusyError } from './pipeline/folder-lock.js';
+export { InputChangedError, OutputFaultError } from './pipeline/faults.js';
+export { verifyOutput } from './pipeline/verify.js';
+export type { VerifyOptions, VerifyResult } from './pipeline/verify.js';
+export type { Integrity } from './pipeline/integrity.js';
 export type { LockInfo } from './pipeline/folder-lock.js';
 // Calibration text and tokenizers: the authors' sampling, the model's own tokenizer.
 export { parseCalibration, calibrationWindows } from './calib/data.js';

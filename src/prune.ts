@@ -24,7 +24,11 @@ import { pruneLayerOnBackend, type DsnotOptions, type InitMethod, type PruneOnBa
 import type { LayerSpec } from './models/config.js';
 import { createDecoder, Workspace, type DecoderLayer, type DecoderModel } from './models/decoder.js';
 import { resolveCalibration, type CalibrationInput } from './pipeline/calibration.js';
-import { idsBytes, modelIdentity, PIPELINE_VERSION, sha256Hex } from './pipeline/fingerprint.js';
+import { idsBytes, inputStamp, modelIdentity, PIPELINE_VERSION, sha256Hex } from './pipeline/fingerprint.js';
+import { explainFault, InputChangedError } from './pipeline/faults.js';
+import { makeIntegrity } from './pipeline/integrity.js';
+import { sha256 } from './io/sha256.js';
+import type { Fs } from './io/sinks/path.js';
 import { REPORT_FILE } from './pipeline/folder-state.js';
 import {
   checkSkipMatches, checkSparsityFits, isSkipped, methodName, resolvePruneOptions,
@@ -115,6 +119,8 @@ export interface PruneOptions {
   resume?: boolean;
   progress_callback?: (progress: PruneProgress) => void;
   signal?: AbortSignal;
+  /** @internal Tests only: the file system a folder output is written through (fault injection). */
+  _testing?: { fs?: Fs };
 }
 
 interface Timings {
@@ -134,6 +140,8 @@ interface Plan {
   evaluation: { windows: EvalWindow[]; seqlen: number; protocol: EvalProtocol; tokens: number } | null;
   backend: Backend;
   fingerprint: string;
+  /** The input's weight files by size and mtime when the run started (checked before each layer and the commit). */
+  stamp: string;
 }
 
 export async function prune(options: PruneOptions): Promise<PruneReport> {
@@ -151,17 +159,22 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
     await checkNotInPlace(options.output, opened);
     const notice = (message: string) => options.progress_callback?.({ stage: 'prepare', layers: opened.spec.numLayers, progress: 0, message });
     // Takes the output's lock (one writer per folder), released below on every way out.
-    const output = await openOutput(options.output, notice);
+    const output = await openOutput(options.output, notice, options._testing?.fs).catch(async (e: unknown) => {
+      throw explainFault(e, { location: String(options.output), resumable: true, folderGone: false });
+    });
     try {
-      const { journal, restarted } = await output.begin(plan.fingerprint, options.resume ?? true);
+      const { journal, restarted } = await output.begin(plan.fingerprint, plan.stamp, options.resume ?? true);
       if (restarted) notice(restarted);
       if (journal?.phase === 'commit' && journal.commitFiles) {
-        // Interrupted while renaming finished files into place: finish that, nothing else.
-        await output.commit(journal.commitFiles, journal);
+        // Interrupted while renaming finished files into place: check, and finish that, nothing else.
+        const report = journal.report as PruneReport;
+        await output.commit(journal.commitFiles, journal, report.integrity);
         options.progress_callback?.({ stage: 'done', layers: opened.spec.numLayers, progress: 1 });
-        return journal.report as PruneReport;
+        return report;
       }
       return await runLayers(plan, output, journal, restarted, options, t0);
+    } catch (e) {
+      throw explainFault(e, { location: output.location, resumable: output.resumable, folderGone: await folderGone(options.output) });
     } finally {
       await output.release();
     }
@@ -195,7 +208,29 @@ async function makePlan(options: PruneOptions, opts: ResolvedPruneOptions, opene
     idsBytes(calib.windows),
     evaluation ? idsBytes(evaluation.windows.flatMap((w) => [w.inputs, w.targets])) : '',
   );
-  return { opened, opts: { ...opts, seqlen }, windows: calib.windows, calibKind: calib.kind, evaluation, backend, fingerprint };
+  return { opened, opts: { ...opts, seqlen }, windows: calib.windows, calibKind: calib.kind, evaluation, backend, fingerprint, stamp: await inputStamp(opened) };
+}
+
+/** A folder output that no longer exists (removed during the run). */
+async function folderGone(output: OutputTarget): Promise<boolean> {
+  if (typeof output !== 'string') return false;
+  const { stat } = await import('node:fs/promises');
+  return stat(output).then(() => false, () => true);
+}
+
+/**
+ * Refuse to go on when the input's weight files changed since the run started: layers pruned
+ * from the old weights and layers from the new ones would make one model of two.
+ */
+async function checkInputUnchanged(plan: Plan): Promise<void> {
+  const now = await inputStamp(plan.opened);
+  if (now === plan.stamp) return;
+  const was = new Set(plan.stamp.split('\n'));
+  const changed = now.split('\n').filter((l) => !was.has(l)).map((l) => {
+    const [name, state] = l.split(' ');
+    return `${name}: ${state === 'missing' ? 'gone' : 'size or modification time'}`;
+  });
+  throw new InputChangedError(`the input model ${plan.opened.source.location} changed during the run (${changed.join(', ') || 'its weight files'}): the partial state was discarded; run the same command again once nothing is changing the model (it starts over)`);
 }
 
 async function evaluationWindows(e: PruneEvaluation, opened: OpenedModel): Promise<Plan['evaluation']> {
@@ -265,13 +300,14 @@ async function runLayers(
   const start = journal?.layersDone ?? 0;
   let next: Promise<RawLayer> | null = null;
   try {
-    if (journal) run.writer.markWritten(journal.written);
+    if (journal) run.writer.markWritten(journal.written, journal.hashes);
     const names = (i: number) => layerTensorNames(spec, run.decoder.layerTensorNames(i), i);
     run.profile = await sparsityProfile(run, journal, names);
     const hidden = await startingHidden(run, journal, start);
     next = start < layers ? run.layerReader.prefetch(start, names(start)) : null;
     for (let i = start; i < layers; i++) {
       run.signal?.throwIfAborted();
+      await checkInputUnchanged(plan);
       const raw = await next!;
       next = null;
       await runLayer(run, i, raw, hidden, () => {
@@ -284,6 +320,8 @@ async function runLayers(
     return await finishOutput(run, hidden, start, restarted, t0);
   } catch (e) {
     await output.interrupted(run.writer).catch(() => {});
+    // Layers of a changed input must not be resumed into: nothing of this run is kept.
+    if (e instanceof InputChangedError) await output.discard().catch(() => {});
     throw e;
   } finally {
     run.scratch.ws.dispose();
@@ -494,15 +532,18 @@ async function finishOutput(run: Run, hidden: Float32Array[], start: number, res
     signal?.throwIfAborted();
     await writer.copyFrom(opened.reader, name, { signal, buffer: piece });
   }
-  const sideFiles = await writeSideFiles(opened, output);
+  const side = await writeSideFiles(opened, output);
+  const sideFiles = Object.keys(side);
   const shardFiles = writer.plan.shards.map((s) => s.file);
   const files = [...sideFiles, REPORT_FILE, ...shardFiles, ...(writer.plan.index ? [writer.plan.index.file] : [])];
   timings.writeMs += performance.now() - t;
-  const report = makeReport(plan, output, run.entries, run.profile, perplexity, start, restarted, files, timings, t0);
+  const integrity = await integrityOf(writer, side);
+  const report = { ...makeReport(plan, output, run.entries, run.profile, perplexity, start, restarted, files, timings, t0), integrity };
   await writeWholeFile(output.sink, REPORT_FILE, new TextEncoder().encode(JSON.stringify(report, null, 2) + '\n'));
   signal?.throwIfAborted();
   await writer.finish();
-  await output.commit(files, { ...journalOf(run, spec.numLayers), hidden: null, report });
+  await checkInputUnchanged(plan);
+  await output.commit(files, { ...journalOf(run, spec.numLayers), hidden: null, report }, integrity);
   run.progress({ stage: 'done', progress: 1 });
   return report;
 }
@@ -536,16 +577,30 @@ async function headPerplexity(
   }
 }
 
+/** The report's hashes: every tensor as written, every shard header, the side files and the index. */
+async function integrityOf(writer: SafetensorsWriter, side: Record<string, string>): Promise<NonNullable<PruneReport['integrity']>> {
+  const headers: Record<string, string> = {};
+  for (const h of writer.headerBytes()) headers[h.file] = await sha256(h.bytes);
+  const files = { ...side };
+  const index = writer.indexFile();
+  if (index) files[index.file] = await sha256(index.bytes);
+  return makeIntegrity(writer.tensorHashes(), headers, files);
+}
+
 /**
- * The model's side files (config.json, tokenizer files) copied unchanged. A llama2.c checkpoint
- * becomes a Hugging Face folder: config.json is written (LlamaForCausalLM) and its tok*.bin is
- * copied along (Hugging Face loaders do not read it; dsnot does not either for safetensors).
+ * The model's side files (config.json, tokenizer files) copied unchanged, with their SHA-256 by
+ * name, in commit order. A llama2.c checkpoint becomes a Hugging Face folder: config.json is
+ * written (LlamaForCausalLM) and its tok*.bin is copied along (Hugging Face loaders do not read
+ * it; dsnot does not either for safetensors).
  */
-async function writeSideFiles(opened: OpenedModel, output: PipelineOutput): Promise<string[]> {
+async function writeSideFiles(opened: OpenedModel, output: PipelineOutput): Promise<Record<string, string>> {
   const files = [...opened.sideFiles];
+  const generated = new Map<string, Uint8Array>();
   if (opened.format === 'llama2c') {
     if (!files.includes('config.json')) {
-      await writeWholeFile(output.sink, 'config.json', new TextEncoder().encode(JSON.stringify(opened.config, null, 2) + '\n'));
+      const bytes = new TextEncoder().encode(JSON.stringify(opened.config, null, 2) + '\n');
+      await writeWholeFile(output.sink, 'config.json', bytes);
+      generated.set('config.json', bytes);
       files.unshift('config.json');
     }
     if (opened.llama2cTokenizerFile && !files.includes(opened.llama2cTokenizerFile)) {
@@ -554,18 +609,26 @@ async function writeSideFiles(opened: OpenedModel, output: PipelineOutput): Prom
     }
   }
   await copySideFiles(opened.source, output.sink, opened.sideFiles.filter((f) => !(opened.format === 'llama2c' && f === 'config.json')));
-  return files;
+  const hashes: Record<string, string> = {};
+  for (const f of files) {
+    // Side files are small (copySideFiles caps them): read again to hash the bytes copied.
+    hashes[f] = await sha256(generated.get(f) ?? await opened.source.read(f, 0, (await opened.source.size(f))!));
+  }
+  return hashes;
 }
 
 function journalOf(run: Run, layersDone: number): Omit<PipelineJournal, 'hidden'> {
   const { plan, written, entries, profile } = run;
-  return { fingerprint: plan.fingerprint, device: plan.backend.kind, layers: plan.opened.spec.numLayers, layersDone, written, entries, profile, phase: 'layers' };
+  return {
+    fingerprint: plan.fingerprint, stamp: plan.stamp, device: plan.backend.kind, layers: plan.opened.spec.numLayers, layersDone,
+    written, hashes: run.writer.tensorHashes(), entries, profile, phase: 'layers',
+  };
 }
 
 function makeReport(
   plan: Plan, output: PipelineOutput, entries: LinearReport[], profile: SparsityProfileReport | null, perplexity: PruneReport['perplexity'],
   start: number, restarted: string | null, files: string[], timings: Timings, t0: number,
-): PruneReport {
+): Omit<PruneReport, 'integrity'> {
   const { opened, opts } = plan;
   const totals = totalsOf(entries);
   const device: DeviceKind = plan.backend.kind;

@@ -51,7 +51,8 @@ MODEL: a folder with config.json + safetensors, a .safetensors/.index.json file,
 --owl: OWL layerwise sparsity (one dense pass first; layers with more outliers A > m·mean(A),
   A = |W|·‖x‖, are pruned less, within ±lambda, the total staying --sparsity; N:M keeps N:M in every layer).
 --eval-text/--eval-tokens: also report perplexity before and after (authors' protocol).
-An interrupted run (Ctrl-C, kill, crash) resumes when the same command is run again.`;
+An interrupted run (Ctrl-C, kill, crash, full disk, lost GPU) resumes when the same command is run
+again. dsnot verify DIR re-checks a finished folder against its report.`;
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseCommand(argv, FLAGS, HELP, true);

@@ -10,6 +10,7 @@ import { DTYPE_BYTES, encodeHeader, type SafetensorsDType } from './safetensors.
 import { INDEX_FILE } from './safetensors-reader.js';
 import type { Sink, SinkFile } from './sink.js';
 import type { ReadOptions } from './source.js';
+import { createSha256, sha256 } from './sha256.js';
 
 export interface PlannedTensor {
   name: string;
@@ -60,6 +61,8 @@ interface Slot {
   offset: number;
   bytes: number;
   written: boolean;
+  /** SHA-256 of the bytes handed to the sink (set once the tensor is written). */
+  hash: string | null;
 }
 
 export class SafetensorsWriter {
@@ -80,7 +83,7 @@ export class SafetensorsWriter {
       for (const t of shard.tensors) {
         if (this.slots.has(t.name)) throw new WriterError(`tensor "${t.name}" is planned twice`);
         const bytes = t.shape.reduce((a, d) => a * d, 1) * DTYPE_BYTES[t.dtype];
-        this.slots.set(t.name, { shard: i, dtype: t.dtype, shape: t.shape, offset, bytes, written: false });
+        this.slots.set(t.name, { shard: i, dtype: t.dtype, shape: t.shape, offset, bytes, written: false, hash: null });
         offset += bytes;
       }
       this.headers.push(header);
@@ -98,14 +101,35 @@ export class SafetensorsWriter {
 
   /**
    * Count tensors as written without writing them: their bytes are already in the sink's files
-   * (a resumed prune run whose sink reopens the files an interrupted run left).
+   * (a resumed prune run whose sink reopens the files an interrupted run left). `hashes` are the
+   * SHA-256 recorded when they were written (the journal's), checked again before commit.
    */
-  markWritten(names: Iterable<string>): void {
+  markWritten(names: Iterable<string>, hashes: Readonly<Record<string, string>>): void {
     for (const name of names) {
       const slot = this.slot(name);
+      const hash = hashes[name];
+      if (typeof hash !== 'string') throw new WriterError(`tensor "${name}" is marked written without its hash`);
       slot.written = true;
+      slot.hash = hash;
       this.remaining--;
     }
+  }
+
+  /** SHA-256 (hex) of every tensor written so far, by name. */
+  tensorHashes(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, s] of this.slots) if (s.written && s.hash) out[name] = s.hash;
+    return out;
+  }
+
+  /** Each shard's header bytes (length prefix + JSON), which finish() writes at offset 0. */
+  headerBytes(): Array<{ file: string; bytes: Uint8Array }> {
+    return this.plan.shards.map((s, i) => ({ file: s.file, bytes: this.headers[i] }));
+  }
+
+  /** The index file finish() writes (sharded plans), or null. */
+  indexFile(): { file: string; bytes: Uint8Array } | null {
+    return this.plan.index ? { file: this.plan.index.file, bytes: this.indexBytes() } : null;
   }
 
   /** Write a tensor from float32 values, converted to its planned dtype (F16/BF16: round to nearest even). */
@@ -148,12 +172,16 @@ export class SafetensorsWriter {
     slot.written = true; // claimed before the first await, as put() does; counted once complete
     try {
       const file = await this.file(slot.shard);
+      const hash = await createSha256();
       for (let at = 0; at < slot.bytes; at += buffer.length) {
         const piece = await reader.readByteRange(name, at, buffer.subarray(0, Math.min(buffer.length, slot.bytes - at)), options);
+        hash.update(piece);
         await file.write(piece, slot.offset + at);
       }
+      slot.hash = hash.hex();
     } catch (e) {
       slot.written = false;
+      slot.hash = null;
       throw e;
     }
     this.remaining--;
@@ -215,9 +243,12 @@ export class SafetensorsWriter {
     options?.signal?.throwIfAborted();
     slot.written = true; // claimed before the await: a concurrent second write of it fails
     try {
+      // Hashed before the write: the caller may reuse `bytes` once this resolves.
+      slot.hash = await sha256(bytes);
       await (await this.file(slot.shard)).write(bytes, slot.offset);
     } catch (e) {
       slot.written = false;
+      slot.hash = null;
       throw e;
     }
     this.remaining--;

@@ -10,7 +10,7 @@
 import type { OpenedModel } from '../io/model.js';
 
 /** Bumped whenever the partial-state layout or the pipeline's arithmetic changes. */
-export const PIPELINE_VERSION = 2;
+export const PIPELINE_VERSION = 3;
 
 const EDGE_BYTES = 1 << 20;
 
@@ -62,4 +62,37 @@ export async function modelIdentity(model: OpenedModel, signal?: AbortSignal): P
   }
   const tensors = model.reader.tensors.map((t) => [t.name, t.dtype, t.shape.join('x')].join(' '));
   return sha256Hex(JSON.stringify({ format: model.format, files, config: model.config }), tensors.join('\n'));
+}
+
+/**
+ * The input's weight files as name, size and modification time (mtime where the source is a
+ * local path; size alone for URLs and Blobs). Cheap (one stat per file), so it is taken again
+ * before every layer and before the commit: a model replaced or rewritten during a run is
+ * noticed there, which the fingerprint's edge bytes alone would miss in the middle of a file.
+ */
+export async function inputStamp(model: OpenedModel): Promise<string> {
+  const files = weightFiles(model);
+  const local = await localStat(model.source.location);
+  const parts: string[] = [];
+  for (const name of files) {
+    if (local) {
+      const s = await local(name);
+      parts.push(`${name} ${s ? `${s.size} ${s.mtimeMs}` : 'missing'}`);
+    } else {
+      parts.push(`${name} ${(await model.source.size(name).catch(() => null)) ?? 'missing'}`);
+    }
+  }
+  return parts.join('\n');
+}
+
+/** stat() of files in a local folder (Node/Deno path sources), or null elsewhere. */
+async function localStat(location: string): Promise<((name: string) => Promise<{ size: number; mtimeMs: number } | null>) | null> {
+  if (typeof process === 'undefined' || !/^(\/|[A-Za-z]:[\\/])/.test(location)) return null;
+  try {
+    const fs = await import('node:fs/promises');
+    const path = await import('node:path');
+    return (name) => fs.stat(path.join(location, name)).then((s) => ({ size: s.size, mtimeMs: s.mtimeMs }), () => null);
+  } catch {
+    return null;
+  }
 }

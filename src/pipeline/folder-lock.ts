@@ -92,7 +92,7 @@ async function tryCreate(fs: Fs, file: string, me: LockInfo): Promise<boolean> {
     h = await fs.open(file, 'wx');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new WriterError(`cannot create the lock ${file}: ${(e as Error).message}`);
+    throw new WriterError(`cannot create the lock ${file}: ${(e as Error).message}`, { cause: e });
   }
   try {
     await h.writeFile(JSON.stringify(me));
@@ -101,7 +101,7 @@ async function tryCreate(fs: Fs, file: string, me: LockInfo): Promise<boolean> {
   } catch (e) {
     await h.close().catch(() => {});
     await fs.rm(file, { force: true });
-    throw new WriterError(`cannot write the lock ${file}: ${(e as Error).message}`);
+    throw new WriterError(`cannot write the lock ${file}: ${(e as Error).message}`, { cause: e });
   }
   return true;
 }

@@ -1,9 +1,12 @@
 // Interrupt-and-resume for an output folder (Node/Deno). Everything of an unfinished run lives in
 // one hidden folder inside the output, OUT/.dsnot-partial/:
-//   journal.json     what is done: the run's fingerprint, layers done, tensors written, the report
-//                    entries so far; replaced atomically (temp + fsync + rename) after each layer
+//   journal.json     what is done: the run's fingerprint, layers done, tensors written and their
+//                    SHA-256, the report entries so far; replaced atomically (temp + fsync +
+//                    rename) after each layer. Its first line is the SHA-256 of the JSON after it:
+//                    a truncated or damaged journal is told from a good one, never trusted.
 //   hidden-K.f32     the hidden states after K layers (every calibration window, then the
-//                    evaluation chains), written atomically before the journal that names it
+//                    evaluation chains), written atomically before the journal that names it (with
+//                    its SHA-256)
 //   <shard files>    the output shards under their final names, written in place at their final
 //                    offsets; reopened (not truncated) by a resumed run, which rewrites the layer
 //                    it was in the middle of with the same bytes
@@ -14,9 +17,11 @@ import type { FileHandle } from 'node:fs/promises';
 import { WriterError } from '../io/errors.js';
 import { checkPlannedWrite, type Sink, type SinkFile } from '../io/sink.js';
 import { openOutputFolder, writeFully, type Fs, type PathModule } from '../io/sinks/path.js';
+import { createSha256, sha256 } from '../io/sha256.js';
 import { assertPlainFileName } from '../io/source.js';
 import type { DeviceKind } from '../backends/backend.js';
 import { acquireFolderLock, type FolderLock } from './folder-lock.js';
+import type { ReadableFiles } from './integrity.js';
 
 export const PARTIAL_DIR = '.dsnot-partial';
 export const REPORT_FILE = 'dsnot-report.json';
@@ -34,8 +39,12 @@ export interface Journal<Entry = unknown> {
   entries: Entry[];
   /** The run's per-layer sparsity profile (OWL), computed once before the first layer; null: uniform. */
   profile?: unknown;
-  /** The hidden-state file after layersDone layers and the length of each array in it. */
-  hidden: { file: string; lengths: number[] } | null;
+  /** SHA-256 of each tensor in `written` (checked before a resumed run trusts them). */
+  hashes: Record<string, string>;
+  /** The input's weight files as size and mtime (fingerprint.ts inputStamp): a resume of a changed input starts over. */
+  stamp: string;
+  /** The hidden-state file after layersDone layers, the length of each array in it, its SHA-256. */
+  hidden: SavedHidden | null;
   /** 'commit': every file is ready in the partial folder and is being renamed into place. */
   phase: 'layers' | 'commit';
   /** In rename order (weights last). */
@@ -43,6 +52,17 @@ export interface Journal<Entry = unknown> {
   /** The final report, kept for a resumed commit. */
   report?: unknown;
 }
+
+export interface SavedHidden {
+  file: string;
+  lengths: number[];
+  sha256: string;
+}
+
+/** What reading the journal found: none, a verified one, or one that fails its checksum. */
+export type JournalRead<E> = { kind: 'none' } | { kind: 'ok'; journal: Journal<E> } | { kind: 'damaged'; why: string };
+
+const JOURNAL_MAGIC = 'dsnot-journal sha256=';
 
 export class FolderState {
   private readonly files = new Map<string, { handle: FileHandle; size: number }>();
@@ -54,9 +74,10 @@ export class FolderState {
     readonly location: string,
   ) {}
 
-  static async open(dir: string): Promise<FolderState> {
-    const { fs, path, location } = await openOutputFolder(dir);
-    return new FolderState(fs, path, location);
+  /** `fs` replaces node:fs/promises (tests inject faults through it). */
+  static async open(dir: string, fs?: Fs): Promise<FolderState> {
+    const opened = await openOutputFolder(dir);
+    return new FolderState(fs ?? opened.fs, opened.path, opened.location);
   }
 
   /** The folder's one-writer lock (folder-lock.ts); throws OutputBusyError when another run holds it. */
@@ -72,13 +93,26 @@ export class FolderState {
     return this.path.join(this.partialDir, name);
   }
 
-  /** The journal of an unfinished run, or null (none, or unreadable: then it cannot be trusted). */
-  async readJournal<E>(): Promise<Journal<E> | null> {
+  /** The journal of an unfinished run: none, one whose checksum and shape check out, or a damaged one. */
+  async readJournal<E>(): Promise<JournalRead<E>> {
+    let text: string;
     try {
-      const j = JSON.parse(await this.fs.readFile(this.partial(JOURNAL), 'utf8')) as Journal<E>;
-      return typeof j.fingerprint === 'string' && Number.isInteger(j.layersDone) ? j : null;
+      text = await this.fs.readFile(this.partial(JOURNAL), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
+      return { kind: 'damaged', why: `unreadable: ${(e as Error).message}` };
+    }
+    const nl = text.indexOf('\n');
+    if (!text.startsWith(JOURNAL_MAGIC) || nl < 0) return { kind: 'damaged', why: text.length ? 'no checksum line' : 'empty' };
+    const body = text.slice(nl + 1);
+    if ((await sha256(body)) !== text.slice(JOURNAL_MAGIC.length, nl)) return { kind: 'damaged', why: 'its checksum does not match (truncated or corrupt)' };
+    try {
+      const j = JSON.parse(body) as Journal<E>;
+      const ok = typeof j.fingerprint === 'string' && Number.isInteger(j.layersDone) && Array.isArray(j.written) && Array.isArray(j.entries)
+        && typeof j.hashes === 'object' && j.hashes !== null && typeof j.stamp === 'string';
+      return ok ? { kind: 'ok', journal: j } : { kind: 'damaged', why: 'fields are missing' };
     } catch {
-      return null;
+      return { kind: 'damaged', why: 'not JSON' };
     }
   }
 
@@ -164,15 +198,17 @@ export class FolderState {
     this.files.clear();
   }
 
-  /** The hidden states, written atomically; returns the file name and lengths for the journal. */
-  async saveHidden(layersDone: number, arrays: readonly Float32Array[]): Promise<{ file: string; lengths: number[] }> {
+  /** The hidden states, written atomically; returns the file name, lengths and hash for the journal. */
+  async saveHidden(layersDone: number, arrays: readonly Float32Array[]): Promise<SavedHidden> {
     const name = `hidden-${layersDone}.f32`;
     const tmp = this.partial(`${name}.tmp`);
+    const hash = await createSha256();
     const h = await this.fs.open(tmp, 'w');
     try {
       let at = 0;
       for (const a of arrays) {
         const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+        hash.update(bytes);
         await writeFully(h, bytes, at);
         at += bytes.length;
       }
@@ -181,10 +217,11 @@ export class FolderState {
       await h.close();
     }
     await this.fs.rename(tmp, this.partial(name));
-    return { file: name, lengths: arrays.map((a) => a.length) };
+    return { file: name, lengths: arrays.map((a) => a.length), sha256: hash.hex() };
   }
 
-  async loadHidden(saved: { file: string; lengths: number[] }): Promise<Float32Array[]> {
+  /** The saved hidden states; throws WriterError when the file's size or SHA-256 is not the journal's. */
+  async loadHidden(saved: SavedHidden): Promise<Float32Array[]> {
     const h = await this.fs.open(this.partial(saved.file), 'r');
     try {
       const { size } = await h.stat();
@@ -204,6 +241,9 @@ export class FolderState {
         at += bytes.length;
         out.push(a);
       }
+      const hash = await createSha256();
+      for (const a of out) hash.update(new Uint8Array(a.buffer));
+      if (hash.hex() !== saved.sha256) throw new WriterError(`${this.partial(saved.file)}: its SHA-256 is not the one the journal recorded (the file was damaged)`);
       return out;
     } finally {
       await h.close();
@@ -213,9 +253,10 @@ export class FolderState {
   /** Replace the journal atomically, then drop hidden-state files it no longer names. */
   async writeJournal<E>(j: Journal<E>): Promise<void> {
     const tmp = this.partial(`${JOURNAL}.tmp`);
+    const body = JSON.stringify(j);
     const h = await this.fs.open(tmp, 'w');
     try {
-      await h.writeFile(JSON.stringify(j));
+      await h.writeFile(`${JOURNAL_MAGIC}${await sha256(body)}\n${body}`);
       await h.sync();
     } finally {
       await h.close();
@@ -223,6 +264,55 @@ export class FolderState {
     await this.fs.rename(tmp, this.partial(JOURNAL));
     for (const n of await this.fs.readdir(this.partialDir)) {
       if (/^hidden-\d+\.f32(\.tmp)?$/.test(n) && n !== j.hidden?.file) await this.fs.rm(this.partial(n), { force: true });
+    }
+  }
+
+  /**
+   * Read access to the run's files for checks: from the partial folder, or from the output folder
+   * for a file an interrupted commit already moved there.
+   */
+  readable(): ReadableFiles {
+    const where = async (name: string) => {
+      assertPlainFileName(name, this.location);
+      const p = this.partial(name);
+      return (await this.fs.stat(p).catch(() => null))?.isFile() ? p : this.path.join(this.location, name);
+    };
+    return {
+      size: async (name) => {
+        const s = await this.fs.stat(await where(name)).catch(() => null);
+        return s?.isFile() ? s.size : null;
+      },
+      read: async (name, offset, length) => {
+        const h = await this.fs.open(await where(name), 'r');
+        try {
+          const out = new Uint8Array(length);
+          for (let done = 0; done < length;) {
+            const { bytesRead } = await h.read(out, done, length - done, offset + done);
+            if (bytesRead === 0) throw new WriterError(`${name} ended early (${offset + done} bytes)`);
+            done += bytesRead;
+          }
+          return out;
+        } finally {
+          await h.close();
+        }
+      },
+    };
+  }
+
+  /** Names of the safetensors files in the partial folder. */
+  async partialShards(): Promise<string[]> {
+    return (await this.fs.readdir(this.partialDir)).filter((n) => n.endsWith('.safetensors'));
+  }
+
+  /**
+   * Throw the partial state away so that the next run starts over: the partial folder, and the
+   * files an interrupted commit had already moved into the output folder (`moved`: the journal's
+   * commit list, all dsnot's own). The report goes last, as in startFresh.
+   */
+  async discard(moved: readonly string[] = []): Promise<void> {
+    await this.fs.rm(this.partialDir, { recursive: true, force: true });
+    for (const n of [...moved].sort((a, b) => Number(a === REPORT_FILE) - Number(b === REPORT_FILE))) {
+      await this.fs.rm(this.path.join(this.location, n), { force: true });
     }
   }
 

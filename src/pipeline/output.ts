@@ -5,10 +5,14 @@
 //   writer → commit;   on failure: interrupted.   Last, always: release.
 // openOutput takes the output's lock (one writer per folder; folder-lock.ts, web-lock.ts) before
 // anything reads or changes the folder, and release() gives it back on every way out.
+import { WriterError } from '../io/errors.js';
 import { openSink, type OutputTarget, type Sink } from '../io/sink.js';
 import type { SafetensorsWriter } from '../io/safetensors-writer.js';
+import type { Fs } from '../io/sinks/path.js';
 import type { FolderLock } from './folder-lock.js';
 import { FolderState, type Journal } from './folder-state.js';
+import { checkShards, hashFile, type Integrity } from './integrity.js';
+import { checkPartialState } from './partial-check.js';
 import { acquireWebLock } from './web-lock.js';
 import type { LinearReport } from './report.js';
 
@@ -25,11 +29,18 @@ export interface PipelineOutput {
   readonly location: string;
   readonly sink: Sink;
   readonly resumable: boolean;
-  begin(fingerprint: string, resume: boolean): Promise<BeginResult>;
+  /** Read and check the partial state; resume it if it is this run's (fingerprint and input stamp) and checks out. */
+  begin(fingerprint: string, stamp: string, resume: boolean): Promise<BeginResult>;
   checkpoint(journal: Omit<PipelineJournal, 'hidden'>, hidden: readonly Float32Array[]): Promise<void>;
   loadHidden(journal: PipelineJournal): Promise<Float32Array[]>;
-  /** Everything is written (the writer finished): make the files appear, weights last. */
-  commit(files: readonly string[], journal: PipelineJournal): Promise<void>;
+  /**
+   * Everything is written (the writer finished): check the written files against the hashes
+   * recorded while writing (`integrity`), then make them appear, weights last. A file that fails
+   * the check discards the partial state and throws: nothing unverified is published.
+   */
+  commit(files: readonly string[], journal: PipelineJournal, integrity: Integrity): Promise<void>;
+  /** Throw away the partial state (the next run starts over); folder outputs only. */
+  discard(): Promise<void>;
   /** The run stops early: keep what a rerun resumes from, remove everything else. */
   interrupted(writer: SafetensorsWriter | null): Promise<void>;
   /** Give back the output's lock (after commit or interrupted); never throws. */
@@ -41,9 +52,9 @@ export interface PipelineOutput {
  * the Web Locks API; a custom Sink is not locked. Throws OutputBusyError when another run holds
  * it. `notice` gets one-line messages (a stale lock taken over, no Web Locks API).
  */
-export async function openOutput(target: OutputTarget, notice: (message: string) => void = () => {}): Promise<PipelineOutput> {
+export async function openOutput(target: OutputTarget, notice: (message: string) => void = () => {}, fs?: Fs): Promise<PipelineOutput> {
   if (typeof target === 'string') {
-    const state = await FolderState.open(target);
+    const state = await FolderState.open(target, fs);
     return folderOutput(state, await state.lock(notice));
   }
   const sink = await openSink(target);
@@ -57,13 +68,22 @@ function folderOutput(state: FolderState, lock: FolderLock): PipelineOutput {
     sink: state.sink(),
     resumable: true,
     release: () => lock.release(),
-    async begin(fingerprint, resume) {
-      const journal = await state.readJournal<LinearReport>();
-      if (journal && resume && journal.fingerprint === fingerprint) return { journal, restarted: null };
-      const restarted = journal
-        ? resume ? 'the partial run in the output folder was made with a different model, options, calibration data or device: starting over'
-          : 'resume is off: the partial run in the output folder was discarded'
-        : null;
+    async begin(fingerprint, stamp, resume) {
+      const read = await state.readJournal<LinearReport>();
+      let restarted: string | null = null;
+      if (read.kind === 'damaged') {
+        restarted = `the partial run's journal ${state.partialDir}/journal.json is damaged (${read.why}), so its state cannot be trusted: starting over from the first layer`;
+      } else if (read.kind === 'ok') {
+        const j = read.journal;
+        if (!resume) restarted = 'resume is off: the partial run in the output folder was discarded';
+        else if (j.fingerprint !== fingerprint) restarted = 'the partial run in the output folder was made with a different model, options, calibration data or device: starting over';
+        else if (j.stamp !== stamp) restarted = "the input model's weight files changed (size or modification time) since the partial run in the output folder: starting over";
+        else {
+          const bad = await checkPartialState(state, j);
+          if (!bad) return { journal: j, restarted: null };
+          restarted = `the partial run in the output folder failed its check (${bad}), so it cannot be trusted: starting over from the first layer`;
+        }
+      }
       await state.startFresh();
       return { journal: null, restarted };
     },
@@ -76,10 +96,16 @@ function folderOutput(state: FolderState, lock: FolderLock): PipelineOutput {
       if (!journal.hidden) throw new Error('the journal names no hidden states');
       return state.loadHidden(journal.hidden);
     },
-    async commit(files, journal) {
+    async commit(files, journal, integrity) {
+      const problems = await checkFiles(state, integrity);
+      if (problems.length) {
+        await state.discard(journal.phase === 'commit' ? journal.commitFiles : []);
+        throw new WriterError(`${state.location}: the written output failed its check before being published (${problems[0]}${problems.length > 1 ? `; and ${problems.length - 1} more` : ''}): the disk or another program changed it. The partial state was discarded; run the same command again to start over`);
+      }
       await state.writeJournal({ ...journal, phase: 'commit', commitFiles: [...files] });
       await state.commitFiles(files);
     },
+    discard: () => state.discard(),
     async interrupted() {
       await state.closeFiles();
     },
@@ -100,8 +126,20 @@ function sinkOutput(sink: Sink, lock: FolderLock | null): PipelineOutput {
       throw new Error('a sink output keeps no hidden states');
     },
     async commit() {},
+    async discard() {},
     async interrupted(writer) {
       await writer?.abort();
     },
   };
+}
+
+/** The shards (headers and tensors) and the side files as written, against their recorded hashes. */
+async function checkFiles(state: FolderState, integrity: Integrity): Promise<string[]> {
+  const files = state.readable();
+  const problems = await checkShards(files, integrity.headers, integrity.tensors);
+  for (const [name, hash] of Object.entries(integrity.files)) {
+    const got = await hashFile(files, name).catch(() => null);
+    if (got?.hash !== hash) problems.push(`${name} ${got ? 'differs from the bytes written' : 'is missing'}`);
+  }
+  return problems;
 }

@@ -6,6 +6,7 @@ import type { InitMethod, PruneLayerResult, RefineMethod, SwapsOptions } from '.
 import type { Sparsity } from '../validate.js';
 import type { ResolvedDsnot } from './options.js';
 import type { SparsityProfileReport } from './owl.js';
+import type { Integrity } from './integrity.js';
 
 /**
  * The true layer error ‖X(W − Ŵ)‖² on the calibration activations, summed over the rows and
@@ -102,6 +103,11 @@ export interface PruneReport {
   /** Files written into the output, in commit order. */
   files: string[];
   fingerprint: string;
+  /**
+   * SHA-256 of every tensor, shard header and side file as written, and a content hash over them
+   * (pipeline/integrity.ts); checked before the commit and by `dsnot verify`.
+   */
+  integrity: Integrity;
 }
 
 function summarize(e: Float32Array): ErrorSummary {

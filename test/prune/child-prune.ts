@@ -1,11 +1,13 @@
 // Run in a child process by resume.test.ts (bundled with esbuild first): prune() with the options
 // given as JSON in argv[2], SIGKILLing itself the moment a progress event matches `killAt`, so
-// the interruption lands at an exact, repeatable point of the run.
+// the interruption lands at an exact, repeatable point of the run; or, with `killAtEvent: N`, at
+// its N-th progress event (the soak test's seeded kills). It prints how many events it saw.
 import { prune, type PruneProgress } from '../../src/prune.js';
 
 type KillAt = Partial<Pick<PruneProgress, 'stage' | 'layer' | 'linearIndex' | 'window'>> & { done?: boolean };
 
-const { killAt, ...options } = JSON.parse(process.argv[2]) as { killAt?: KillAt } & Parameters<typeof prune>[0];
+const { killAt, killAtEvent, ...options } = JSON.parse(process.argv[2]) as { killAt?: KillAt; killAtEvent?: number } & Parameters<typeof prune>[0];
+let events = 0;
 
 function matches(p: PruneProgress, k: KillAt | undefined): boolean {
   if (!k) return false;
@@ -21,7 +23,7 @@ function matches(p: PruneProgress, k: KillAt | undefined): boolean {
 const report = await prune({
   ...options,
   progress_callback: (p) => {
-    if (matches(p, killAt)) process.kill(process.pid, 'SIGKILL');
+    if (matches(p, killAt) || events++ === killAtEvent) process.kill(process.pid, 'SIGKILL');
   },
 });
-process.stdout.write(JSON.stringify({ resumedFromLayer: report.resumedFromLayer }));
+process.stdout.write(JSON.stringify({ resumedFromLayer: report.resumedFromLayer, events }));

@@ -20,7 +20,7 @@ export async function openOutputFolder(dir: string): Promise<{ fs: Fs; path: Pat
   try {
     await fs.mkdir(location, { recursive: true });
   } catch (e) {
-    throw new WriterError(`cannot create output folder ${location}: ${(e as Error).message}`);
+    throw new WriterError(`cannot create output folder ${location}: ${(e as Error).message}`, { cause: e });
   }
   return { fs, path, location };
 }
