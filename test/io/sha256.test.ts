@@ -1,4 +1,4 @@
-// The portable SHA-256 (browsers) agrees with node:crypto on random data fed in random pieces,
+// The portable SHA-256 (browsers: @noble/hashes behind our interface) agrees with node:crypto on random data fed in random pieces,
 // across the block and padding boundaries (55, 56, 63, 64 bytes …), and on the FIPS vectors.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
