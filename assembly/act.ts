@@ -97,3 +97,18 @@ export function copyColumns(x: usize, y: usize, rows: i32, xCols: i32, offset: i
     for (let j = w4; j < width; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
   }
 }
+
+/**
+ * y[r, offset + j] = x[r, j] for j < width, over rows of yCols: copyColumns' inverse. The lm
+ * head's logits computed one vocabulary slice at a time land in their columns of the full rows.
+ * y must not alias x.
+ */
+export function placeColumns(x: usize, y: usize, rows: i32, yCols: i32, offset: i32, width: i32): void {
+  const w4 = width & ~3;
+  for (let r = 0; r < rows; r++) {
+    const src = x + ((<usize>r * <usize>width) << 2);
+    const dst = y + ((<usize>r * <usize>yCols + <usize>offset) << 2);
+    for (let j = 0; j < w4; j += 4) v128.store(dst + (<usize>j << 2), v128.load(src + (<usize>j << 2)));
+    for (let j = w4; j < width; j++) store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>j << 2)));
+  }
+}

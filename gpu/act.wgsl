@@ -132,3 +132,15 @@ fn copy_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
     out[i] = a[r * cp.x_cols + cp.offset + (i - r * cp.width)];
   }
 }
+
+// out[r, offset + j] = a[r, j] for j < width (p.length = rows · width): copy_columns' inverse,
+// with x_cols the width of out's rows. The lm head's logits of one vocabulary slice land in
+// their columns of the full rows (a head too large for one storage binding is split by rows).
+@compute @workgroup_size(64)
+fn place_columns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = elem_index(gid, nwg);
+  if (i < cp.length) {
+    let r = i / cp.width;
+    out[r * cp.x_cols + cp.offset + (i - r * cp.width)] = a[i];
+  }
+}

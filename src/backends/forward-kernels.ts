@@ -30,6 +30,13 @@ export interface AttentionShape {
 }
 
 export interface ForwardKernels {
+  /**
+   * The largest tensor, in bytes, that one kernel may bind: a WebGPU adapter's storage binding
+   * and buffer limits (1–4 GiB on real adapters), wasm's whole 4 GiB address space. Callers split
+   * what is larger (the lm head of a large vocabulary: src/models/decoder.ts).
+   */
+  readonly maxTensorBytes: number;
+
   // --- gemm ---
   /**
    * y[rows, outDim] = x[rows, inDim] · w[outDim, inDim]ᵀ + bias[outDim] (bias null: none).
@@ -73,6 +80,12 @@ export interface ForwardKernels {
    * output (Phi-3's qkv_proj, gate_up_proj) as its own tensor [rows, width]. y must not alias x.
    */
   copyColumns(x: DeviceTensor, y: DeviceTensor, rows: number, xCols: number, offset: number, width: number): void;
+  /**
+   * y[r, offset + j] = x[r, j], j < width, over rows of yCols (copyColumns' inverse; the other
+   * columns of y are left as they are): a slice of the lm head's logits into the full rows.
+   * y must not alias x.
+   */
+  placeColumns(x: DeviceTensor, y: DeviceTensor, rows: number, yCols: number, offset: number, width: number): void;
 
   // --- loss ---
   /** out[t] = logsumexp(logits[t, ·]) − logits[t, targets[t]] for rows of `vocab` logits; targets i32 [rows]. */
@@ -97,6 +110,7 @@ function need(kernel: string, what: string, t: DeviceTensor, length: number, dty
  */
 export function withShapeChecks(k: ForwardKernels): ForwardKernels {
   return {
+    maxTensorBytes: k.maxTensorBytes,
     gemm(x, w, bias, y, rows, inDim, outDim) {
       need('gemm', 'x', x, rows * inDim);
       need('gemm', 'w', w, outDim * inDim);
@@ -173,6 +187,15 @@ export function withShapeChecks(k: ForwardKernels): ForwardKernels {
       need('copyColumns', 'y', y, rows * width);
       if (x === y) throw new KernelShapeError('copyColumns: y must not alias x');
       k.copyColumns(x, y, rows, xCols, offset, width);
+    },
+    placeColumns(x, y, rows, yCols, offset, width) {
+      if (!Number.isInteger(offset) || offset < 0 || !(width > 0) || offset + width > yCols) {
+        throw new KernelShapeError(`placeColumns: columns [${offset}, ${offset + width}) are not inside rows of ${yCols}`);
+      }
+      need('placeColumns', 'x', x, rows * width);
+      need('placeColumns', 'y', y, rows * yCols);
+      if (x === y) throw new KernelShapeError('placeColumns: y must not alias x');
+      k.placeColumns(x, y, rows, yCols, offset, width);
     },
     nll(logits, targets, out, rows, vocab) {
       need('nll', 'logits', logits, rows * vocab);

@@ -238,7 +238,9 @@ class Decoder implements DecoderModel {
       return t;
     };
     const headName = s.lmHead ? s.lmHead.name : s.embedTokens.name;
-    const lmHead = up(await read(source, headName, s.vocabSize * s.wordEmbedDim));
+    const slices = headSlices(s.vocabSize, s.wordEmbedDim, b.maxTensorBytes);
+    const headData = await read(source, headName, s.vocabSize * s.wordEmbedDim);
+    const lmHead = slices.map(({ v0, width }) => up(headData.subarray(v0 * s.wordEmbedDim, (v0 + width) * s.wordEmbedDim)));
     const projectOut = s.projectOut ? up(await read(source, s.projectOut.name, s.wordEmbedDim * s.hiddenSize)) : null;
     let finalNorm: { weight: DeviceTensor; bias: DeviceTensor | null } | null = null;
     if (s.finalNorm) {
@@ -264,13 +266,22 @@ class Decoder implements DecoderModel {
       return y;
     };
     // Logits of n rows into the workspace, soft-capped where the model says (Gemma 2's final_logit_softcapping).
+    // A head split by vocabulary computes each slice's logits, then places them in their columns:
+    // every logit is the same dot product either way, so the split changes no bit.
     const headLogits = (x: DeviceTensor, n: number): DeviceTensor => {
       const logits = ws.get('logits', n * s.vocabSize);
-      b.gemm(x, lmHead, null, logits, n, s.wordEmbedDim, s.vocabSize);
+      if (slices.length === 1) b.gemm(x, lmHead[0], null, logits, n, s.wordEmbedDim, s.vocabSize);
+      else {
+        const part = ws.get('logits-slice', n * slices[0].width);
+        slices.forEach(({ v0, width }, i) => {
+          b.gemm(x, lmHead[i], null, part, n, s.wordEmbedDim, width);
+          b.placeColumns(part, logits, n, s.vocabSize, v0, width);
+        });
+      }
       if (s.finalSoftcap) b.softcap(logits, logits, n * s.vocabSize, s.finalSoftcap);
       return logits;
     };
-    const chunk = Math.max(1, Math.floor(HEAD_CHUNK_FLOATS / s.vocabSize));
+    const chunk = Math.max(1, Math.floor(Math.min(HEAD_CHUNK_FLOATS, b.maxTensorBytes / 4) / s.vocabSize));
     const d = s.hiddenSize;
     return {
       async logits(hidden, rows) {
@@ -480,6 +491,19 @@ class Layer implements DecoderLayer {
 /** The layer's norms over hidden features: before attention and MLP, and Gemma's after them. */
 function hiddenNorms(layer: LayerSpec): NormSpec[] {
   return [layer.attnNorm, layer.mlpNorm, ...(layer.postAttnNorm ? [layer.postAttnNorm] : []), ...(layer.postMlpNorm ? [layer.postMlpNorm] : [])];
+}
+
+/**
+ * The lm head [vocab, dim] as row slices that each fit one kernel binding (Gemma's 256k × 2304
+ * f32 head is 2.4 GB; WebGPU adapters bind 1–4 GiB). Equal widths but the last; one slice when
+ * the whole head fits.
+ */
+export function headSlices(vocab: number, dim: number, maxTensorBytes: number): Array<{ v0: number; width: number }> {
+  const perSlice = Math.floor(maxTensorBytes / (4 * dim));
+  if (perSlice < 1) throw new ModelInputError(`the lm head's rows of ${dim} floats do not fit this device's ${maxTensorBytes}-byte tensors`);
+  const count = Math.ceil(vocab / perSlice);
+  const width = Math.ceil(vocab / count);
+  return Array.from({ length: count }, (_, i) => ({ v0: i * width, width: Math.min(width, vocab - i * width) }));
 }
 
 async function read(source: TensorSource | ReadonlyMap<string, Float32Array>, name: string, length: number): Promise<Float32Array> {

@@ -189,6 +189,25 @@ for (const [rows, xCols, offset, width] of [[1, 5, 0, 5], [3, 24, 16, 4], [7, 30
   });
 }
 
+// A slice of logits into its columns of the full rows (the lm head split by vocabulary): the
+// other columns must keep what they held, so y starts as known random values, not poison.
+for (const [rows, yCols, offset, width] of [[1, 5, 0, 5], [3, 24, 16, 4], [7, 30, 10, 13], [65, 72, 61, 11]] as const) {
+  const x = rnd(rows * width, 3);
+  const before = rnd(rows * yCols, 5);
+  cases.push({
+    kernel: 'placeColumns', shape: `${rows}×${yCols} [${offset}, ${offset + width})`, tol: 0,
+    async run({ store, kernels }) {
+      const y = store.upload('f32', before);
+      kernels.placeColumns(store.upload('f32', x), y, rows, yCols, offset, width);
+      return store.read(y as DeviceTensor & { dtype: 'f32' });
+    },
+    expected: () => Array.from(before, (v, i) => {
+      const [r, c] = [Math.floor(i / yCols), i % yCols];
+      return c >= offset && c < offset + width ? x[r * width + c - offset] : v;
+    }),
+  });
+}
+
 // In-place forms (the output aliases an input): WebGPU serves them with separate entry points.
 {
   const [rows, dim, n] = [3, 40, 77];
@@ -285,5 +304,7 @@ describe('forward kernel shape checks', () => {
     expect(() => kernels.softcap(x, y, 9, 1)).toThrow(/softcap: out holds 8 elements/);
     expect(() => kernels.copyColumns(x, y, 3, 4, 2, 3)).toThrow(/columns \[2, 5\) are not inside rows of 4/);
     expect(() => kernels.copyColumns(x, x, 3, 4, 0, 2)).toThrow(/alias/);
+    expect(() => kernels.placeColumns(y, x, 3, 4, 2, 3)).toThrow(/columns \[2, 5\) are not inside rows of 4/);
+    expect(() => kernels.placeColumns(x, x, 3, 4, 0, 2)).toThrow(/alias/);
   });
 });

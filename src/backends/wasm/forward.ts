@@ -19,6 +19,8 @@ export function createWasmForwardKernels(ctx: WasmContext): ForwardKernels {
     return scores.ptr;
   };
   return withShapeChecks({
+    // wasm32: one linear memory of at most 4 GiB holds every tensor.
+    maxTensorBytes: 2 ** 32,
     gemm(x, w, bias, y, rows, inDim, outDim) {
       e.gemm(ptr(x), ptr(w), bias ? ptr(bias) : 0, ptr(y), rows, inDim, outDim);
     },
@@ -52,6 +54,9 @@ export function createWasmForwardKernels(ctx: WasmContext): ForwardKernels {
     },
     copyColumns(x, y, rows, xCols, offset, width) {
       e.copyColumns(ptr(x), ptr(y), rows, xCols, offset, width);
+    },
+    placeColumns(x, y, rows, yCols, offset, width) {
+      e.placeColumns(ptr(x), ptr(y), rows, yCols, offset, width);
     },
     nll(logits, targets, out, rows, vocab) {
       e.nll(ptr(logits), ptr(targets), ptr(out), rows, vocab);

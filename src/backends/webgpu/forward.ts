@@ -17,8 +17,9 @@ function f32Bits(v: number): number {
   return new Uint32Array(Float32Array.of(v).buffer)[0];
 }
 
-export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: PipelineCache): ForwardKernels {
+export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: PipelineCache, options: { maxBindingBytes?: number } = {}): ForwardKernels {
   const device = gpu.device;
+  const limits = device.limits;
   const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
   const run = (shader: string, entry: string, bindings: (b: Batch) => Bindings, workgroups: [number, number?, number?]): void => {
     const batch = new Batch(device, cache, shader);
@@ -32,6 +33,7 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
   const rowGrid = (rows: number): [number, number] => elementGrid(rows);
 
   return withShapeChecks({
+    maxTensorBytes: Math.min(options.maxBindingBytes ?? Infinity, limits.maxStorageBufferBindingSize, limits.maxBufferSize),
     gemm(x, w, bias, y, rows, inDim, outDim) {
       const wg: [number, number] = [Math.ceil(outDim / GEMM_TILE), Math.ceil(rows / GEMM_TILE)];
       if (wg[0] > maxDim || wg[1] > maxDim) throw new KernelShapeError(`gemm: ${rows}×${outDim} exceeds this GPU's dispatch grid`);
@@ -101,6 +103,10 @@ export function createWebGpuForwardKernels(gpu: GpuDeviceHandle, cache: Pipeline
     copyColumns(x, y, rows, xCols, offset, width) {
       const length = rows * width;
       run('act', 'copy_columns', (b) => ({ 0: buf(x), 2: buf(y), 4: b.uniform([length, xCols, offset, width]) }), elementGrid(length));
+    },
+    placeColumns(x, y, rows, yCols, offset, width) {
+      const length = rows * width;
+      run('act', 'place_columns', (b) => ({ 0: buf(x), 2: buf(y), 4: b.uniform([length, yCols, offset, width]) }), elementGrid(length));
     },
     nll(logits, targets, out, rows, vocab) {
       run('loss', 'nll_rows', (b) => ({ 0: buf(logits), 1: buf(targets), 2: buf(out), 3: b.uniform([rows, vocab, 0, 0]) }), rowGrid(rows));

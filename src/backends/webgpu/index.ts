@@ -52,7 +52,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     read: ((t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array) => store.read(t, into)) as Backend['read'],
     release: (t: DeviceTensor) => store.release(t),
     ...createWebGpuPruneKernels(gpu, store, cache, { maxBindingBytes: options.maxBindingBytes, hostKernels: wasm }),
-    ...createWebGpuForwardKernels(gpu, cache),
+    ...createWebGpuForwardKernels(gpu, cache, { maxBindingBytes: options.maxBindingBytes }),
     dispose() {
       store.trim();
       // A device the caller passed in stays the caller's.
