@@ -54,6 +54,11 @@ export async function run(argv: string[]): Promise<number> {
   checkSparsity(sparsity, cols);
   if (refine === 'dsnot') checkDsnotOptions(refining.dsnot ?? {});
   if (refine === 'swaps') checkSwapsOptions(refining.swaps);
+  const needsH = refine === 'swaps' ? '--refine swaps (the default)' : refine === 'dsnot' && refining.dsnot?.guard !== false ? "DSnoT's guard (on by default)" : null;
+  if (needsH && init !== 'sparsegpt' && !entries.has('X3') && !entries.has('H')) { // sparsegpt names its own need below
+    throw new DsnotInputError(`IN: ${needsH} needs the true error, so X3 [nseq, seqlen, cols] or H [cols, cols]; IN has neither. ` +
+      'Add one, or choose --refine dsnot --no-guard (the authors\' DSnoT) or --refine none');
+  }
   const weight = new Float32Array(file.tensor('W').slice().buffer);
 
   const { stats, source: statsSource } = await statsOfInput(file, entries, cols, init, device);

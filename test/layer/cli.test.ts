@@ -123,8 +123,9 @@ describe('dsnot layer (in-process)', () => {
     await expect(run(['--in', given, '--out', out, '--sparsity', '1.2'])).rejects.toThrow(/sparsity must be in \[0, 1\)/);
     await expect(run(['--in', given, '--out', out, '--max-cycles=-3'])).rejects.toThrow(/maxCycles must be a non-negative integer/);
     // The default refinement (exact swaps) and the guard need H: given statistics without it say so.
-    await expect(run(['--in', given, '--out', out])).rejects.toThrow(/refine 'swaps' needs stats.hessian/);
-    await expect(run(['--in', given, '--out', out, '--refine', 'dsnot'])).rejects.toThrow(/the DSnoT guard needs stats.hessian/);
+    // In the CLI's own terms: what IN lacks and which flags do without it.
+    await expect(run(['--in', given, '--out', out])).rejects.toThrow(/--refine swaps \(the default\) needs the true error, so X3 .* or H .*; IN has neither\. Add one, or choose --refine dsnot --no-guard .* or --refine none/);
+    await expect(run(['--in', given, '--out', out, '--refine', 'dsnot'])).rejects.toThrow(/DSnoT's guard \(on by default\) needs the true error/);
     await expect(run(['--in', given, '--out', out, '--refine', 'swaps', '--no-guard'])).rejects.toThrow(/--no-guard does not apply to --refine swaps/);
     const noW = join(dir, 'now.safetensors');
     writeFileSync(noW, encodeSafetensors([{ name: 'V', dtype: 'F32', shape: [2], data: new Float32Array(2) }]));
