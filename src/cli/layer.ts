@@ -6,10 +6,10 @@
 //   OUT: mask, init_mask U8 [rows, cols] (1 = pruned); weight F32; err, init_err F32 [rows];
 //        cycles I32 [1]; with H also true_err, init_true_err F64 [rows] (‖X(w − ŵ)‖² per
 //        sequence) and swaps I32 [1]; __metadata__: device, timings, the options used
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { pruneLayer, type InitMethod } from '../layer.js';
 import type { DeviceOption } from '../backends/backend.js';
-import { decodeSafetensors, encodeSafetensors, type TensorEntry } from '../io/safetensors.js';
+import type { TensorEntry } from '../io/safetensors.js';
+import { openLayerInput, writeLayerOutput, type LayerInput } from './layer-file.js';
 import { StatsAccumulator, type LayerStats } from '../stats.js';
 import { checkDsnotOptions, checkSparsity, checkSwapsOptions, DsnotInputError, parseSparsity, resolveRefine } from '../validate.js';
 import { DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalNumber, parseCommand, requireString, type FlagSpec } from './args.js';
@@ -46,20 +46,37 @@ export async function run(argv: string[]): Promise<number> {
   const refine = resolveRefine(refining.refine, refining.dsnot);
 
   const t0 = performance.now();
-  const file = decodeSafetensors(new Uint8Array(await readFile(inPath)));
-  const entries = new Map(file.header.tensors.map((t) => [t.name, t]));
+  const file = await openLayerInput(inPath);
+  try {
+    return await pruneFile(file, outPath, { sparsity, init, device, refining, refine, t0 });
+  } finally {
+    await file.close();
+  }
+}
+
+interface LayerCommand {
+  sparsity: ReturnType<typeof parseSparsity>;
+  init: InitMethod;
+  device: DeviceOption;
+  refining: ReturnType<typeof refineFlags>;
+  refine: ReturnType<typeof resolveRefine>;
+  t0: number;
+}
+
+async function pruneFile(file: LayerInput, outPath: string, { sparsity, init, device, refining, refine, t0 }: LayerCommand): Promise<number> {
+  const entries = file.entries;
   const wEntry = expectTensor(entries, 'W', ['F32'], 2);
   const [rows, cols] = wEntry.shape;
   // The cheap checks first: a bad option fails before any statistics are computed.
   checkSparsity(sparsity, cols);
   if (refine === 'dsnot') checkDsnotOptions(refining.dsnot ?? {});
   if (refine === 'swaps') checkSwapsOptions(refining.swaps);
-  const needsH = refine === 'swaps' ? '--refine swaps (the default)' : refine === 'dsnot' && refining.dsnot?.guard !== false ? "DSnoT's guard (on by default)" : null;
+  const needsH = refine === 'swaps' ? '--refine swaps (the default)' : refine === 'dsnot' && !(refining.dsnot && refining.dsnot.guard === false) ? "DSnoT's guard (on by default)" : null;
   if (needsH && init !== 'sparsegpt' && !entries.has('X3') && !entries.has('H')) { // sparsegpt names its own need below
     throw new DsnotInputError(`IN: ${needsH} needs the true error, so X3 [nseq, seqlen, cols] or H [cols, cols]; IN has neither. ` +
       'Add one, or choose --refine dsnot --no-guard (the authors\' DSnoT) or --refine none');
   }
-  const weight = new Float32Array(file.tensor('W').slice().buffer);
+  const weight = new Float32Array(await file.read(wEntry));
 
   const { stats, source: statsSource } = await statsOfInput(file, entries, cols, init, device);
   const t1 = performance.now();
@@ -79,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
     swaps: String(result.swaps),
   };
   const te = result.trueError;
-  const bytes = encodeSafetensors([
+  await writeLayerOutput(outPath, [
     { name: 'mask', dtype: 'U8', shape: [rows, cols], data: result.mask },
     { name: 'init_mask', dtype: 'U8', shape: [rows, cols], data: result.initMask },
     { name: 'weight', dtype: 'F32', shape: [rows, cols], data: result.weight },
@@ -92,7 +109,6 @@ export async function run(argv: string[]): Promise<number> {
       { name: 'swaps', dtype: 'I32' as const, shape: [1], data: Int32Array.of(result.swaps) },
     ] : []),
   ], metadata);
-  await writeAtomically(outPath, bytes);
 
   const pruned = result.mask.reduce((a, b) => a + b, 0);
   const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
@@ -107,7 +123,7 @@ export async function run(argv: string[]): Promise<number> {
 
 /** The layer's statistics: computed from X3 (H included), or given (H optional). */
 async function statsOfInput(
-  file: ReturnType<typeof decodeSafetensors>, entries: Map<string, TensorEntry>, cols: number, init: InitMethod, device: DeviceOption,
+  file: LayerInput, entries: Map<string, TensorEntry>, cols: number, init: InitMethod, device: DeviceOption,
 ): Promise<{ stats: LayerStats; source: string }> {
   const x3 = entries.get('X3');
   if (x3) {
@@ -115,28 +131,28 @@ async function statsOfInput(
     const [nseq, seqlen, xCols] = x3.shape;
     if (xCols !== cols) throw new DsnotInputError(`IN: X3 has ${xCols} columns; W has ${cols}`);
     if (nseq === 0 || seqlen === 0) throw new DsnotInputError('IN: X3 holds no tokens');
-    const x = new Float32Array(file.tensor('X3').slice().buffer);
-    // H always: the true error is reported with every method.
+    // H always: the true error is reported with every method. One sequence in memory at a time.
     const acc = await StatsAccumulator.create(cols, { hessian: true, device });
     try {
-      for (let s = 0; s < nseq; s++) acc.add(x.subarray(s * seqlen * cols, (s + 1) * seqlen * cols));
+      const bytes = seqlen * cols * 4;
+      for (let s = 0; s < nseq; s++) acc.add(new Float32Array(await file.read(x3, s * bytes, bytes)));
     } catch (e) {
       acc.dispose();
       throw e;
     }
     return { stats: await acc.finish(), source: `X3 [${nseq}, ${seqlen}, ${cols}]` };
   }
-  const hessian = entries.has('H') ? floats(file, expectTensor(entries, 'H', ['F32', 'F64'], 2)) : null;
+  const hessian = entries.has('H') ? await floats(file, expectTensor(entries, 'H', ['F32', 'F64'], 2)) : null;
   if (!hessian && init === 'sparsegpt') {
     throw new DsnotInputError('IN: --init sparsegpt needs X3 or H (the Hessian cannot come from scaler_row, sum_metric_row and var)');
   }
   const vector = (name: string) => floats(file, expectTensor(entries, name, ['F32', 'F64'], 1));
-  const stats = { scalerRow: vector('scaler_row'), sumMetricRow: vector('sum_metric_row'), var: vector('var'), hessian };
+  const stats = { scalerRow: await vector('scaler_row'), sumMetricRow: await vector('sum_metric_row'), var: await vector('var'), hessian };
   return { stats, source: hessian ? 'given, with H' : 'given' };
 }
 
-function floats(file: ReturnType<typeof decodeSafetensors>, e: TensorEntry): Float32Array | Float64Array {
-  const bytes = file.tensor(e.name).slice().buffer;
+async function floats(file: LayerInput, e: TensorEntry): Promise<Float32Array | Float64Array> {
+  const bytes = await file.read(e);
   return e.dtype === 'F32' ? new Float32Array(bytes) : new Float64Array(bytes);
 }
 
@@ -147,18 +163,6 @@ function expectTensor(entries: Map<string, TensorEntry>, name: string, dtypes: s
     throw new DsnotInputError(`IN: ${name} must be ${dtypes.join(' or ')} with ${dims} dimension(s) (got ${e.dtype} [${e.shape.join(', ')}])`);
   }
   return e;
-}
-
-/** Write to a temporary name beside the target, then rename: never a half file under the real name. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
