@@ -64,6 +64,18 @@ export function checkDevice(v: unknown): DeviceOption {
   return v;
 }
 
+/** Most threads a `threads` option may ask for (the chunk runner's result slots). */
+export const MAX_THREADS = 64;
+
+/** 'auto' or a whole number of threads from 1 to MAX_THREADS. */
+export function checkThreads(v: unknown): 'auto' | number {
+  if (v === undefined || v === 'auto') return 'auto';
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_THREADS) {
+    fail(`threads must be 'auto' or an integer from 1 to ${MAX_THREADS} (got ${String(v)})`);
+  }
+  return v;
+}
+
 export type Sparsity = number | { n: number; m: number };
 
 /** Unstructured ratio in [0, 1), or N:M with 1 ≤ n < m and m dividing cols. */
@@ -117,6 +129,7 @@ export interface LayerSettingsPlan {
   swaps: Required<SwapsOptions> | null;
   magnitudeScope: 'matrix' | 'row';
   device: DeviceOption;
+  threads: 'auto' | number;
 }
 
 const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt', 'ria'];
@@ -161,7 +174,7 @@ export function validateOnBackendOptions(o: PruneOnBackendOptions): LayerSetting
   return validateLayerSettings(o, rows, cols);
 }
 
-function validateLayerSettings(o: LayerSettings & { device?: unknown }, rows: number, cols: number): LayerSettingsPlan {
+function validateLayerSettings(o: LayerSettings & { device?: unknown; threads?: unknown }, rows: number, cols: number): LayerSettingsPlan {
   const { ratio, nm } = checkSparsity(o.sparsity, cols);
   if (!INITS.includes(o.init)) fail(`init must be 'magnitude', 'wanda', 'sparsegpt' or 'ria' (got ${String(o.init)})`);
   const refine = resolveRefine(o.refine, o.dsnot);
@@ -192,7 +205,7 @@ function validateLayerSettings(o: LayerSettings & { device?: unknown }, rows: nu
     k: nm ? 0 : Math.floor(cols * ratio),
     init: o.init, refine, dsnot, swaps,
     magnitudeScope: o.magnitudeScope ?? (refine === 'none' ? 'matrix' : 'row'),
-    device,
+    device, threads: checkThreads(o.threads),
   };
 }
 

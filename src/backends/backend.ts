@@ -52,6 +52,10 @@ export interface BackendInfo {
   readonly adapterName: string;
   /** True for software adapters such as SwiftShader or lavapipe (slow: 'auto' avoids them). */
   readonly isFallbackAdapter: boolean;
+  /** CPU threads the wasm kernels run on (1 on WebGPU, whose lent wasm work has its own count). */
+  readonly threads: number;
+  /** Why fewer threads run than were asked for (e.g. no SharedArrayBuffer); null when all do. */
+  readonly threadsNote: string | null;
 }
 
 export interface Backend extends BackendInfo, TensorStore, PruneKernels, ForwardKernels {

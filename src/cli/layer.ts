@@ -11,8 +11,8 @@ import { pruneLayer, type InitMethod } from '../layer.js';
 import type { DeviceOption } from '../backends/backend.js';
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from '../io/safetensors.js';
 import { StatsAccumulator, type LayerStats } from '../stats.js';
-import { checkDsnotOptions, checkSparsity, checkSwapsOptions, DsnotInputError, parseSparsity, resolveRefine } from '../validate.js';
-import { DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalNumber, parseCommand, requireString, type FlagSpec } from './args.js';
+import { checkDsnotOptions, checkSparsity, checkSwapsOptions, checkThreads, DsnotInputError, parseSparsity, resolveRefine } from '../validate.js';
+import { DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalNumber, parseCommand, requireString, threadsFlag, type FlagSpec } from './args.js';
 
 const FLAGS: FlagSpec = {
   in: { type: 'string' },
@@ -21,6 +21,7 @@ const FLAGS: FlagSpec = {
   init: { type: 'string' },
   ...DSNOT_FLAGS,
   device: { type: 'string' },
+  threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -28,7 +29,7 @@ const HELP = `usage: dsnot layer --in IN.safetensors --out OUT.safetensors
             [--sparsity 0.6|2:4] [--init wanda|magnitude|sparsegpt|ria]
             [--refine swaps|dsnot|none] [--no-dsnot] [--max-swaps 50]
             [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign] [--no-guard]
-            [--device auto|wasm|webgpu]
+            [--device auto|wasm|webgpu] [--threads auto|N]
 IN holds W (F32 [rows, cols]) and X3 (F32 [nseq, seqlen, cols]) or scaler_row, sum_metric_row,
 var (F32|F64 [cols]) and optionally H (F32|F64 [cols, cols]). Defaults: sparsity 0.5, init wanda,
 refine swaps (needs X3 or H). --refine dsnot --no-guard is the authors' DSnoT bit for bit.`;
@@ -41,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   const sparsity = parseSparsity(typeof args.flags.sparsity === 'string' ? args.flags.sparsity : '0.5');
   const init: InitMethod = oneOf(args, 'init', INIT_CHOICES, 'wanda');
   const device = oneOf(args, 'device', DEVICE_CHOICES, 'auto');
+  const threads = checkThreads(threadsFlag(args));
   // Any number here: checkDsnotOptions below names a bad one.
   const refining = refineFlags(args, (a) => optionalNumber(a, 'max-cycles'));
   const refine = resolveRefine(refining.refine, refining.dsnot);
@@ -56,14 +58,15 @@ export async function run(argv: string[]): Promise<number> {
   if (refine === 'swaps') checkSwapsOptions(refining.swaps);
   const weight = new Float32Array(file.tensor('W').slice().buffer);
 
-  const { stats, source: statsSource } = await statsOfInput(file, entries, cols, init, device);
+  const { stats, source: statsSource } = await statsOfInput(file, entries, cols, init, device, threads);
   const t1 = performance.now();
 
-  const result = await pruneLayer({ weight, rows, cols, stats, sparsity, init, ...refining, device });
+  const result = await pruneLayer({ weight, rows, cols, stats, sparsity, init, ...refining, device, threads });
   const t2 = performance.now();
 
   const metadata: Record<string, string> = {
     device: result.device,
+    threads: String(result.threads),
     stats: statsSource,
     options: JSON.stringify({ sparsity, init, refine, dsnot: refining.dsnot ?? null, swaps: refining.swaps ?? null }),
     timings: JSON.stringify({
@@ -102,7 +105,7 @@ export async function run(argv: string[]): Promise<number> {
 
 /** The layer's statistics: computed from X3 (H included), or given (H optional). */
 async function statsOfInput(
-  file: ReturnType<typeof decodeSafetensors>, entries: Map<string, TensorEntry>, cols: number, init: InitMethod, device: DeviceOption,
+  file: ReturnType<typeof decodeSafetensors>, entries: Map<string, TensorEntry>, cols: number, init: InitMethod, device: DeviceOption, threads: 'auto' | number,
 ): Promise<{ stats: LayerStats; source: string }> {
   const x3 = entries.get('X3');
   if (x3) {
@@ -112,7 +115,7 @@ async function statsOfInput(
     if (nseq === 0 || seqlen === 0) throw new DsnotInputError('IN: X3 holds no tokens');
     const x = new Float32Array(file.tensor('X3').slice().buffer);
     // H always: the true error is reported with every method.
-    const acc = await StatsAccumulator.create(cols, { hessian: true, device });
+    const acc = await StatsAccumulator.create(cols, { hessian: true, device, threads });
     try {
       for (let s = 0; s < nseq; s++) acc.add(x.subarray(s * seqlen * cols, (s + 1) * seqlen * cols));
     } catch (e) {

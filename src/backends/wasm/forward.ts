@@ -1,5 +1,5 @@
 // The forward-pass kernels on wasm: thin calls into assembly/{gemm,norm,rope,attention,act,loss}.ts
-// with byte offsets. The only memory this file owns is the attention kernel's one row of
+// with byte offsets (the GEMM split by output columns over the threads). The only memory this file owns is the attention kernel's one row of
 // scores, grown when a longer sequence arrives and kept for the next call.
 import type { DeviceTensor } from '../backend.js';
 import { type ForwardKernels, withShapeChecks } from '../forward-kernels.js';
@@ -20,7 +20,13 @@ export function createWasmForwardKernels(ctx: WasmContext): ForwardKernels {
   };
   return withShapeChecks({
     gemm(x, w, bias, y, rows, inDim, outDim) {
-      e.gemm(ptr(x), ptr(w), bias ? ptr(bias) : 0, ptr(y), rows, inDim, outDim);
+      // Output columns over the threads, in chunks of whole 32-column panels (assembly/gemm.ts's NB),
+      // about four per thread so that a slow thread does not hold the others up.
+      const step = Math.max(32, Math.ceil(outDim / (4 * ctx.runner.threads) / 32) * 32);
+      ctx.runner.run({
+        kernel: 'gemmColumns', args: [ptr(x), ptr(w), bias ? ptr(bias) : 0, ptr(y), rows, inDim, outDim, 0, 0],
+        units: outDim, step, range: 7, work: rows * inDim * outDim,
+      });
     },
     rmsNorm(x, weight, y, rows, dim, eps) {
       e.rmsNorm(ptr(x), ptr(weight), ptr(y), rows, dim, eps);

@@ -4,13 +4,21 @@ import type { Backend, DType, DeviceTensor, HostArrayOf } from '../backend.js';
 import { WasmContext } from './context.js';
 import { createWasmForwardKernels } from './forward.js';
 import { createWasmPruneKernels } from './prune.js';
+import type { ThreadsOption } from './threads.js';
 
-export async function createWasmBackend(): Promise<Backend> {
-  const ctx = await WasmContext.create();
+export interface WasmBackendOptions {
+  /** Threads for the kernels: 'auto' (default: every core, at most 16) or a count. */
+  threads?: ThreadsOption;
+}
+
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+  const ctx = await WasmContext.create(options);
   return {
     kind: 'wasm',
     adapterName: 'wasm-simd',
     isFallbackAdapter: false,
+    threads: ctx.threads,
+    threadsNote: ctx.threadsNote,
     upload: <D extends DType>(dtype: D, data: HostArrayOf<D>) => ctx.upload(dtype, data),
     alloc: (dtype: DType, length: number) => ctx.alloc(dtype, length),
     write: <D extends DType>(t: DeviceTensor, data: HostArrayOf<D>) => ctx.write(t, data),
@@ -20,7 +28,8 @@ export async function createWasmBackend(): Promise<Backend> {
     // The forward pass's kernels (gemm, norm, rope, attention, act, loss).
     ...createWasmForwardKernels(ctx),
     dispose() {
-      // Linear memory is reclaimed with the instance once nothing references it.
+      // Linear memory is reclaimed with the instance once nothing references it; workers stop now.
+      ctx.dispose();
     },
   };
 }

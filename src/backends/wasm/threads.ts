@@ -1,0 +1,203 @@
+// Threads for the wasm kernels: how many (the `threads` option), whether this host can have them
+// (SharedArrayBuffer, workers), the pool of workers, and the runner that splits a job into chunks
+// over the main thread and the pool (chunks.ts). Node uses worker_threads (unref'd: an idle pool
+// never keeps a process alive); browsers, Deno and Bun use Web Workers from a Blob URL.
+import { CHUNK_KERNELS, SLOT, jobResult, runChunks, writeJob, type ChunkJob } from './chunks.js';
+import { workerSource, type WorkerInit } from './worker.js';
+import { MAX_THREADS, checkThreads } from '../../validate.js';
+
+export type ThreadsOption = 'auto' | number;
+
+/** 'auto' never takes more than this many threads (memory bandwidth is shared long before). */
+const AUTO_CAP = 16;
+/** Jobs with fewer inner operations than this run on the calling thread (a wake-up costs ~50 µs). */
+const PARALLEL_WORK = 1 << 20;
+
+const isNode = (): boolean =>
+  typeof process !== 'undefined' && !!process.versions?.node && !('Deno' in globalThis) && !('Bun' in globalThis);
+
+function hostCores(): number {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
+  return 1;
+}
+
+/** Cores as Node counts them (os.availableParallelism), else navigator.hardwareConcurrency. */
+async function cores(): Promise<number> {
+  if (isNode()) {
+    const os = await import('node:os');
+    return os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return hostCores();
+}
+
+/**
+ * The thread count an option asks for. 'auto': all cores up to AUTO_CAP, unless the environment
+ * variable DSNOT_TEST_THREADS says otherwise (test suites use it to run everything at one count).
+ */
+export async function resolveThreads(option: ThreadsOption | undefined = 'auto'): Promise<number> {
+  const checked = checkThreads(option);
+  if (checked !== 'auto') return checked;
+  const forced = typeof process !== 'undefined' ? process.env?.DSNOT_TEST_THREADS : undefined;
+  if (forced) return checkThreads(Number(forced)) as number;
+  return Math.max(1, Math.min(AUTO_CAP, MAX_THREADS, await cores()));
+}
+
+/** Why this host cannot run wasm threads, or null when it can. */
+export function threadsUnavailable(): string | null {
+  if (typeof SharedArrayBuffer === 'undefined') {
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+    return isolated === false
+      ? 'SharedArrayBuffer needs a cross-origin isolated page (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
+      : 'this host has no SharedArrayBuffer';
+  }
+  if (!isNode() && typeof Worker === 'undefined') return 'this host has no Web Workers';
+  return null;
+}
+
+interface PoolWorker {
+  terminate(): unknown;
+}
+
+/** Workers 1..n−1 on a shared memory, each waiting on the control block for jobs. */
+export class ThreadPool {
+  private constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly ctl: number,
+    private readonly workers: PoolWorker[],
+    private readonly kernels: Array<(...a: number[]) => number | undefined>,
+  ) {}
+
+  get participants(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Starts `threads − 1` workers and waits until each has instantiated the module. */
+  static async create(threads: number, wasm: Uint8Array, memory: WebAssembly.Memory, ctl: number, exports: Record<string, unknown>): Promise<ThreadPool> {
+    const start = isNode() ? await nodeStarter() : webStarter();
+    const workers: PoolWorker[] = [];
+    try {
+      const ready: Promise<void>[] = [];
+      for (let p = 1; p < threads; p++) {
+        const init: WorkerInit = { wasm, memory, ctl, participant: p, kernels: CHUNK_KERNELS };
+        const { worker, started } = start(init);
+        workers.push(worker);
+        ready.push(started);
+      }
+      await Promise.all(ready);
+    } catch (e) {
+      for (const w of workers) w.terminate();
+      throw e;
+    }
+    const kernels = CHUNK_KERNELS.map((name) => exports[name] as (...a: number[]) => number);
+    return new ThreadPool(memory, ctl, workers, kernels);
+  }
+
+  /** Runs the job's chunks on every participant; returns the largest value a kernel call returned. */
+  run(job: ChunkJob): number {
+    const buffer = this.memory.buffer;
+    const i32 = new Int32Array(buffer, this.ctl, 128);
+    writeJob(buffer, this.ctl, CHUNK_KERNELS, job, this.participants);
+    Atomics.add(i32, SLOT.seq, 1);
+    Atomics.notify(i32, SLOT.seq);
+    runChunks(this.kernels, buffer, this.ctl, 0);
+    waitForWorkers(i32, this.workers.length);
+    if (Atomics.load(i32, SLOT.failed) !== 0) throw new Error(`wasm kernel ${job.kernel} failed in a worker thread`);
+    return jobResult(buffer, this.ctl, this.participants);
+  }
+
+  terminate(): void {
+    const i32 = new Int32Array(this.memory.buffer, this.ctl, 128);
+    Atomics.store(i32, SLOT.stop, 1);
+    Atomics.add(i32, SLOT.seq, 1);
+    Atomics.notify(i32, SLOT.seq);
+    for (const w of this.workers) w.terminate();
+  }
+}
+
+let canBlock = true;
+/** Until `workers` have finished: Atomics.wait where allowed, else (a browser's main thread) spin. */
+function waitForWorkers(i32: Int32Array, workers: number): void {
+  for (let d = Atomics.load(i32, SLOT.done); d < workers; d = Atomics.load(i32, SLOT.done)) {
+    if (!canBlock) continue;
+    try {
+      Atomics.wait(i32, SLOT.done, d);
+    } catch {
+      canBlock = false; // "Atomics.wait cannot be called in this context"
+    }
+  }
+}
+
+type Starter = (init: WorkerInit) => { worker: PoolWorker; started: Promise<void> };
+
+/** Resolves on the worker's 'ready', rejects on anything else it says first or on an error. */
+function readiness(on: (handler: (m: unknown) => void) => void, onError: (handler: (e: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    on((m) => (m === 'ready' ? resolve() : reject(new Error(`wasm thread: ${String(m)}`))));
+    onError(reject);
+  });
+}
+
+async function nodeStarter(): Promise<Starter> {
+  const { Worker: NodeWorker } = await import('node:worker_threads');
+  const source = workerSource(true);
+  return (init) => {
+    const worker = new NodeWorker(source, { eval: true });
+    worker.unref(); // an idle pool does not keep the process alive
+    const started = readiness((h) => worker.once('message', h), (h) => worker.once('error', h));
+    worker.postMessage(init);
+    return { worker, started };
+  };
+}
+
+function webStarter(): Starter {
+  const url = URL.createObjectURL(new Blob([workerSource(false)], { type: 'text/javascript' }));
+  return (init) => {
+    const worker = new Worker(url, { type: 'module' });
+    const started = readiness(
+      (h) => worker.addEventListener('message', (e) => h(e.data), { once: true }),
+      (h) => worker.addEventListener('error', (e) => h(new Error(e.message)), { once: true }),
+    );
+    worker.postMessage(init);
+    return { worker, started };
+  };
+}
+
+/**
+ * Runs jobs: over the pool when there is one and the job is worth waking it for, else on this
+ * thread through the very same chunk loop (one implementation; the same results either way).
+ */
+export class ChunkRunner {
+  private readonly kernels: Array<(...a: number[]) => number | undefined>;
+
+  constructor(
+    private readonly memory: () => WebAssembly.Memory,
+    private readonly ctl: number,
+    exports: Record<string, unknown>,
+    readonly pool: ThreadPool | null,
+  ) {
+    this.kernels = CHUNK_KERNELS.map((name) => exports[name] as (...a: number[]) => number);
+  }
+
+  /** Threads a large job may use (1 without a pool). */
+  get threads(): number {
+    return this.pool?.participants ?? 1;
+  }
+
+  /** Participants whose per-thread scratch a job must provide. */
+  get participants(): number {
+    return this.threads;
+  }
+
+  run(job: ChunkJob): number {
+    if (this.pool && job.work >= PARALLEL_WORK && job.units > job.step) return this.pool.run(job);
+    const buffer = this.memory().buffer;
+    writeJob(buffer, this.ctl, CHUNK_KERNELS, job, 1);
+    runChunks(this.kernels, buffer, this.ctl, 0);
+    return jobResult(buffer, this.ctl, 1);
+  }
+
+  dispose(): void {
+    this.pool?.terminate();
+  }
+}
