@@ -11,6 +11,7 @@ import type {
 import { DsnotInputError } from '../../validate.js';
 import type { ChunkJob } from './chunks.js';
 import type { WasmContext, WasmTensor } from './context.js';
+import { tuning } from './threads.js';
 
 const ptr = (t: DeviceTensor): number => (t as WasmTensor).ptr;
 
@@ -18,16 +19,11 @@ const ptr = (t: DeviceTensor): number => (t as WasmTensor).ptr;
 const MAX_CANDIDATES = 1 << 22;
 /** Rows of SparseGPT's factorisation per kernel call. */
 const FACTOR_CHUNK = 16;
-/**
- * Weights per kernel call for the row-wise kernels. Engines optimise a wasm function for its
- * next call, not while a call runs: a layer done in one call would run in the baseline tier.
- */
-const CHUNK_WEIGHTS = 1 << 18;
 
-/** Rows per chunk: about CHUNK_WEIGHTS weights. */
-const rowStep = (cols: number): number => Math.max(1, Math.floor(CHUNK_WEIGHTS / cols));
+/** Rows per chunk: about tuning.chunkWeights weights. */
+const rowStep = (cols: number): number => Math.max(1, Math.floor(tuning.chunkWeights / cols));
 
-/** Calls fn(firstRow, rowCount) over consecutive chunks of about CHUNK_WEIGHTS weights. */
+/** Calls fn(firstRow, rowCount) over consecutive chunks of rowStep rows (on this thread). */
 function forRowChunks(rows: number, cols: number, fn: (r0: number, count: number) => void): void {
   const step = rowStep(cols);
   for (let r0 = 0; r0 < rows; r0 += step) fn(r0, Math.min(step, rows - r0));
@@ -249,7 +245,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
   }
 
   function applyMask(weight: DeviceTensor, mask: DeviceTensor, length: number): void {
-    runner.run({ kernel: 'dsnotApplyMask', args: [ptr(weight), ptr(mask), 0], units: length, step: CHUNK_WEIGHTS, count: 2, advance: [[0, 4], [1, 1]], work: length });
+    runner.run({ kernel: 'dsnotApplyMask', args: [ptr(weight), ptr(mask), 0], units: length, step: tuning.chunkWeights, count: 2, advance: [[0, 4], [1, 1]], work: length });
   }
 
   function notPositiveDefinite(column: number): DsnotInputError {

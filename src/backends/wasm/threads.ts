@@ -10,8 +10,13 @@ export type ThreadsOption = 'auto' | number;
 
 /** 'auto' never takes more than this many threads (memory bandwidth is shared long before). */
 const AUTO_CAP = 16;
-/** Jobs with fewer inner operations than this run on the calling thread (a wake-up costs ~50 µs). */
-const PARALLEL_WORK = 1 << 20;
+/**
+ * Sizes of the work split. parallelWork: jobs with fewer inner operations run on the calling
+ * thread (waking the workers costs ~50 µs). chunkWeights: weights per chunk of the row-wise
+ * kernels (engines optimise a wasm function for its next call, not while a call runs: a layer done
+ * in one call would run in the baseline tier). Tests shrink both to split small layers.
+ */
+export const tuning = { parallelWork: 1 << 20, chunkWeights: 1 << 18 };
 
 const isNode = (): boolean =>
   typeof process !== 'undefined' && !!process.versions?.node && !('Deno' in globalThis) && !('Bun' in globalThis);
@@ -190,7 +195,7 @@ export class ChunkRunner {
   }
 
   run(job: ChunkJob): number {
-    if (this.pool && job.work >= PARALLEL_WORK && job.units > job.step) return this.pool.run(job);
+    if (this.pool && job.work >= tuning.parallelWork && job.units > job.step) return this.pool.run(job);
     const buffer = this.memory().buffer;
     writeJob(buffer, this.ctl, CHUNK_KERNELS, job, 1);
     runChunks(this.kernels, buffer, this.ctl, 0);
