@@ -147,7 +147,9 @@ async function nodeStarter(): Promise<Starter> {
   const { Worker: NodeWorker } = await import('node:worker_threads');
   const source = workerSource(true);
   return (init) => {
-    const worker = new NodeWorker(source, { eval: true });
+    // An inherited --input-type=module would make the source an ES module, without `require`.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new NodeWorker(source, { eval: true, execArgv });
     worker.unref(); // an idle pool does not keep the process alive
     const started = readiness((h) => worker.once('message', h), (h) => worker.once('error', h));
     worker.postMessage(init);

@@ -50,7 +50,8 @@ async function workerBody(init: WorkerInit, port: Port, run: typeof runChunks): 
  */
 export function workerSource(node: boolean): string {
   const receive = node
-    ? `const port = require('node:worker_threads').parentPort; port.once('message', start);`
+    ? // CommonJS (the pool drops an inherited --input-type=module); getBuiltinModule where not.
+      `const port = (typeof require === 'function' ? require : process.getBuiltinModule)('node:worker_threads').parentPort; port.once('message', start);`
     : `const port = self; self.onmessage = (e) => { self.onmessage = null; start(e.data); };`;
   return [
     `const runChunks = ${runChunks.toString()};`,

@@ -1,0 +1,37 @@
+// A Node process that used the worker pool exits on its own when its work is done: the workers
+// are unref'd, so an idle pool never keeps the event loop alive (no dispose, no process.exit).
+// The same for the CLI. Runs the built package (dist/, made by `npm run build`; npm test does).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const DIST = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+// A GEMM large enough to go to the pool, then nothing: the script just ends.
+const SCRIPT = `
+import { acquireBackend } from ${JSON.stringify(DIST)};
+const b = await acquireBackend('wasm', { threads: 2 });
+const [T, K, N] = [64, 512, 512];
+const y = b.alloc('f32', T * N);
+b.gemm(b.upload('f32', new Float32Array(T * K).fill(1)), b.upload('f32', new Float32Array(N * K).fill(0.5)), null, y, T, K, N);
+const out = await b.read(y);
+console.log(JSON.stringify({ threads: b.threads, y: out[0] }));
+`;
+
+describe('wasm threads in a Node process', () => {
+  it('the process exits by itself after using the pool', () => {
+    expect(existsSync(DIST), 'dist/ is missing: run `npm run build` (npm test does)').toBe(true);
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', SCRIPT], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.error, 'the process did not exit within 30 s').toBeUndefined();
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ threads: 2, y: 256 });
+  });
+
+  it('the CLI rejects a bad --threads with one line', () => {
+    const r = spawnSync(process.execPath, [CLI, 'layer', '--in', 'x', '--out', 'y', '--threads', 'many'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/--threads must be 'auto' or a number/);
+  });
+});
