@@ -14,7 +14,7 @@ import type { ThreadsOption } from './backends/wasm/threads.js';
 import { acquireBackend } from './backends/select.js';
 import { columnVectors, type LayerStats } from './stats.js';
 import { Workspace } from './models/decoder.js';
-import { SPARSEGPT_BLOCK, validateLayerOptions, validateOnBackendOptions, type LayerSettingsPlan } from './validate.js';
+import { SPARSEGPT_BLOCK, checkWeightValues, validateLayerOptions, validateOnBackendOptions, type LayerSettingsPlan } from './validate.js';
 
 export type InitMethod = 'magnitude' | 'wanda' | 'sparsegpt' | 'ria';
 export type RefineMethod = 'none' | 'dsnot' | 'swaps';
@@ -147,7 +147,7 @@ export interface PruneOnBackendResult extends Omit<PruneLayerResult, 'mask' | 'w
   initMask: Uint8Array | null;
 }
 
-type ReadBack = Required<NonNullable<PruneOnBackendOptions['readBack']>>;
+type ReadBack = Required<NonNullable<PruneOnBackendOptions['readBack']>> | { mask: Uint8Array; weight: Float32Array; initMask: Uint8Array };
 
 const SPARSEGPT_PERCDAMP = 0.01;
 /** pruneLayerOnBackend's buffers in a caller's scratch Workspace. */
@@ -156,17 +156,33 @@ const SCRATCH_MASK = 'pruneLayer.mask';
 
 export async function pruneLayer(options: PruneLayerOptions): Promise<PruneLayerResult> {
   const t0 = performance.now();
-  const plan = validateLayerOptions(options);
+  const plan = validateLayerOptions(options, false);
   const requested = options.backend ?? (await acquireBackend(plan.device, { threads: plan.threads }));
   // SparseGPT as a method, swaps and the guard run where their kernels are: the copy goes straight there.
   const backend = needsSparseGpt(plan) ? await sparseGptHost(requested, plan) : needsSwaps(plan) ? await swapsHost(requested, plan) : requested;
   const weight = backend.upload('f32', plan.weight);
+  // The results' arrays are made first, so that their pages are touched while threads compute.
+  const n = plan.rows * plan.cols;
+  const out = { mask: new Uint8Array(n), weight: new Float32Array(n), initMask: new Uint8Array(n) };
+  const stops = [out.initMask, out.mask, out.weight].map((a) => prefaulting(backend, a));
   try {
-    const r = await pruneInPlace(plan, backend, weight, { mask: true, weight: true, initMask: true }, undefined, plan.weight);
+    // The values are checked on the backend (over its threads); the host finds the first bad one.
+    if (backend.anyNonFinite ? backend.anyNonFinite(weight, n) : true) checkWeightValues(plan.weight, plan.cols);
+    const r = await pruneInPlace(plan, backend, weight, out, undefined, plan.weight);
     return { ...r, mask: r.mask!, weight: r.weight!, initMask: r.initMask!, timings: { ...r.timings, totalMs: performance.now() - t0 } };
   } finally {
+    for (const stop of stops) stop();
     backend.release(weight);
   }
+}
+
+/** Arrays being prefaulted by a backend, and how to stop that before they are written. */
+const prefaulted = new WeakMap<ArrayBufferView, () => void>();
+
+function prefaulting(backend: Backend, a: Float32Array | Uint8Array): () => void {
+  const stop = backend.prefault?.(a) ?? (() => {});
+  prefaulted.set(a, stop);
+  return stop;
 }
 
 export async function pruneLayerOnBackend(options: PruneOnBackendOptions): Promise<PruneOnBackendResult> {
@@ -199,7 +215,7 @@ async function pruneInPlace(
     const tInit = performance.now();
     const columns = columnVectors(plan.stats, plan.dsnot ? plan.dsnot.powOfVarRegrowing : 1);
     await initialMask(plan, backend, weight, metric, mask, columns.sqrtScaler);
-    const initMask = readBack.initMask ? ((await backend.read(mask)) as Uint8Array) : null;
+    const initMask = readBack.initMask ? await readInto(backend, mask, readBack.initMask) : null;
     const tRefine = performance.now();
     const refined = await refine(plan, backend, weight, mask, metric, columns);
     const tDone = performance.now();
@@ -329,6 +345,7 @@ async function swapsHost(backend: Backend, plan: LayerSettingsPlan): Promise<Bac
 /** A tensor back on the host as readBack asks: not at all, into a new array, or into the given one. */
 async function readInto<T extends Float32Array | Uint8Array>(backend: Backend, t: DeviceTensor, want: boolean | T): Promise<T | null> {
   if (want === false) return null;
+  if (want !== true) prefaulted.get(want)?.();
   return (want === true ? await backend.read(t) : await backend.read(t, want)) as T;
 }
 

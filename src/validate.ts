@@ -147,15 +147,25 @@ export const DEFAULT_SWAP_WIDTH = 16;
 /** SparseGPT's column block (ALGORITHM.md §7): an N:M group must not straddle two blocks. */
 export const SPARSEGPT_BLOCK = 128;
 
-export function validateLayerOptions(o: PruneLayerOptions): LayerPlan {
+/**
+ * pruneLayer's options. `checkValues` false leaves the weight's values to the caller (pruneLayer
+ * checks them on the backend after the upload, over its threads, then calls checkWeightValues
+ * only to name the first bad one).
+ */
+export function validateLayerOptions(o: PruneLayerOptions, checkValues = true): LayerPlan {
   if (o === null || typeof o !== 'object') fail('pruneLayer needs an options object');
   const rows = checkPositiveInteger('rows', o.rows);
   const cols = checkPositiveInteger('cols', o.cols);
   if (!(o.weight instanceof Float32Array)) fail('weight must be a Float32Array [rows, cols]');
   if (o.weight.length !== rows * cols) fail(`weight has ${o.weight.length} values; rows × cols = ${rows} × ${cols} = ${rows * cols}`);
-  const bad = firstNonFinite(o.weight);
-  if (bad >= 0) fail(`weight[${Math.floor(bad / cols)}, ${bad % cols}] is ${o.weight[bad]}: weights must be finite`);
+  if (checkValues) checkWeightValues(o.weight, cols);
   return { weight: o.weight, ...validateLayerSettings(o, rows, cols) };
+}
+
+/** Fails naming the first NaN or ±inf of a [rows, cols] weight. */
+export function checkWeightValues(weight: Float32Array, cols: number): void {
+  const bad = firstNonFinite(weight);
+  if (bad >= 0) fail(`weight[${Math.floor(bad / cols)}, ${bad % cols}] is ${weight[bad]}: weights must be finite`);
 }
 
 /**

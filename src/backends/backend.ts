@@ -61,4 +61,11 @@ export interface BackendInfo {
 export interface Backend extends BackendInfo, TensorStore, PruneKernels, ForwardKernels {
   /** Free every device resource. The backend is unusable afterwards. */
   dispose(): void;
+  /**
+   * Optional (wasm with threads): touch the pages of a fresh host array in the main thread's idle
+   * moments while worker threads run kernels, since on fresh memory the page faults cost more
+   * than the copy into it. Returns a function to call before the array is written (it drops the
+   * part not yet done).
+   */
+  prefault?(array: Float32Array | Uint8Array): () => void;
 }

@@ -24,6 +24,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     write: <D extends DType>(t: DeviceTensor, data: HostArrayOf<D>) => ctx.write(t, data),
     read: ((t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array) => ctx.read(t, into)) as Backend['read'],
     release: (t: DeviceTensor) => ctx.release(t),
+    ...(ctx.runner.pool ? { prefault: (a: Float32Array | Uint8Array) => prefault(ctx, a) } : {}),
     ...createWasmPruneKernels(ctx),
     // The forward pass's kernels (gemm, norm, rope, attention, act, loss).
     ...createWasmForwardKernels(ctx),
@@ -32,4 +33,14 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       ctx.dispose();
     },
   };
+}
+
+/** Pages of `a` touched in idle slices (1 MiB each: short enough to join the chunks soon). */
+function prefault(ctx: WasmContext, a: Float32Array | Uint8Array): () => void {
+  const owner = {};
+  const step = (1 << 20) / a.BYTES_PER_ELEMENT;
+  const runs: Array<() => void> = [];
+  for (let i = 0; i < a.length; i += step) runs.push(() => a.fill(0, i, Math.min(a.length, i + step)));
+  ctx.runner.idle.add(owner, runs);
+  return () => ctx.runner.idle.cancel(owner);
 }

@@ -248,6 +248,10 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     runner.run({ kernel: 'dsnotApplyMask', args: [ptr(weight), ptr(mask), 0], units: length, step: tuning.chunkWeights, count: 2, advance: [[0, 4], [1, 1]], work: length });
   }
 
+  function anyNonFinite(t: DeviceTensor, length: number): boolean {
+    return runner.run({ kernel: 'nonFiniteRange', args: [ptr(t), 0, 0], units: length, step: tuning.chunkWeights, range: 1, work: length }) > 0;
+  }
+
   function notPositiveDefinite(column: number): DsnotInputError {
     return new DsnotInputError(`hessian: not positive definite after damping (pivot at column ${column}); give more calibration data or a valid H`);
   }
@@ -295,6 +299,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
 
   return {
     ...stats,
+    anyNonFinite,
     metric, selectRows, selectNM, selectThreshold,
     dsnot, applyMask,
     hasSwaps: true, swaps, trueErrors,

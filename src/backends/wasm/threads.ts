@@ -98,13 +98,18 @@ export class ThreadPool {
     return new ThreadPool(memory, ctl, workers, kernels);
   }
 
-  /** Runs the job's chunks on every participant; returns the largest value a kernel call returned. */
-  run(job: ChunkJob): number {
+  /**
+   * Runs the job's chunks on every participant; returns the largest value a kernel call returned.
+   * `idle`: host tasks the main thread takes first, while the workers start on the chunks.
+   */
+  run(job: ChunkJob, idle: IdleQueue): number {
     const buffer = this.memory.buffer;
     const i32 = new Int32Array(buffer, this.ctl, 128);
     writeJob(buffer, this.ctl, CHUNK_KERNELS, job, this.participants);
     Atomics.add(i32, SLOT.seq, 1);
     Atomics.notify(i32, SLOT.seq);
+    const chunks = Math.ceil(job.units / Math.max(1, job.step));
+    while (Atomics.load(i32, SLOT.next) < chunks && idle.runOne());
     runChunks(this.kernels, buffer, this.ctl, 0);
     waitForWorkers(i32, this.workers.length);
     if (Atomics.load(i32, SLOT.failed) !== 0) throw new Error(`wasm kernel ${job.kernel} failed in a worker thread`);
@@ -171,6 +176,31 @@ function webStarter(): Starter {
 }
 
 /**
+ * Host work for the main thread's idle moments: while the workers run a job it does these tasks
+ * before it joins the chunks. Used to touch the pages of fresh result arrays (on a fresh array
+ * the page faults cost more than copying into it), which otherwise one thread does at read-back.
+ */
+export class IdleQueue {
+  private readonly tasks: Array<{ owner: object; run: () => void }> = [];
+
+  add(owner: object, runs: Array<() => void>): void {
+    for (const run of runs) this.tasks.push({ owner, run });
+  }
+
+  /** Drops the owner's tasks not yet run. */
+  cancel(owner: object): void {
+    for (let i = this.tasks.length - 1; i >= 0; i--) if (this.tasks[i].owner === owner) this.tasks.splice(i, 1);
+  }
+
+  /** Runs the next task; false when there was none. */
+  runOne(): boolean {
+    const t = this.tasks.shift();
+    t?.run();
+    return t !== undefined;
+  }
+}
+
+/**
  * Runs jobs: over the pool when there is one and the job is worth waking it for, else on this
  * thread through the very same chunk loop (one implementation; the same results either way).
  */
@@ -186,6 +216,8 @@ export class ChunkRunner {
     this.kernels = CHUNK_KERNELS.map((name) => exports[name] as (...a: number[]) => number);
   }
 
+  readonly idle = new IdleQueue();
+
   /** Threads a large job may use (1 without a pool). */
   get threads(): number {
     return this.pool?.participants ?? 1;
@@ -197,7 +229,7 @@ export class ChunkRunner {
   }
 
   run(job: ChunkJob): number {
-    if (this.pool && job.work >= tuning.parallelWork && job.units > job.step) return this.pool.run(job);
+    if (this.pool && job.work >= tuning.parallelWork && job.units > job.step) return this.pool.run(job, this.idle);
     const buffer = this.memory().buffer;
     writeJob(buffer, this.ctl, CHUNK_KERNELS, job, 1);
     runChunks(this.kernels, buffer, this.ctl, 0);
