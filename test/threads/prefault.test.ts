@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
 import { createWasmBackend } from '../../src/backends/wasm/index.js';
-import { tuning } from '../../src/backends/wasm/threads.js';
+import { IdleQueue, tuning } from '../../src/backends/wasm/threads.js';
 import { pruneLayer } from '../../src/layer.js';
 import { DsnotInputError } from '../../src/validate.js';
 import { randomLayer } from '../layer/random.js';
@@ -37,12 +37,26 @@ describe('idle work of the main thread', () => {
     expect(b.prefault).toBeTypeOf('function');
     const a = new Float32Array(3 << 20).fill(7); // 12 MiB: 12 slices
     const stop = b.prefault!(a);
-    for (let i = 0; i < 40 && a[a.length - 1] === 7; i++) someJob();
-    expect(a[0], 'the first slice was touched').toBe(0);
+    for (let i = 0; i < 100 && a[a.length - 1] === 7; i++) someJob();
+    expect(a.every((x) => x === 0), 'every slice touched').toBe(true);
     stop();
-    a.fill(7);
+    const c = new Float32Array(3 << 20).fill(7);
+    b.prefault!(c)(); // stopped before any job
     for (let i = 0; i < 20; i++) someJob();
-    expect(a.every((x) => x === 7)).toBe(true);
+    expect(c.every((x) => x === 7)).toBe(true);
+  });
+
+  it('the queue runs tasks in order and drops a cancelled owner\'s tasks', () => {
+    const q = new IdleQueue();
+    const done: string[] = [];
+    const [x, y] = [{}, {}];
+    q.add(x, [() => done.push('x1'), () => done.push('x2')]);
+    q.add(y, [() => done.push('y1')]);
+    expect(q.runOne()).toBe(true);
+    q.cancel(x);
+    while (q.runOne());
+    expect(done).toEqual(['x1', 'y1']);
+    expect(q.runOne()).toBe(false);
   });
 
   it('a one-thread backend has no prefault (nothing to overlap with)', async () => {
