@@ -100,7 +100,8 @@ export class ThreadPool {
 
   /**
    * Runs the job's chunks on every participant; returns the largest value a kernel call returned.
-   * `idle`: host tasks the main thread takes first, while the workers start on the chunks.
+   * `idle`: host tasks the main thread takes while the workers start on the chunks, and again
+   * while it waits for the last of them.
    */
   run(job: ChunkJob, idle: IdleQueue): number {
     const buffer = this.memory.buffer;
@@ -111,6 +112,7 @@ export class ThreadPool {
     const chunks = Math.ceil(job.units / Math.max(1, job.step));
     while (Atomics.load(i32, SLOT.next) < chunks && idle.runOne());
     runChunks(this.kernels, buffer, this.ctl, 0);
+    while (Atomics.load(i32, SLOT.done) < this.workers.length && idle.runOne());
     waitForWorkers(i32, this.workers.length);
     if (Atomics.load(i32, SLOT.failed) !== 0) throw new Error(`wasm kernel ${job.kernel} failed in a worker thread`);
     return jobResult(buffer, this.ctl, this.participants);
