@@ -124,5 +124,5 @@ export const CHUNK_KERNELS: readonly string[] = [
   'metricMagnitude', 'metricWanda', 'metricObs', 'metricRia',
   'selectRowsSmallest', 'selectNM',
   'dsnotRefineChunk', 'dsnotApplyMask', 'swapsRefineChunk', 'swapsErrorsChunk',
-  'nonFiniteRange',
+  'nonFiniteRange', 'sparsegptBlockRows',
 ];

@@ -20,8 +20,12 @@ const MAX_CANDIDATES = 1 << 22;
 /** Rows of SparseGPT's factorisation per kernel call. */
 const FACTOR_CHUNK = 16;
 
-/** Rows per chunk: about tuning.chunkWeights weights. */
-const rowStep = (cols: number): number => Math.max(1, Math.floor(tuning.chunkWeights / cols));
+/**
+ * Rows per chunk: about tuning.chunkWeights weights, a multiple of 4. The kernels take rows in
+ * pairs and fours (register blocks whose sums differ in their last bits from a lone row's), so
+ * chunks that start at multiples of 4 give every row the sums of the layer done in one piece.
+ */
+const rowStep = (cols: number): number => Math.max(4, Math.floor(tuning.chunkWeights / cols / 4) * 4);
 
 /** Calls fn(firstRow, rowCount) over consecutive chunks of rowStep rows (on this thread). */
 function forRowChunks(rows: number, cols: number, fn: (r0: number, count: number) => void): void {
@@ -281,8 +285,15 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       withScratch([n, 8 * n, 8 * a.rows * n, 8 * a.rows * block, 8 * a.rows * block], (dead, diag, work, err, sel) => {
         factorize(u, n, a.percDamp, dead, diag, true);
         e.sparsegptLoad(ptr(a.weight), a.rows, n, dead, work);
+        // Per block: the unstructured mask needs every row (one threshold), then the rows' OBS and
+        // lazy updates go over the threads.
+        const step = rowStep(n);
         for (let i1 = 0; i1 < n; i1 += block) {
-          e.sparsegptBlock(work, a.rows, n, u, ptr(a.mask), a.sparsity, a.nm ? a.nm.n : 0, a.nm ? a.nm.m : 0, i1, block, err, sel);
+          if (!a.nm) e.sparsegptBlockMask(work, a.rows, n, u, ptr(a.mask), a.sparsity, i1, block, sel);
+          runner.run({
+            kernel: 'sparsegptBlockRows', args: [work, a.rows, n, u, ptr(a.mask), a.nm ? a.nm.n : 0, a.nm ? a.nm.m : 0, i1, block, err, 0, 0],
+            units: a.rows, step, range: 10, work: a.rows * block * (n - i1),
+          });
         }
         e.sparsegptStore(work, a.rows, n, ptr(a.weight));
       }));
