@@ -1,7 +1,8 @@
 // Threads for the wasm kernels: how many (the `threads` option), whether this host can have them
 // (SharedArrayBuffer, workers), the pool of workers, and the runner that splits a job into chunks
-// over the main thread and the pool (chunks.ts). Node uses worker_threads (unref'd: an idle pool
-// never keeps a process alive); browsers, Deno and Bun use Web Workers from a Blob URL.
+// over the main thread and the pool (chunks.ts). Node and Deno use node:worker_threads, Bun and
+// browsers Web Workers from a Blob URL; all unref'd where the host allows (an idle pool never
+// keeps a process alive).
 import { CHUNK_KERNELS, SLOT, jobResult, runChunks, writeJob, type ChunkJob } from './chunks.js';
 import { workerSource, type WorkerInit } from './worker.js';
 import { MAX_THREADS, checkThreads } from '../../validate.js';
@@ -18,8 +19,11 @@ const AUTO_CAP = 16;
  */
 export const tuning = { parallelWork: 1 << 20, chunkWeights: 1 << 18 };
 
-const isNode = (): boolean =>
-  typeof process !== 'undefined' && !!process.versions?.node && !('Deno' in globalThis) && !('Bun' in globalThis);
+/**
+ * Node's worker_threads: in Node, and in Deno, whose Web Workers cannot be unref'd but whose
+ * node:worker_threads can. Bun takes Web Workers (which it lets unref).
+ */
+const isNode = (): boolean => typeof process !== 'undefined' && !!process.versions?.node && !('Bun' in globalThis);
 
 function hostCores(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -168,6 +172,8 @@ function webStarter(): Starter {
   const url = URL.createObjectURL(new Blob([workerSource(false)], { type: 'text/javascript' }));
   return (init) => {
     const worker = new Worker(url, { type: 'module' });
+    // Bun keeps a process alive while a Web Worker lives, unless it is unref'd.
+    (worker as { unref?: () => void }).unref?.();
     const started = readiness(
       (h) => worker.addEventListener('message', (e) => h(e.data), { once: true }),
       (h) => worker.addEventListener('error', (e) => h(new Error(e.message)), { once: true }),

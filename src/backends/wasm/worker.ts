@@ -1,7 +1,7 @@
 // The body of a worker thread: instantiate the threaded module on the shared memory, say ready,
 // then wait for jobs (Atomics.wait on the control block's sequence number) and run their chunks
 // with the same runChunks as the main thread. Workers are created from source text (no file to
-// serve or resolve, in Node, browsers, Deno and Bun alike), so workerBody and runChunks are
+// serve or resolve, in Node, Deno, Bun and browsers alike), so workerBody and runChunks are
 // self-contained and travel as their function source.
 import { runChunks } from './chunks.js';
 
