@@ -56,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   checkSparsity(sparsity, cols);
   if (refine === 'dsnot') checkDsnotOptions(refining.dsnot ?? {});
   if (refine === 'swaps') checkSwapsOptions(refining.swaps);
-  const weight = new Float32Array(file.tensor('W').slice().buffer);
+  const weight = f32View(file.tensor('W'));
 
   const { stats, source: statsSource } = await statsOfInput(file, entries, cols, init, device, threads);
   const t1 = performance.now();
@@ -113,7 +113,7 @@ async function statsOfInput(
     const [nseq, seqlen, xCols] = x3.shape;
     if (xCols !== cols) throw new DsnotInputError(`IN: X3 has ${xCols} columns; W has ${cols}`);
     if (nseq === 0 || seqlen === 0) throw new DsnotInputError('IN: X3 holds no tokens');
-    const x = new Float32Array(file.tensor('X3').slice().buffer);
+    const x = f32View(file.tensor('X3'));
     // H always: the true error is reported with every method.
     const acc = await StatsAccumulator.create(cols, { hessian: true, device, threads });
     try {
@@ -131,6 +131,16 @@ async function statsOfInput(
   const vector = (name: string) => floats(file, expectTensor(entries, name, ['F32', 'F64'], 1));
   const stats = { scalerRow: vector('scaler_row'), sumMetricRow: vector('sum_metric_row'), var: vector('var'), hessian };
   return { stats, source: hessian ? 'given, with H' : 'given' };
+}
+
+/**
+ * The tensor's f32 values read where they lie in the file's buffer when aligned (the common case:
+ * writers pad the header to 8 bytes), else from a copy. Never written to: pruneLayer and the
+ * statistics only read their inputs, and a copy of a large W costs its size in fresh pages.
+ */
+function f32View(bytes: Uint8Array): Float32Array {
+  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  return new Float32Array(bytes.slice().buffer);
 }
 
 function floats(file: ReturnType<typeof decodeSafetensors>, e: TensorEntry): Float32Array | Float64Array {

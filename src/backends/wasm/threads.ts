@@ -25,19 +25,13 @@ export const tuning = { parallelWork: 1 << 20, chunkWeights: 1 << 18 };
  */
 const isNode = (): boolean => typeof process !== 'undefined' && !!process.versions?.node && !('Bun' in globalThis);
 
-function hostCores(): number {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  if (nav?.hardwareConcurrency) return nav.hardwareConcurrency;
-  return 1;
-}
-
 /** Cores as Node counts them (os.availableParallelism), else navigator.hardwareConcurrency. */
 async function cores(): Promise<number> {
   if (isNode()) {
     const os = await import('node:os');
     return os.availableParallelism?.() ?? os.cpus().length;
   }
-  return hostCores();
+  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 }
 
 /**
