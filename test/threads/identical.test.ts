@@ -1,5 +1,5 @@
 // wasm threads give bit-identical results for every thread count: the same random layers through
-// GEMM, the statistics with the Gram matrix, every initial mask, the selections, every refinement
+// GEMM, the attention, the statistics with the Gram matrix, every initial mask, the selections, every refinement
 // and SparseGPT's weight update on 1, 2 and 3 threads. The split sizes are shrunk so that these small layers are cut
 // into many chunks and really go to the workers (the pool's run is counted).
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -78,6 +78,24 @@ describe('wasm threads: identical results on 1, 2 and 3 threads', () => {
       });
       expect(ys[0].every(Number.isFinite)).toBe(true);
       for (const y of ys.slice(1)) expectIdentical(ys[0], y, `gemm bias=${withBias}`);
+    }
+  });
+
+  it('attention (grouped-query heads, a sliding window, soft-capping)', async () => {
+    const [T, heads, kvHeads, headDim] = [41, 6, 2, 12];
+    const q = uniform(4, T * heads * headDim);
+    const k = uniform(5, T * kvHeads * headDim);
+    const v = uniform(6, T * kvHeads * headDim);
+    for (const shape of [{ window: 0 }, { window: 9, softcap: 2.5 }]) {
+      const outs = await onEach(async (b) => {
+        const [Q, K, V, O] = [b.upload('f32', q), b.upload('f32', k), b.upload('f32', v), b.upload('f32', new Float32Array(T * heads * headDim).fill(NaN))];
+        b.attention(Q, K, V, O, { tokens: T, heads, kvHeads, headDim, scale: 1 / Math.sqrt(headDim), ...shape });
+        const o = (await b.read(O)) as Float32Array;
+        for (const t of [Q, K, V, O]) b.release(t);
+        return o;
+      });
+      expect(outs[0].every(Number.isFinite)).toBe(true);
+      for (const o of outs.slice(1)) expectIdentical(outs[0], o, `attention ${JSON.stringify(shape)}`);
     }
   });
 

@@ -120,7 +120,7 @@ export function jobResult(buffer: ArrayBufferLike, ctl: number, participants: nu
 
 /** The kernels jobs may name (exports of assembly/ that take a chunk's range, count or rows). */
 export const CHUNK_KERNELS: readonly string[] = [
-  'gemmColumns', 'statsGramTiles',
+  'gemmColumns', 'attentionHeads', 'statsGramTiles',
   'metricMagnitude', 'metricWanda', 'metricObs', 'metricRia',
   'selectRowsSmallest', 'selectNM',
   'dsnotRefineChunk', 'dsnotApplyMask', 'swapsRefineChunk', 'swapsErrorsChunk',
