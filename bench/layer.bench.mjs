@@ -4,8 +4,12 @@
 // that the masks are identical.
 //
 //   node bench/layer.bench.mjs [--shapes 4096x4096,11008x4096,4096x11008] [--no-sparsegpt]
-//                              [--sparsegpt-shapes 4096x4096] [--threads auto|N]
+//                              [--sparsegpt-shapes 4096x4096] [--threads auto|N] [--reps 7]
 //                                                                  (needs the build: npm run build)
+//
+// On a shared machine the load changes between the 1-thread and the N-thread cases; so after them
+// each shape's whole Wanda + DSnoT call is also timed --reps times with the thread counts
+// alternating, and the speed-up reported is the ratio of the medians of that interleaved series.
 //
 // Each case is a Benchmark.js deferred test around pruneLayer(); besides the whole call it keeps
 // the call's own split (timings.initMs = metric + selection, timings.dsnotMs = the DSnoT kernel),
@@ -21,6 +25,21 @@ const { pruneLayer } = lib;
 const SHAPES = parseShapes(flag('--shapes', '4096x4096,11008x4096,4096x11008'));
 const SPARSEGPT_SHAPES = argv.includes('--no-sparsegpt') ? [] : parseShapes(flag('--sparsegpt-shapes', '4096x4096,11008x4096,4096x11008'));
 const THREADS = await threadCounts();
+const REPS = Number(flag('--reps', '7'));
+
+/** Whole calls with the thread counts alternating: median wall ms per count. */
+async function interleaved(base) {
+  const ms = new Map(THREADS.map((t) => [t, []]));
+  for (let i = 0; i < REPS; i++) {
+    for (const threads of THREADS) {
+      const t0 = performance.now();
+      await pruneLayer({ ...base, threads, init: 'wanda', dsnot: { guard: false } });
+      ms.get(threads).push(performance.now() - t0);
+    }
+  }
+  const median = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
+  return THREADS.map((threads) => ({ threads, medianMs: median(ms.get(threads)), ms: ms.get(threads) }));
+}
 
 /** pruneLayer(options) under Benchmark.js, with the call's own split and CPU time averaged. */
 async function runCase(name, options, minSamples, maxTime) {
@@ -54,6 +73,7 @@ const sameBytes = (a, b) => a.length === b.length && Buffer.compare(Buffer.from(
 
 const results = [];
 const table = [];
+const interleavedResults = [];
 for (const [rows, cols] of SHAPES) {
   const { weight, stats } = syntheticLayer(rows, cols, false);
   const base = { weight, rows, cols, stats, sparsity: 0.5, device: 'wasm' };
@@ -81,6 +101,8 @@ for (const [rows, cols] of SHAPES) {
       cycles: dsnot.cycles,
     });
   }
+  const series = await interleaved(base);
+  interleavedResults.push({ rows, cols, series, speedup: series[0].medianMs / series[series.length - 1].medianMs });
 }
 
 function layerRecord(rows, cols, threads, wanda, dsnot) {
@@ -133,6 +155,7 @@ const out = {
   command: `node bench/layer.bench.mjs ${argv.join(' ')}`.trim(),
   sparsity: 0.5,
   layers: results,
+  wholeCallInterleaved: interleavedResults,
   sparsegpt,
   linearity: { dsnotKernelMsPerMWeights: perMw, maxOverMin: linear },
 };
@@ -145,5 +168,8 @@ if (SPARSEGPT_SHAPES.length === 0 && existsSync(resultFile)) {
 }
 writeFileSync(resultFile, `${JSON.stringify(out, null, 2)}\n`);
 console.table(table);
+for (const r of interleavedResults) {
+  console.log(`${r.rows}×${r.cols} whole Wanda + DSnoT call, ${REPS} interleaved runs: ${r.series.map((x) => `${x.threads} thread${x.threads > 1 ? 's' : ''} median ${x.medianMs.toFixed(0)} ms`).join(', ')}: ${r.speedup.toFixed(2)}× (identical masks checked above)`);
+}
 console.log(`DSnoT kernel ms per million weights: ${perMw.map((x) => x.toFixed(2)).join(', ')}; max/min ${linear.toFixed(2)} (1 = linear in rows×cols)`);
 console.log(`load average ${load.map((x) => x.toFixed(1)).join(' ')}: wall times on a shared machine include waiting; cpu ms do not`);
