@@ -122,22 +122,26 @@ function layerRecord(rows, cols, threads, wanda, dsnot) {
 const sparsegpt = [];
 for (const [rows, cols] of SPARSEGPT_SHAPES) {
   const { weight, stats } = syntheticLayer(rows, cols, true);
-  // One run each: a single SparseGPT layer takes seconds to minutes on one core.
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  // SparseGPT's column loop is not threaded yet: one thread.
-  const out = await pruneLayer({ weight, rows, cols, stats, sparsity: 0.5, init: 'sparsegpt', dsnot: false, device: 'wasm', threads: 1 });
-  const cpu = process.cpuUsage(cpu0);
-  const ms = performance.now() - t0;
-  const rec = {
-    rows, cols, callMs: ms, callCpuMs: (cpu.user + cpu.system) / 1000, kernelMs: out.timings.initMs,
-    rowsPerSec: rows / (out.timings.initMs / 1000),
-  };
-  sparsegpt.push(rec);
-  table.push({
-    shape: `${rows}×${cols}`, 'sparsegpt ms (1 run)': rec.kernelMs.toFixed(0), 'sparsegpt cpu ms': rec.callCpuMs.toFixed(0),
-    'sparsegpt rows/s': rec.rowsPerSec.toFixed(1),
-  });
+  let one = null;
+  for (const threads of THREADS) {
+    // One run each: a single SparseGPT layer takes seconds to minutes on one core.
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const out = await pruneLayer({ weight, rows, cols, stats, sparsity: 0.5, init: 'sparsegpt', dsnot: false, device: 'wasm', threads });
+    const cpu = process.cpuUsage(cpu0);
+    const ms = performance.now() - t0;
+    const rec = {
+      rows, cols, threads, callMs: ms, callCpuMs: (cpu.user + cpu.system) / 1000, kernelMs: out.timings.initMs,
+      rowsPerSec: rows / (out.timings.initMs / 1000),
+    };
+    one ??= { rec, mask: out.mask, weight: out.weight };
+    if (!sameBytes(one.mask, out.mask) || !sameBytes(one.weight, out.weight)) throw new Error(`SparseGPT ${rows}×${cols}: ${threads} threads differ from 1`);
+    sparsegpt.push(rec);
+    table.push({
+      shape: `${rows}×${cols}`, threads, 'sparsegpt ms (1 run)': rec.kernelMs.toFixed(0), 'sparsegpt cpu ms': rec.callCpuMs.toFixed(0),
+      'sparsegpt rows/s': rec.rowsPerSec.toFixed(1), 'speed-up (sparsegpt)': speedup(one.rec.kernelMs, rec.kernelMs),
+    });
+  }
 }
 
 // Linearity on the DSnoT kernel's own time per million weights (read it with the load average:
