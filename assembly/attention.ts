@@ -34,6 +34,17 @@ import { expf4, tanhf4 } from './simd-math';
  * (Gemma 2's attn_logit_softcapping); 0 = none.
  */
 export function attention(q: usize, k: usize, v: usize, out: usize, scratch: usize, T: i32, nHeads: i32, nKvHeads: i32, headDim: i32, scale: f32, window: i32, softcap: f32): void {
+  attentionHeads(q, k, v, out, scratch, T, nHeads, nKvHeads, headDim, scale, window, softcap, 0, nHeads);
+}
+
+/**
+ * Query heads [h0, h1) of attention: the threads' unit of work (heads are independent; each
+ * thread passes its own scratch row).
+ */
+export function attentionHeads(
+  q: usize, k: usize, v: usize, out: usize, scratch: usize, T: i32, nHeads: i32, nKvHeads: i32, headDim: i32,
+  scale: f32, window: i32, softcap: f32, h0: i32, h1: i32,
+): void {
   const group = nHeads / nKvHeads;
   const headBytes = <usize>headDim << 2;
   const qRow = <usize>nHeads * headBytes;
@@ -41,7 +52,7 @@ export function attention(q: usize, k: usize, v: usize, out: usize, scratch: usi
   const d4 = headDim & ~3;
   const scaleV = f32x4.splat(scale);
   const capV = f32x4.splat(softcap);
-  for (let h = 0; h < nHeads; h++) {
+  for (let h = h0; h < h1; h++) {
     const kvOff = <usize>(h / group) * headBytes;
     for (let t = 0; t < T; t++) {
       const qt = q + <usize>t * qRow + <usize>h * headBytes;

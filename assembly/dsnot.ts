@@ -30,9 +30,10 @@
 // authors' candidate pair only if it lowers Q (ΔQ = s_g + s_q − 2 w_g w_q H_gq < 0, as swaps.ts
 // computes it); otherwise the row stops.
 import { orderKey, orderKeys, PACK } from './order-key';
-import { applySwap, lowersError, swapDelta, swapsErrors } from './swaps';
+import { applySwap, lowersError, swapDelta, swapsErrors, swapsProduct, swapsProductScratchBytes } from './swaps';
 
-// Per-call constants, set once by dsnotRefine (single-threaded module).
+// Per-call constants, set once by dsnotRefine. Wasm globals belong to the instance, so each thread
+// (its own instance on the shared memory) has its own; the scratch is per thread too.
 let gCols: i32 = 0;
 let gCap: i32 = 0;
 let gBuf: i32 = 0;
@@ -513,4 +514,37 @@ export function dsnotApplyMask(w: usize, mask: usize, length: i32): void {
   for (; i < length; i++) {
     if (load<u8>(mask + <usize>i) != 0) store<f32>(w + (<usize>i << 2), 0);
   }
+}
+
+/** Scratch bytes of one thread's dsnotRefineChunk calls (rows per chunk ≤ step; withH: H given). */
+export function dsnotChunkScratchBytes(maxCycles: i32, cols: i32, step: i32, withH: bool): i32 {
+  const own = (dsnotScratchBytes(maxCycles, cols) + 63) & ~63;
+  return withH ? own + 8 * step * cols + swapsProductScratchBytes(step, cols) : own;
+}
+
+/**
+ * dsnotRefine on rows [r0, r1) of the whole matrix (r1 − r0 ≤ step), with c = H·v first when h is
+ * given: the threads' unit of work. Pointers are the whole matrix's; scratch is this thread's
+ * dsnotChunkScratchBytes. Rows are independent, so any split gives the same masks and errors
+ * (the next-row limit guesses are only a speed-up and start afresh per chunk).
+ */
+export function dsnotRefineChunk(
+  w: usize, mask: usize, cols: i32,
+  sqrtScaler: usize, sum32: usize, sum64: usize, varPow: usize,
+  initialMetric: usize, nmM: i32, maxCycles: i32, threshold: f64, sameSign: bool,
+  initErr: usize, err: usize, h: usize, guard: bool, qInit: usize, qFinal: usize,
+  scratch: usize, step: i32, r0: i32, r1: i32,
+): i32 {
+  const rows = r1 - r0;
+  const off = <usize>r0 * <usize>cols;
+  const wr = w + (off << 2);
+  const mr = mask + off;
+  const c = scratch + <usize>dsnotChunkScratchBytes(maxCycles, cols, step, false);
+  if (h != 0) swapsProduct(wr, mr, rows, cols, h, c, c + (<usize>(8 * step * cols)));
+  const rowOff = <usize>r0 << 3;
+  return dsnotRefine(
+    wr, mr, rows, cols, sqrtScaler, sum32, sum64, varPow,
+    initialMetric != 0 ? initialMetric + (off << 2) : 0, nmM, maxCycles, threshold, sameSign,
+    initErr + rowOff, err + rowOff, scratch, true, h, c, guard, qInit + rowOff, qFinal + rowOff,
+  );
 }

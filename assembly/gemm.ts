@@ -71,51 +71,64 @@ const NB: i32 = 32;
 
 /** y[T, N] = x[T, K] · w[N, K]ᵀ + bias[N]; bias = 0 means none. Pointers are byte offsets. */
 export function gemm(x: usize, w: usize, bias: usize, y: usize, T: i32, K: i32, N: i32): void {
+  gemmColumns(x, w, bias, y, T, K, N, 0, N);
+}
+
+/**
+ * Output columns [o0, o1) of gemm: y[:, o0..o1]. The threads' unit of work (src/backends/wasm/
+ * threads.ts): every y[t, o] gets the same sums in the same order whatever the column range, so
+ * any split of the columns gives the single-call result bit for bit.
+ */
+export function gemmColumns(x: usize, w: usize, bias: usize, y: usize, T: i32, K: i32, N: i32, o0: i32, o1: i32): void {
   const rowBytes = <usize>K << 2;
   const yRowBytes = <usize>N << 2;
+  const spanBytes = <usize>(o1 - o0) << 2;
   for (let t = 0; t < T; t++) {
-    const yr = y + <usize>t * yRowBytes;
-    if (bias != 0) memory.copy(yr, bias, yRowBytes);
-    else memory.fill(yr, 0, yRowBytes);
+    const yr = y + <usize>t * yRowBytes + (<usize>o0 << 2);
+    if (bias != 0) memory.copy(yr, bias + (<usize>o0 << 2), spanBytes);
+    else memory.fill(yr, 0, spanBytes);
   }
   const K4 = K & ~3;
-  const T4 = T & ~3;
-  const N2 = N & ~1;
-  for (let k0 = 0; k0 < K4; k0 += KC) {
-    const kv = min(KC, K4 - k0);
-    const kOff = <usize>k0 << 2;
-    for (let ob = 0; ob < N; ob += NB) {
-      const oe = min(ob + NB, N);
-      const oe2 = min(oe, N2);
-      for (let t = 0; t < T4; t += 4) {
-        const xt = x + <usize>t * rowBytes + kOff;
-        const yt = y + <usize>t * yRowBytes;
-        for (let o = ob; o < oe2; o += 2) {
-          block4x2(xt, w + <usize>o * rowBytes + kOff, yt + (<usize>o << 2), rowBytes, yRowBytes, kv);
-        }
-      }
-      // The odd last row of W against the full row blocks, then the last T % 4 rows of x.
-      for (let o = oe2; o < oe; o++) {
-        for (let t = 0; t < T4; t++) {
-          addTo(y + <usize>t * yRowBytes + (<usize>o << 2), dot(x + <usize>t * rowBytes + kOff, w + <usize>o * rowBytes + kOff, kv));
-        }
-      }
-      for (let t = T4; t < T; t++) {
-        for (let o = ob; o < oe; o++) {
-          addTo(y + <usize>t * yRowBytes + (<usize>o << 2), dot(x + <usize>t * rowBytes + kOff, w + <usize>o * rowBytes + kOff, kv));
-        }
-      }
-    }
-  }
+  for (let k0 = 0; k0 < K4; k0 += KC) gemmSlice(x, w, y, T, K, N, o0, o1, k0, min(KC, K4 - k0));
   // K % 4 trailing columns (e.g. K = 1026): scalar, O(T·N·3).
   if (K4 < K) {
     for (let t = 0; t < T; t++) {
-      for (let o = 0; o < N; o++) {
+      for (let o = o0; o < o1; o++) {
         let s: f32 = 0;
         for (let k = K4; k < K; k++) {
           s += load<f32>(x + <usize>t * rowBytes + (<usize>k << 2)) * load<f32>(w + <usize>o * rowBytes + (<usize>k << 2));
         }
         addTo(y + <usize>t * yRowBytes + (<usize>o << 2), s);
+      }
+    }
+  }
+}
+
+// One KC-wide slice k0..k0+kv of the K loop for output columns [o0, o1), in NB-row panels of W.
+@inline function gemmSlice(x: usize, w: usize, y: usize, T: i32, K: i32, N: i32, o0: i32, o1: i32, k0: i32, kv: i32): void {
+  const rowBytes = <usize>K << 2;
+  const yRowBytes = <usize>N << 2;
+  const kOff = <usize>k0 << 2;
+  const T4 = T & ~3;
+  for (let ob = o0; ob < o1; ob += NB) {
+    const oe = min(ob + NB, o1);
+    const oe2 = ob + ((oe - ob) & ~1);
+    for (let t = 0; t < T4; t += 4) {
+      const xt = x + <usize>t * rowBytes + kOff;
+      const yt = y + <usize>t * yRowBytes;
+      for (let o = ob; o < oe2; o += 2) {
+        block4x2(xt, w + <usize>o * rowBytes + kOff, yt + (<usize>o << 2), rowBytes, yRowBytes, kv);
+      }
+    }
+    // The odd last row of W against the full row blocks, then the last T % 4 rows of x.
+    for (let o = oe2; o < oe; o++) {
+      for (let t = 0; t < T4; t++) {
+        addTo(y + <usize>t * yRowBytes + (<usize>o << 2), dot(x + <usize>t * rowBytes + kOff, w + <usize>o * rowBytes + kOff, kv));
+      }
+    }
+    for (let t = T4; t < T; t++) {
+      for (let o = ob; o < oe; o++) {
+        addTo(y + <usize>t * yRowBytes + (<usize>o << 2), dot(x + <usize>t * rowBytes + kOff, w + <usize>o * rowBytes + kOff, kv));
       }
     }
   }

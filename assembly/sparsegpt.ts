@@ -362,10 +362,23 @@ export function sparsegptBlock(
   work: usize, rows: i32, cols: i32, u: usize, mask: usize,
   sparsity: f64, nmN: i32, nmM: i32, i1: i32, block: i32, err: usize, sel: usize,
 ): void {
+  if (nmM == 0) sparsegptBlockMask(work, rows, cols, u, mask, sparsity, i1, block, sel);
+  sparsegptBlockRows(work, rows, cols, u, mask, nmN, nmM, i1, block, err, 0, rows);
+}
+
+/**
+ * The rows [r0, r1) of a block after its mask (unstructured: sparsegptBlockMask first; N:M makes
+ * its groups here): the in-block OBS updates and the lazy update of the later columns. Rows are
+ * independent and every entry gets the same sums in the same order whatever the split (the
+ * 4-row register blocks and the one-row tail add alike), so this is the threads' unit of work.
+ */
+export function sparsegptBlockRows(
+  work: usize, rows: i32, cols: i32, u: usize, mask: usize,
+  nmN: i32, nmM: i32, i1: i32, block: i32, err: usize, r0: i32, r1: i32,
+): void {
   const i2 = min(i1 + block, cols);
   const count = i2 - i1;
-  if (nmM == 0) blockMask(work, rows, cols, u, mask, sparsity, i1, count, sel);
-  for (let r = 0; r < rows; r++) {
+  for (let r = r0; r < r1; r++) {
     const wRow = at(work, cols, r, 0);
     const mRow = mask + <usize>r * <usize>cols;
     for (let i = 0; i < count; i++) {
@@ -379,11 +392,13 @@ export function sparsegptBlock(
       store<f64>(err + ((<usize>r * <usize>count + <usize>i) << 3), e);
     }
   }
-  lazyUpdate(work, rows, cols, u, err, i1, count, i2);
+  const rowErr = err + ((<usize>r0 * <usize>count) << 3);
+  lazyUpdate(at(work, cols, r0, 0), r1 - r0, cols, u, rowErr, i1, count, i2);
 }
 
-// Unstructured block mask: t = W1²/d², one threshold for the whole rows × count block.
-function blockMask(work: usize, rows: i32, cols: i32, u: usize, mask: usize, sparsity: f64, i1: i32, count: i32, sel: usize): void {
+/** Unstructured block mask: t = W1²/d², one threshold for the whole rows × block block (sel: f64 scratch). */
+export function sparsegptBlockMask(work: usize, rows: i32, cols: i32, u: usize, mask: usize, sparsity: f64, i1: i32, block: i32, sel: usize): void {
+  const count = min(i1 + block, cols) - i1;
   const n = rows * count;
   for (let r = 0; r < rows; r++) {
     for (let i = 0; i < count; i++) {

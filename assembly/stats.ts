@@ -112,44 +112,75 @@ export function statsGramScratchBytes(cols: i32): i32 {
  * are exact in f64.
  */
 export function statsAddGram(x: usize, tokens: i32, cols: i32, gram: usize, scratch: usize): void {
-  const even = cols & ~1;
   for (let t0 = 0; t0 < tokens; t0 += TOKEN_CHUNK) {
-    const len = min(TOKEN_CHUNK, tokens - t0);
-    const stride = <usize>len << 3; // bytes per transposed column
-    for (let t = 0; t < len; t++) {
-      const row = x + (<usize>(t0 + t) * <usize>cols << 2);
-      for (let c = 0; c < cols; c++) {
-        store<f64>(scratch + <usize>c * stride + (<usize>t << 3), <f64>load<f32>(row + (<usize>c << 2)));
-      }
+    const len = statsGramTranspose(x, tokens, cols, t0, scratch);
+    statsGramTiles(gram, cols, len, scratch, 0, statsGramTileCount(cols));
+  }
+}
+
+/** Tiles of columns of the Gram update: the threads' unit of work (statsGramTiles). */
+export function statsGramTileCount(cols: i32): i32 {
+  return (cols + TILE - 1) / TILE;
+}
+
+/** Tokens per statsGramTranspose call (the scratch holds this many per column). */
+export function statsGramTokenChunk(): i32 {
+  return TOKEN_CHUNK;
+}
+
+/** Copies tokens t0..t0+len of x, transposed to f64, into scratch; returns len. */
+export function statsGramTranspose(x: usize, tokens: i32, cols: i32, t0: i32, scratch: usize): i32 {
+  const len = min(TOKEN_CHUNK, tokens - t0);
+  const stride = <usize>len << 3; // bytes per transposed column
+  for (let t = 0; t < len; t++) {
+    const row = x + (<usize>(t0 + t) * <usize>cols << 2);
+    for (let c = 0; c < cols; c++) {
+      store<f64>(scratch + <usize>c * stride + (<usize>t << 3), <f64>load<f32>(row + (<usize>c << 2)));
     }
-    for (let j0 = 0; j0 < cols; j0 += TILE) {
-      const j1 = min(j0 + TILE, cols);
-      const jEven = min(j1, even);
-      for (let i = 0; i < j1; i++) {
-        const a = scratch + <usize>i * stride;
-        const gRow = gram + (<usize>i * <usize>cols << 3);
-        let j = max(i, j0);
-        if (i + 1 < even && (i & 1) == 0) {
-          // Rows i, i+1 together over the even-aligned pairs of columns; j starts even (i, j0 even).
-          for (; j + 1 < jEven; j += 2) {
-            addDot2x2(a, a + stride, scratch + <usize>j * stride, scratch + <usize>(j + 1) * stride, len, gRow + (<usize>j << 3), <usize>cols);
-          }
-          // What is left of the tile for both rows.
-          for (let jj = j; jj < j1; jj++) {
-            const b = scratch + <usize>jj * stride;
-            let p = gRow + (<usize>jj << 3);
-            store<f64>(p, load<f64>(p) + dot(a, b, len));
-            p += <usize>cols << 3;
-            store<f64>(p, load<f64>(p) + dot(a + stride, b, len));
-          }
-          i++; // row i+1 is done
-          continue;
-        }
-        for (; j < j1; j++) {
-          const p = gRow + (<usize>j << 3);
-          store<f64>(p, load<f64>(p) + dot(a, scratch + <usize>j * stride, len));
-        }
+  }
+  return len;
+}
+
+/**
+ * The Gram update of one transposed chunk (len tokens) for the column tiles numbered [a, b) from
+ * the LAST tile down (the widest tiles, with the most rows i ≤ j, come first, which balances the
+ * threads' shares). Tiles write disjoint entries, each with the same sums in the same order, so
+ * any split of the tiles gives the single-call result bit for bit.
+ */
+export function statsGramTiles(gram: usize, cols: i32, len: i32, scratch: usize, a: i32, b: i32): void {
+  const last = statsGramTileCount(cols) - 1;
+  for (let rt = a; rt < b; rt++) gramTile(gram, cols, len, scratch, (last - rt) * TILE);
+}
+
+// Columns j0..j0+TILE of the Gram update, every row i ≤ j.
+function gramTile(gram: usize, cols: i32, len: i32, scratch: usize, j0: i32): void {
+  const even = cols & ~1;
+  const stride = <usize>len << 3;
+  const j1 = min(j0 + TILE, cols);
+  const jEven = min(j1, even);
+  for (let i = 0; i < j1; i++) {
+    const a = scratch + <usize>i * stride;
+    const gRow = gram + (<usize>i * <usize>cols << 3);
+    let j = max(i, j0);
+    if (i + 1 < even && (i & 1) == 0) {
+      // Rows i, i+1 together over the even-aligned pairs of columns; j starts even (i, j0 even).
+      for (; j + 1 < jEven; j += 2) {
+        addDot2x2(a, a + stride, scratch + <usize>j * stride, scratch + <usize>(j + 1) * stride, len, gRow + (<usize>j << 3), <usize>cols);
       }
+      // What is left of the tile for both rows.
+      for (let jj = j; jj < j1; jj++) {
+        const b = scratch + <usize>jj * stride;
+        let p = gRow + (<usize>jj << 3);
+        store<f64>(p, load<f64>(p) + dot(a, b, len));
+        p += <usize>cols << 3;
+        store<f64>(p, load<f64>(p) + dot(a + stride, b, len));
+      }
+      i++; // row i+1 is done
+      continue;
+    }
+    for (; j < j1; j++) {
+      const p = gRow + (<usize>j << 3);
+      store<f64>(p, load<f64>(p) + dot(a, scratch + <usize>j * stride, len));
     }
   }
 }

@@ -203,7 +203,7 @@ export function swapsErrors(w: usize, mask: usize, rows: i32, cols: i32, c: usiz
 
 // ---- the swap search --------------------------------------------------------------------
 
-// Per-call constants (single-threaded module), set by swapsRefine.
+// Per-call constants, set by swapsRefine (wasm globals: each thread's instance has its own).
 let gCols: i32 = 0;
 let gH: usize = 0;
 let gWidth: i32 = 0;
@@ -431,4 +431,47 @@ export function swapsRefine(
     store<i32>(swapsDone + (<usize>r << 2), done);
   }
   swapsErrors(w, mask, rows, cols, c, qFinal);
+}
+
+// ---- the threads' units of work: rows [r0, r1) of the whole matrix, r1 − r0 ≤ step ---------
+// Rows are independent, so any split of the rows gives the single-call result bit for bit.
+// Pointers are the whole matrix's; `scratch` is the calling thread's own block.
+
+// The chunks' scratch: swapsProduct's v, then c = H·v (f64 [step, cols]) at this offset.
+@inline function productBytes(cols: i32, step: i32): usize {
+  return (<usize>swapsProductScratchBytes(step, cols) + 63) & ~63;
+}
+
+/** Scratch bytes of one thread's swapsErrorsChunk calls. */
+export function swapsErrorsChunkScratchBytes(cols: i32, step: i32): i32 {
+  return <i32>productBytes(cols, step) + 8 * step * cols;
+}
+
+/** q[r] = vᵀHv per row r of [r0, r1) (v = w ⊙ mask, or w when mask = 0). */
+export function swapsErrorsChunk(w: usize, mask: usize, cols: i32, h: usize, q: usize, scratch: usize, step: i32, r0: i32, r1: i32): void {
+  const off = <usize>r0 * <usize>cols;
+  const m = mask != 0 ? mask + off : 0;
+  const c = scratch + productBytes(cols, step);
+  swapsProduct(w + (off << 2), m, r1 - r0, cols, h, c, scratch);
+  swapsErrors(w + (off << 2), m, r1 - r0, cols, c, q + (<usize>r0 << 3));
+}
+
+/** Scratch bytes of one thread's swapsRefineChunk calls. */
+export function swapsRefineChunkScratchBytes(cols: i32, step: i32, width: i32): i32 {
+  return swapsErrorsChunkScratchBytes(cols, step) + swapsScratchBytes(cols, width);
+}
+
+/** swapsRefine (c = H·v first) on rows [r0, r1). */
+export function swapsRefineChunk(
+  w: usize, mask: usize, cols: i32, h: usize, nmM: i32, maxSwaps: i32, width: i32,
+  qInit: usize, qFinal: usize, swapsDone: usize, scratch: usize, step: i32, r0: i32, r1: i32,
+): void {
+  const off = <usize>r0 * <usize>cols;
+  const wr = w + (off << 2);
+  const mr = mask + off;
+  const c = scratch + productBytes(cols, step);
+  const own = c + <usize>(8 * step * cols);
+  swapsProduct(wr, mr, r1 - r0, cols, h, c, scratch);
+  const rowOff = <usize>r0 << 3;
+  swapsRefine(wr, mr, r1 - r0, cols, h, c, nmM, maxSwaps, width, qInit + rowOff, qFinal + rowOff, swapsDone + (<usize>r0 << 2), own);
 }

@@ -90,3 +90,17 @@ export function benchAsync(name, fn, { minSamples, maxTime }) {
     bench.run({ async: true });
   });
 }
+
+/**
+ * The thread counts a bench compares in one run: 1 and `--threads N` (default 'auto': every core,
+ * as the package's own 'auto' counts them), e.g. [1, 2] on a 2-core machine; [1] with --threads 1.
+ */
+export async function threadCounts() {
+  const t = flag('--threads', 'auto');
+  const n = t === 'auto' ? (await import('node:os')).availableParallelism() : Number(t);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--threads must be auto or a positive integer (got ${t})`);
+  return [...new Set([1, n])];
+}
+
+/** "1.85×": how many times faster `ms` is than `baseMs` (the 1-thread time). */
+export const speedup = (baseMs, ms) => `${(baseMs / ms).toFixed(2)}×`;

@@ -5,7 +5,10 @@
 //
 //   npm run build && node bench/e2e.bench.mjs [--layers 8] [--hidden 2048] [--ff 5632] [--vocab 32000]
 //                                             [--nsamples 4] [--seqlen 128] [--device auto] [--keep]
+//                                             [--threads auto|N]
 //
+// The prune run is made on 1 thread and on N (--threads, default every core) with the speed-up
+// of each stage; the fields without a thread count are the N-thread run's.
 // Memory target (issue 5): peak RSS < 2 × the largest layer + the calibration activations +
 // 200 MB, whatever the model's size. The layer counts at its size as computed (f32: the backend
 // holds the layer's weights in f32); that is the target checked (memory.target in the JSON, the
@@ -20,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { speedup, threadCounts } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const distPath = process.env.DSNOT_DIST ? resolve(process.env.DSNOT_DIST) : join(here, '..', 'dist', 'index.js');
@@ -29,29 +33,29 @@ const MB = 2 ** 20;
 // ---- child phases ---------------------------------------------------------------------------
 const phaseAt = process.argv.indexOf('--phase');
 if (phaseAt >= 0) {
-  const [name, folder, device] = process.argv.slice(phaseAt + 1);
-  const result = await runPhase(name, folder, device);
+  const [name, folder, device, threads] = process.argv.slice(phaseAt + 1);
+  const result = await runPhase(name, folder, device, Number(threads));
   result.maxRssBytes = process.resourceUsage().maxRSS * 1024;
   process.stdout.write(JSON.stringify(result));
   process.exit(0);
 }
 
-async function runPhase(name, folder, device) {
+async function runPhase(name, folder, device, threads) {
   if (name === 'baseline') {
     // The library loaded, the model opened, a backend created: the floor under the prune run.
     const m = await lib.openModel(folder);
-    await lib.acquireBackend(device);
+    await lib.acquireBackend(device, { threads });
     await m.close();
     return {};
   }
   if (name === 'prune') {
     const out = join(folder, 'out');
-    const calibration = { tokens: JSON.parse(process.argv[process.argv.indexOf('--phase') + 4]) };
+    const calibration = { tokens: JSON.parse(process.argv[process.argv.indexOf('--phase') + 5]) };
     const t0 = performance.now();
-    const report = await lib.prune({ model: folder, output: out, calibration, device });
+    const report = await lib.prune({ model: folder, output: out, calibration, device, threads });
     const ms = performance.now() - t0;
     rmSync(out, { recursive: true, force: true });
-    return { ms, timings: report.timings, device: report.device, adapter: report.adapter, sparsityCheck: report.sparsityCheck, pruneMsPerLinear: report.totals.pruneMs / report.totals.linears };
+    return { ms, threads: report.threads, timings: report.timings, device: report.device, adapter: report.adapter, sparsityCheck: report.sparsityCheck, pruneMsPerLinear: report.totals.pruneMs / report.totals.linears };
   }
   throw new Error(`unknown phase ${name}`);
 }
@@ -69,6 +73,7 @@ const { values: opt } = parseArgs({
     seqlen: { type: 'string', default: '128' },
     device: { type: 'string', default: 'auto' },
     keep: { type: 'boolean', default: false },
+    threads: { type: 'string', default: 'auto' },
   },
 });
 const dims = {
@@ -141,10 +146,10 @@ async function writeModel(folder, d) {
 }
 
 // ---- GEMM throughput at the model's shapes, per backend -------------------------------------
-async function gemmThroughput(device, tokens) {
+async function gemmThroughput(device, tokens, threads) {
   let backend;
   try {
-    backend = await lib.acquireBackend(device);
+    backend = await lib.acquireBackend(device, { threads });
   } catch (e) {
     return { device, unavailable: e.message };
   }
@@ -177,12 +182,12 @@ async function gemmThroughput(device, tokens) {
     out.push({ shape: `${rows}×${s.inDim} · (${s.outDim}×${s.inDim})ᵀ`, linear: s.name, gflops: (2 * rows * s.inDim * s.outDim) / sec / 1e9 });
     for (const t of [x, w, y]) backend.release(t);
   }
-  return { device, adapter: backend.adapterName, fallbackAdapter: backend.isFallbackAdapter, tokens: rows, shapes: out };
+  return { device, threads: backend.threads, adapter: backend.adapterName, fallbackAdapter: backend.isFallbackAdapter, tokens: rows, shapes: out };
 }
 
 // ---- main ------------------------------------------------------------------------------------
-function child(name, folder, device, extra = []) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, folder, device, ...extra], {
+function child(name, folder, device, threads, extra = []) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, folder, device, String(threads), ...extra], {
     encoding: 'utf8', maxBuffer: 64 * MB, stdio: ['ignore', 'pipe', 'inherit'],
   });
   if (r.status !== 0) throw new Error(`phase ${name} failed (status ${r.status})`);
@@ -205,9 +210,15 @@ try {
     return seed % dims.vocab;
   }));
 
-  const baseline = child('baseline', folder, opt.device);
-  const run = child('prune', folder, opt.device, [JSON.stringify(windows)]);
-  const gemm = [await gemmThroughput('wasm', nsamples * seqlen), await gemmThroughput('webgpu', nsamples * seqlen)];
+  const THREADS = await threadCounts();
+  const most = THREADS[THREADS.length - 1];
+  const baseline = child('baseline', folder, opt.device, most);
+  const runs = THREADS.map((threads) => child('prune', folder, opt.device, threads, [JSON.stringify(windows)]));
+  const run = runs[runs.length - 1];
+  const gemm = [
+    ...await Promise.all(THREADS.map((t) => gemmThroughput('wasm', nsamples * seqlen, t))),
+    await gemmThroughput('webgpu', nsamples * seqlen, 1),
+  ];
 
   // GEMM FLOPs of the pipeline's forward passes: every calibration token through every linear, twice (dense and pruned pass).
   const gemmFlops = 2 * 2 * nsamples * seqlen * (layerParams - 2 * dims.hidden) * dims.layers;
@@ -222,6 +233,12 @@ try {
     calibration: { nsamples, seqlen, activationBytes: activations },
     device: run.device,
     adapter: run.adapter,
+    threads: run.threads,
+    // Each prune run's stages by thread count (the speed-up: the 1-thread time over this one).
+    byThreads: runs.map((r) => ({
+      threads: r.threads, wallSeconds: r.ms / 1000, split: { ...r.timings },
+      speedup: { wall: runs[0].ms / r.ms, forward: runs[0].timings.forwardMs / r.timings.forwardMs, prune: runs[0].timings.pruneMs / r.timings.pruneMs },
+    })),
     wallSeconds: run.ms / 1000,
     split: { loadMs: run.timings.loadMs, forwardMs: run.timings.forwardMs, pruneMs: run.timings.pruneMs, writeMs: run.timings.writeMs },
     pipelineForwardGflops: gemmFlops / (run.timings.forwardMs / 1000) / 1e9,
@@ -255,11 +272,17 @@ try {
   console.log(`| forward (dense + pruned passes) | ${s(run.timings.forwardMs)} |`);
   console.log(`| prune (stats + masks + DSnoT) | ${s(run.timings.pruneMs)} |`);
   console.log(`| write (tensors, checkpoints, copy) | ${s(run.timings.writeMs)} |`);
-  console.log(`| total wall (${run.device}) | ${s(run.ms)} |`);
+  console.log(`| total wall (${run.device}, ${run.threads} threads) | ${s(run.ms)} |`);
+  console.log(`| threads | load | forward | prune | write | wall | speed-up (forward / prune / wall) |\n| ---: | ---: | ---: | ---: | ---: | ---: | --- |`);
+  for (const r of runs) {
+    const t = r.timings;
+    const b = runs[0].timings;
+    console.log(`| ${r.threads} | ${s(t.loadMs)} | ${s(t.forwardMs)} | ${s(t.pruneMs)} | ${s(t.writeMs)} | ${s(r.ms)} | ${speedup(b.forwardMs, t.forwardMs)} / ${speedup(b.pruneMs, t.pruneMs)} / ${speedup(runs[0].ms, r.ms)} |`);
+  }
   console.log(`pipeline forward: ${result.pipelineForwardGflops.toFixed(1)} GEMM GFLOP/s`);
   for (const g of gemm) {
     if (g.unavailable) console.log(`GEMM ${g.device}: unavailable (${g.unavailable.split('\n')[0]})`);
-    else console.log(`GEMM ${g.device} (${g.adapter}${g.fallbackAdapter ? ', fallback adapter' : ''}, ${g.tokens} rows): ${g.shapes.map((x) => `${x.linear} ${x.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
+    else console.log(`GEMM ${g.device}${g.device === 'wasm' ? ` ${g.threads}t` : ''} (${g.adapter}${g.fallbackAdapter ? ', fallback adapter' : ''}, ${g.tokens} rows): ${g.shapes.map((x) => `${x.linear} ${x.gflops.toFixed(1)}`).join(', ')} GFLOP/s`);
   }
   console.log(`| memory | size |\n| --- | ---: |`);
   console.log(`| one layer as stored (F16) | ${mb(layerF16)} |`);

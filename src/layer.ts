@@ -10,10 +10,11 @@
 // on an uploaded copy of its host weight.
 import type { Backend, DeviceKind, DeviceOption, DeviceTensor } from './backends/backend.js';
 import type { ColumnVectors, MetricKind } from './backends/prune-kernels.js';
+import type { ThreadsOption } from './backends/wasm/threads.js';
 import { acquireBackend } from './backends/select.js';
 import { columnVectors, type LayerStats } from './stats.js';
 import { Workspace } from './models/decoder.js';
-import { SPARSEGPT_BLOCK, validateLayerOptions, validateOnBackendOptions, type LayerSettingsPlan } from './validate.js';
+import { SPARSEGPT_BLOCK, checkWeightValues, validateLayerOptions, validateOnBackendOptions, type LayerSettingsPlan } from './validate.js';
 
 export type InitMethod = 'magnitude' | 'wanda' | 'sparsegpt' | 'ria';
 export type RefineMethod = 'none' | 'dsnot' | 'swaps';
@@ -69,6 +70,11 @@ export interface LayerSettings {
    * smallest per row (DSnoT's magnitude initial mask). Default: 'matrix' without DSnoT, 'row' with it.
    */
   magnitudeScope?: 'matrix' | 'row';
+  /**
+   * Threads of the wasm kernels (here, or where a WebGPU backend lends work to wasm): 'auto'
+   * (default: every core, at most 16) or a count. Results are bit-identical for every count.
+   */
+  threads?: ThreadsOption;
 }
 
 export interface PruneLayerOptions extends LayerSettings {
@@ -97,6 +103,8 @@ export interface PruneLayerResult {
   trueError: TrueErrors | null;
   /** Where the refinement ran (the initial metric may have run on the requested backend). */
   device: DeviceKind;
+  /** CPU threads of the wasm kernels that ran the refinement (1 when it ran on WebGPU). */
+  threads: number;
   /**
    * Milliseconds: initMs = initial metric and mask (read back included), dsnotMs = the DSnoT
    * kernel (or, without DSnoT, the error of the initial mask), totalMs = the whole call
@@ -139,7 +147,7 @@ export interface PruneOnBackendResult extends Omit<PruneLayerResult, 'mask' | 'w
   initMask: Uint8Array | null;
 }
 
-type ReadBack = Required<NonNullable<PruneOnBackendOptions['readBack']>>;
+type ReadBack = Required<NonNullable<PruneOnBackendOptions['readBack']>> | { mask: Uint8Array; weight: Float32Array; initMask: Uint8Array };
 
 const SPARSEGPT_PERCDAMP = 0.01;
 /** pruneLayerOnBackend's buffers in a caller's scratch Workspace. */
@@ -148,17 +156,33 @@ const SCRATCH_MASK = 'pruneLayer.mask';
 
 export async function pruneLayer(options: PruneLayerOptions): Promise<PruneLayerResult> {
   const t0 = performance.now();
-  const plan = validateLayerOptions(options);
-  const requested = options.backend ?? (await acquireBackend(plan.device));
+  const plan = validateLayerOptions(options, false);
+  const requested = options.backend ?? (await acquireBackend(plan.device, { threads: plan.threads }));
   // SparseGPT as a method, swaps and the guard run where their kernels are: the copy goes straight there.
-  const backend = needsSparseGpt(plan) ? await sparseGptHost(requested) : needsSwaps(plan) ? await swapsHost(requested) : requested;
+  const backend = needsSparseGpt(plan) ? await sparseGptHost(requested, plan) : needsSwaps(plan) ? await swapsHost(requested, plan) : requested;
   const weight = backend.upload('f32', plan.weight);
+  // The results' arrays are made first, so that their pages are touched while threads compute.
+  const n = plan.rows * plan.cols;
+  const out = { mask: new Uint8Array(n), weight: new Float32Array(n), initMask: new Uint8Array(n) };
+  const stops = [out.initMask, out.mask, out.weight].map((a) => prefaulting(backend, a));
   try {
-    const r = await pruneInPlace(plan, backend, weight, { mask: true, weight: true, initMask: true }, undefined, plan.weight);
+    // The values are checked on the backend (over its threads); the host finds the first bad one.
+    if (backend.anyNonFinite ? backend.anyNonFinite(weight, n) : true) checkWeightValues(plan.weight, plan.cols);
+    const r = await pruneInPlace(plan, backend, weight, out, undefined, plan.weight);
     return { ...r, mask: r.mask!, weight: r.weight!, initMask: r.initMask!, timings: { ...r.timings, totalMs: performance.now() - t0 } };
   } finally {
+    for (const stop of stops) stop();
     backend.release(weight);
   }
+}
+
+/** Arrays being prefaulted by a backend, and how to stop that before they are written. */
+const prefaulted = new WeakMap<ArrayBufferView, () => void>();
+
+function prefaulting(backend: Backend, a: Float32Array | Uint8Array): () => void {
+  const stop = backend.prefault?.(a) ?? (() => {});
+  prefaulted.set(a, stop);
+  return stop;
 }
 
 export async function pruneLayerOnBackend(options: PruneOnBackendOptions): Promise<PruneOnBackendResult> {
@@ -191,7 +215,7 @@ async function pruneInPlace(
     const tInit = performance.now();
     const columns = columnVectors(plan.stats, plan.dsnot ? plan.dsnot.powOfVarRegrowing : 1);
     await initialMask(plan, backend, weight, metric, mask, columns.sqrtScaler);
-    const initMask = readBack.initMask ? ((await backend.read(mask)) as Uint8Array) : null;
+    const initMask = readBack.initMask ? await readInto(backend, mask, readBack.initMask) : null;
     const tRefine = performance.now();
     const refined = await refine(plan, backend, weight, mask, metric, columns);
     const tDone = performance.now();
@@ -201,6 +225,7 @@ async function pruneInPlace(
       weight: await readInto(backend, weight, readBack.weight),
       initMask,
       ...refined,
+      threads: await threadsOf(refined.device, backend, plan),
       timings: { initMs: tRefine - tInit, dsnotMs: tDone - tRefine, totalMs: performance.now() - tInit },
     };
   } finally {
@@ -217,7 +242,7 @@ async function initialMask(
   let colScale: Float32Array | null = null;
   if (kind === 'wanda') colScale = sqrtScaler;
   if (kind === 'ria') colScale = riaColumnScale(sqrtScaler);
-  if (kind === 'obs') colScale = obsColumnScale(await sparseGptHost(backend), plan.hessian!, plan.cols);
+  if (kind === 'obs') colScale = obsColumnScale(await sparseGptHost(backend, plan), plan.hessian!, plan.cols);
   backend.metric(weight, plan.rows, plan.cols, kind, colScale, metric);
   if (plan.nm) backend.selectNM(metric, plan.rows, plan.cols, plan.nm.n, plan.nm.m, mask);
   else if (plan.init === 'magnitude' && plan.magnitudeScope === 'matrix') {
@@ -246,7 +271,7 @@ async function refine(
 
   if (plan.refine === 'swaps') {
     const before = await dsnotOn(backend, weight, mask, 0, false);
-    const r = await onSwapsHost(backend, weight, mask, (b, w, m) => b.swaps({
+    const r = await onSwapsHost(plan, backend, weight, mask, (b, w, m) => b.swaps({
       weight: w, rows: plan.rows, cols: plan.cols, mask: m, hessian: h!, nm: plan.nm,
       maxSwaps: plan.swaps!.maxSwaps, width: plan.swaps!.width,
     }));
@@ -261,7 +286,7 @@ async function refine(
   if (plan.dsnot?.guard || (h && backend.hasSwaps)) {
     // One kernel gives the mask and both true errors (on a backend with the true-error kernels;
     // lent there, N:M's initial metric goes along).
-    const r = await onSwapsHost(backend, weight, mask, async (b, w, m) => {
+    const r = await onSwapsHost(plan, backend, weight, mask, async (b, w, m) => {
       const im = plan.nm && b !== backend ? b.upload('f32', (await backend.read(metric)) as Float32Array) : metric;
       try {
         return await dsnotOn(b, w, m, cycles, h !== null, im);
@@ -280,7 +305,7 @@ async function refine(
 }
 
 async function trueErrorsOf(backend: Backend, weight: DeviceTensor, mask: DeviceTensor | null, plan: LayerSettingsPlan): Promise<Float64Array> {
-  const r = await onSwapsHost(backend, weight, mask, (b, w, m) => b.trueErrors(w, m, plan.rows, plan.cols, plan.hessian!), false);
+  const r = await onSwapsHost(plan, backend, weight, mask, (b, w, m) => b.trueErrors(w, m, plan.rows, plan.cols, plan.hessian!), false);
   return r.value;
 }
 
@@ -289,11 +314,11 @@ async function trueErrorsOf(backend: Backend, weight: DeviceTensor, mask: Device
  * the mask (the mask, which fn may change, is copied back unless `writesMask` is false).
  */
 async function onSwapsHost<T>(
-  backend: Backend, weight: DeviceTensor, mask: DeviceTensor | null,
+  plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, mask: DeviceTensor | null,
   fn: (b: Backend, w: DeviceTensor, m: DeviceTensor) => Promise<T>, writesMask = true,
 ): Promise<{ value: T; device: DeviceKind }> {
   if (backend.hasSwaps) return { value: await fn(backend, weight, mask as DeviceTensor), device: backend.kind };
-  const host = await swapsHost(backend);
+  const host = await swapsHost(backend, plan);
   const w = host.upload('f32', (await backend.read(weight)) as Float32Array);
   const m = mask ? host.upload('u8', (await backend.read(mask)) as Uint8Array) : null;
   try {
@@ -306,20 +331,27 @@ async function onSwapsHost<T>(
   }
 }
 
+/** The thread count of the wasm kernels that ran on `device` (this backend, or the wasm one it lends to). */
+async function threadsOf(device: DeviceKind, backend: Backend, plan: LayerSettingsPlan): Promise<number> {
+  if (device !== 'wasm') return 1;
+  return backend.kind === 'wasm' ? backend.threads : (await acquireBackend('wasm', { threads: plan.threads })).threads;
+}
+
 /** A backend that has the exact-swap and true-error kernels: this one, or wasm. */
-async function swapsHost(backend: Backend): Promise<Backend> {
-  return backend.hasSwaps ? backend : acquireBackend('wasm');
+async function swapsHost(backend: Backend, plan: LayerSettingsPlan): Promise<Backend> {
+  return backend.hasSwaps ? backend : acquireBackend('wasm', { threads: plan.threads });
 }
 
 /** A tensor back on the host as readBack asks: not at all, into a new array, or into the given one. */
 async function readInto<T extends Float32Array | Uint8Array>(backend: Backend, t: DeviceTensor, want: boolean | T): Promise<T | null> {
   if (want === false) return null;
+  if (want !== true) prefaulted.get(want)?.();
   return (want === true ? await backend.read(t) : await backend.read(t, want)) as T;
 }
 
 /** A backend that has the SparseGPT kernels: this one, or wasm (and the result says so). */
-async function sparseGptHost(backend: Backend): Promise<Backend> {
-  return backend.hasSparseGpt ? backend : acquireBackend('wasm');
+async function sparseGptHost(backend: Backend, plan: LayerSettingsPlan): Promise<Backend> {
+  return backend.hasSparseGpt ? backend : acquireBackend('wasm', { threads: plan.threads });
 }
 
 /**
@@ -347,7 +379,7 @@ async function sparseGptMethod(
   plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, readBack: ReadBack,
   scratch: Workspace | undefined, known: Float32Array | null,
 ): Promise<PruneOnBackendResult> {
-  const host = await sparseGptHost(backend);
+  const host = await sparseGptHost(backend, plan);
   const n = plan.rows * plan.cols;
   // Its error compares the kept weights before and after the update: keep the values before.
   const original = known ?? ((await backend.read(weight)) as Float32Array);
@@ -386,7 +418,7 @@ async function sparseGptMethod(
     return {
       mask: readBack.mask === false ? null : outMask, weight: updated,
       initMask: readBack.initMask ? outMask!.slice() : null, initError: error.slice(), error, cycles: 0, swaps: 0, trueError,
-      device: host.kind, timings: { initMs: t1 - tInit, dsnotMs: 0, totalMs: performance.now() - tInit },
+      device: host.kind, threads: host.threads, timings: { initMs: t1 - tInit, dsnotMs: 0, totalMs: performance.now() - tInit },
     };
   } finally {
     if (!sharedMask) host.release(mask);

@@ -14,6 +14,7 @@
 // pruned path (perplexity after) through the same layers, so the model is read once.
 import type { Backend, DeviceKind, DeviceOption } from './backends/backend.js';
 import { acquireBackend, deviceSelectionNote } from './backends/select.js';
+import type { ThreadsOption } from './backends/wasm/threads.js';
 import { evalWindows, type EvalProtocol, type EvalWindow } from './eval/perplexity.js';
 import { loadTokenizer } from './calib/tokenizers.js';
 import { copySideFiles, openModel, type OpenedModel } from './io/model.js';
@@ -42,7 +43,7 @@ import {
 import { denseStats } from './pipeline/dense-stats.js';
 import { layerTarget, outlierRatios, owlProfile, type SparsityProfileOption, type SparsityProfileReport } from './pipeline/owl.js';
 import type { LayerStats } from './stats.js';
-import { DsnotInputError, type Sparsity } from './validate.js';
+import { DsnotInputError, checkThreads, type Sparsity } from './validate.js';
 
 export type { CalibrationInput } from './pipeline/calibration.js';
 export type { SkipOption } from './pipeline/options.js';
@@ -106,6 +107,12 @@ export interface PruneOptions {
   /** Exact-swap options (refine 'swaps'). */
   swaps?: SwapsOptions;
   device?: DeviceOption;
+  /**
+   * Threads of the wasm kernels: 'auto' (default: every core, at most 16) or a count. The output
+   * is byte-identical for every count. In a browser page that is not cross-origin isolated there
+   * is no SharedArrayBuffer: one thread runs, and a progress message and report.threadsNote say so.
+   */
+  threads?: ThreadsOption;
   /** Linears the refinement leaves at their initial mask; default: none for swaps, ['mlp'] for DSnoT (the authors'); 'none' refines all. */
   skip?: SkipOption;
   /** Calibration windows sampled from text; default 128. Ignored for given token windows. */
@@ -139,6 +146,8 @@ interface Plan {
   calibKind: PruneReport['calibration']['kind'];
   evaluation: { windows: EvalWindow[]; seqlen: number; protocol: EvalProtocol; tokens: number } | null;
   backend: Backend;
+  /** The `threads` option (not part of the fingerprint: every count gives the same output). */
+  threads: ThreadsOption;
   fingerprint: string;
   /** The input's weight files by size and mtime when the run started (checked before each layer and the commit). */
   stamp: string;
@@ -165,6 +174,7 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
     try {
       const { journal, restarted } = await output.begin(plan.fingerprint, plan.stamp, options.resume ?? true);
       if (restarted) notice(restarted);
+      if (plan.backend.threadsNote) notice(plan.backend.threadsNote);
       if (journal?.phase === 'commit' && journal.commitFiles) {
         // Interrupted while renaming finished files into place: check, and finish that, nothing else.
         const report = journal.report as PruneReport;
@@ -192,7 +202,8 @@ async function makePlan(options: PruneOptions, opts: ResolvedPruneOptions, opene
   if (seqlen > spec.maxPositions) throw new DsnotInputError(`seqlen ${seqlen} exceeds the model's ${spec.maxPositions} positions`);
   const calib = await resolveCalibration(options.calibration, opened, { nsamples: opts.nsamples, seqlen, seed: opts.seed });
   const evaluation = options.evaluation ? await evaluationWindows(options.evaluation, opened) : null;
-  const backend = await acquireBackend(opts.device);
+  const threads = checkThreads(options.threads);
+  const backend = await acquireBackend(opts.device, { threads });
   const given = calib.kind === 'tokens';
   const fingerprint = await sha256Hex(
     JSON.stringify({
@@ -208,7 +219,7 @@ async function makePlan(options: PruneOptions, opts: ResolvedPruneOptions, opene
     idsBytes(calib.windows),
     evaluation ? idsBytes(evaluation.windows.flatMap((w) => [w.inputs, w.targets])) : '',
   );
-  return { opened, opts: { ...opts, seqlen }, windows: calib.windows, calibKind: calib.kind, evaluation, backend, fingerprint, stamp: await inputStamp(opened) };
+  return { opened, opts: { ...opts, seqlen }, windows: calib.windows, calibKind: calib.kind, evaluation, backend, threads, fingerprint, stamp: await inputStamp(opened) };
 }
 
 /** A folder output that no longer exists (removed during the run). */
@@ -473,7 +484,7 @@ async function pruneLinear(run: Run, layer: DecoderLayer, layerSpec: LayerSpec, 
   // run's host buffers.
   const result = await pruneLayerOnBackend({
     weight: layer.tensor(l.weight), rows: l.out, cols: l.in, stats, sparsity, init: opts.init,
-    ...linearRefinement(opts, refined), backend, scratch: run.scratch.ws,
+    ...linearRefinement(opts, refined), backend, threads: plan.threads, scratch: run.scratch.ws,
     readBack: { mask: buffers.u8(n), weight: buffers.f32(n) },
   });
   const dtype = plan.opened.reader.info(l.weight)!.dtype;
@@ -657,6 +668,8 @@ function makeReport(
     device,
     adapter: plan.backend.adapterName,
     deviceNote: opts.device === 'auto' ? deviceSelectionNote() : null,
+    threads: plan.backend.threads,
+    threadsNote: plan.backend.threadsNote,
     linears: entries,
     totals,
     sparsityCheck: totals.weights ? totals.zeros / totals.weights : 0,

@@ -10,6 +10,7 @@
 import type { Backend, DeviceOption, DeviceTensor } from './backends/backend.js';
 import type { ColumnVectors, RawStats, StatsHandle } from './backends/prune-kernels.js';
 import { acquireBackend } from './backends/select.js';
+import type { ThreadsOption } from './backends/wasm/threads.js';
 import { checkPositiveInteger, DsnotInputError, firstNonFinite, type FloatVector } from './validate.js';
 
 /** Statistics of one linear's input: from a StatsAccumulator, or given (F32 or F64 [cols]). */
@@ -28,6 +29,8 @@ export interface StatsAccumulatorOptions {
   hessian?: boolean;
   /** Where the sums live: a device option, or a backend the caller already holds. Default 'auto'. */
   device?: DeviceOption | Backend;
+  /** Threads of the wasm kernels (the Hessian's update runs over them): 'auto' (default) or a count. */
+  threads?: ThreadsOption;
 }
 
 export class StatsAccumulator {
@@ -42,7 +45,7 @@ export class StatsAccumulator {
   static async create(cols: number, options: StatsAccumulatorOptions = {}): Promise<StatsAccumulator> {
     checkPositiveInteger('cols', cols);
     const device = options.device ?? 'auto';
-    const backend = typeof device === 'string' ? await acquireBackend(device) : device;
+    const backend = typeof device === 'string' ? await acquireBackend(device, { threads: options.threads }) : device;
     return new StatsAccumulator(cols, backend, backend.statsCreate(cols, options.hessian ?? false));
   }
 

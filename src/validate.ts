@@ -64,6 +64,18 @@ export function checkDevice(v: unknown): DeviceOption {
   return v;
 }
 
+/** Most threads a `threads` option may ask for (the chunk runner's result slots). */
+export const MAX_THREADS = 64;
+
+/** 'auto' or a whole number of threads from 1 to MAX_THREADS. */
+export function checkThreads(v: unknown): 'auto' | number {
+  if (v === undefined || v === 'auto') return 'auto';
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_THREADS) {
+    fail(`threads must be 'auto' or an integer from 1 to ${MAX_THREADS} (got ${String(v)})`);
+  }
+  return v;
+}
+
 export type Sparsity = number | { n: number; m: number };
 
 /** Unstructured ratio in [0, 1), or N:M with 1 ≤ n < m and m dividing cols. */
@@ -117,6 +129,7 @@ export interface LayerSettingsPlan {
   swaps: Required<SwapsOptions> | null;
   magnitudeScope: 'matrix' | 'row';
   device: DeviceOption;
+  threads: 'auto' | number;
 }
 
 const INITS: readonly InitMethod[] = ['magnitude', 'wanda', 'sparsegpt', 'ria'];
@@ -134,15 +147,25 @@ export const DEFAULT_SWAP_WIDTH = 16;
 /** SparseGPT's column block (ALGORITHM.md §7): an N:M group must not straddle two blocks. */
 export const SPARSEGPT_BLOCK = 128;
 
-export function validateLayerOptions(o: PruneLayerOptions): LayerPlan {
+/**
+ * pruneLayer's options. `checkValues` false leaves the weight's values to the caller (pruneLayer
+ * checks them on the backend after the upload, over its threads, then calls checkWeightValues
+ * only to name the first bad one).
+ */
+export function validateLayerOptions(o: PruneLayerOptions, checkValues = true): LayerPlan {
   if (o === null || typeof o !== 'object') fail('pruneLayer needs an options object');
   const rows = checkPositiveInteger('rows', o.rows);
   const cols = checkPositiveInteger('cols', o.cols);
   if (!(o.weight instanceof Float32Array)) fail('weight must be a Float32Array [rows, cols]');
   if (o.weight.length !== rows * cols) fail(`weight has ${o.weight.length} values; rows × cols = ${rows} × ${cols} = ${rows * cols}`);
-  const bad = firstNonFinite(o.weight);
-  if (bad >= 0) fail(`weight[${Math.floor(bad / cols)}, ${bad % cols}] is ${o.weight[bad]}: weights must be finite`);
+  if (checkValues) checkWeightValues(o.weight, cols);
   return { weight: o.weight, ...validateLayerSettings(o, rows, cols) };
+}
+
+/** Fails naming the first NaN or ±inf of a [rows, cols] weight. */
+export function checkWeightValues(weight: Float32Array, cols: number): void {
+  const bad = firstNonFinite(weight);
+  if (bad >= 0) fail(`weight[${Math.floor(bad / cols)}, ${bad % cols}] is ${weight[bad]}: weights must be finite`);
 }
 
 /**
@@ -161,7 +184,7 @@ export function validateOnBackendOptions(o: PruneOnBackendOptions): LayerSetting
   return validateLayerSettings(o, rows, cols);
 }
 
-function validateLayerSettings(o: LayerSettings & { device?: unknown }, rows: number, cols: number): LayerSettingsPlan {
+function validateLayerSettings(o: LayerSettings & { device?: unknown; threads?: unknown }, rows: number, cols: number): LayerSettingsPlan {
   const { ratio, nm } = checkSparsity(o.sparsity, cols);
   if (!INITS.includes(o.init)) fail(`init must be 'magnitude', 'wanda', 'sparsegpt' or 'ria' (got ${String(o.init)})`);
   const refine = resolveRefine(o.refine, o.dsnot);
@@ -192,7 +215,7 @@ function validateLayerSettings(o: LayerSettings & { device?: unknown }, rows: nu
     k: nm ? 0 : Math.floor(cols * ratio),
     init: o.init, refine, dsnot, swaps,
     magnitudeScope: o.magnitudeScope ?? (refine === 'none' ? 'matrix' : 'row'),
-    device,
+    device, threads: checkThreads(o.threads),
   };
 }
 

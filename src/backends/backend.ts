@@ -52,9 +52,20 @@ export interface BackendInfo {
   readonly adapterName: string;
   /** True for software adapters such as SwiftShader or lavapipe (slow: 'auto' avoids them). */
   readonly isFallbackAdapter: boolean;
+  /** CPU threads the wasm kernels run on (1 on WebGPU, whose lent wasm work has its own count). */
+  readonly threads: number;
+  /** Why fewer threads run than were asked for (e.g. no SharedArrayBuffer); null when all do. */
+  readonly threadsNote: string | null;
 }
 
 export interface Backend extends BackendInfo, TensorStore, PruneKernels, ForwardKernels {
   /** Free every device resource. The backend is unusable afterwards. */
   dispose(): void;
+  /**
+   * Optional (wasm with threads): touch the pages of a fresh host array in the main thread's idle
+   * moments while worker threads run kernels, since on fresh memory the page faults cost more
+   * than the copy into it. Returns a function to call before the array is written (it drops the
+   * part not yet done).
+   */
+  prefault?(array: Float32Array | Uint8Array): () => void;
 }

@@ -123,6 +123,9 @@ export interface PruneKernels {
   statsRead(h: StatsHandle): Promise<RawStats>;
   statsFree(h: StatsHandle): void;
 
+  /** Optional: whether an f32 tensor holds NaN or ±inf (without it, callers check their host copy). */
+  anyNonFinite?(t: DeviceTensor, length: number): boolean;
+
   // --- metric ---
   /** out[r,c] = the initial metric (f32). colScale: wanda sqrtScaler, obs c_j, ria scaler_row^¼; null for magnitude. */
   metric(weight: DeviceTensor, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null, out: DeviceTensor): void;

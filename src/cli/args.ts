@@ -120,3 +120,11 @@ export function oneOf<T extends string>(args: ParsedArgs, name: string, allowed:
   if (!(allowed as readonly string[]).includes(v)) throw new CliUsageError(`--${name} must be one of ${allowed.join(', ')} (got '${v}')`);
   return v as T;
 }
+
+/** --threads auto|N (the API checks the range). */
+export function threadsFlag(args: ParsedArgs): 'auto' | number {
+  const v = optionalString(args, 'threads') ?? 'auto';
+  if (v === 'auto') return v;
+  if (!/^\d+$/.test(v.trim())) throw new CliUsageError(`--threads must be 'auto' or a number of threads (got '${v}')`);
+  return Number(v);
+}

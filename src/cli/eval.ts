@@ -3,7 +3,7 @@
 import { loadTokenizer } from '../calib/tokenizers.js';
 import { evaluate, type EvalProtocol, type EvaluateResult } from '../eval/perplexity.js';
 import { openModel } from '../io/model.js';
-import { CliUsageError, DEVICE_CHOICES, oneOf, optionalString, parseCommand, type FlagSpec } from './args.js';
+import { CliUsageError, DEVICE_CHOICES, oneOf, optionalString, parseCommand, threadsFlag, type FlagSpec } from './args.js';
 import { integerFlag, readText, readTokenStream } from './inputs.js';
 import { ProgressBar } from './progress.js';
 
@@ -12,6 +12,7 @@ const FLAGS: FlagSpec = {
   tokens: { type: 'string' },
   seqlen: { type: 'string' },
   device: { type: 'string' },
+  threads: { type: 'string' },
   protocol: { type: 'string' },
   'max-tokens': { type: 'string' },
   json: { type: 'boolean' },
@@ -19,7 +20,7 @@ const FLAGS: FlagSpec = {
 };
 
 const HELP = `usage: dsnot eval MODEL (--text FILE | --tokens FILE.json) [--seqlen 2048] [--device auto|wasm|webgpu]
-            [--protocol authors|overlapping] [--max-tokens N] [--json]
+            [--threads auto|N] [--protocol authors|overlapping] [--max-tokens N] [--json]
 --text: tokenized with the model's tokenizer; --tokens: one flat JSON array of token ids.
 Protocol 'authors': non-overlapping windows of --seqlen (default min(2048, the model's positions)),
 tail dropped. --json prints {"perplexity": …, "tokens": …}.`;
@@ -45,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const tokenizer = text === undefined ? undefined : await loadTokenizer(opened);
     result = await evaluate({
-      model: opened, text, tokens, tokenizer, seqlen, device, protocol, maxTokens,
+      model: opened, text, tokens, tokenizer, seqlen, device, threads: threadsFlag(args), protocol, maxTokens,
       progress_callback: (p) => bar.update(p.progress, p.layer === undefined ? p.status : `layer ${p.layer + 1}/${p.layers}`, `${p.windows} windows`),
     });
   } finally {

@@ -11,8 +11,8 @@ import type { DeviceOption } from '../backends/backend.js';
 import type { TensorEntry } from '../io/safetensors.js';
 import { openLayerInput, writeLayerOutput, type LayerInput } from './layer-file.js';
 import { StatsAccumulator, type LayerStats } from '../stats.js';
-import { checkDsnotOptions, checkSparsity, checkSwapsOptions, DsnotInputError, parseSparsity, resolveRefine } from '../validate.js';
-import { DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalNumber, parseCommand, requireString, type FlagSpec } from './args.js';
+import { checkDsnotOptions, checkSparsity, checkSwapsOptions, checkThreads, DsnotInputError, parseSparsity, resolveRefine } from '../validate.js';
+import { DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalNumber, parseCommand, requireString, threadsFlag, type FlagSpec } from './args.js';
 
 const FLAGS: FlagSpec = {
   in: { type: 'string' },
@@ -21,6 +21,7 @@ const FLAGS: FlagSpec = {
   init: { type: 'string' },
   ...DSNOT_FLAGS,
   device: { type: 'string' },
+  threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -28,7 +29,7 @@ const HELP = `usage: dsnot layer --in IN.safetensors --out OUT.safetensors
             [--sparsity 0.6|2:4] [--init wanda|magnitude|sparsegpt|ria]
             [--refine swaps|dsnot|none] [--no-dsnot] [--max-swaps 50]
             [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign] [--no-guard]
-            [--device auto|wasm|webgpu]
+            [--device auto|wasm|webgpu] [--threads auto|N]
 IN holds W (F32 [rows, cols]) and X3 (F32 [nseq, seqlen, cols]) or scaler_row, sum_metric_row,
 var (F32|F64 [cols]) and optionally H (F32|F64 [cols, cols]). Defaults: sparsity 0.5, init wanda,
 refine swaps (needs X3 or H). --refine dsnot --no-guard is the authors' DSnoT bit for bit.`;
@@ -41,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   const sparsity = parseSparsity(typeof args.flags.sparsity === 'string' ? args.flags.sparsity : '0.5');
   const init: InitMethod = oneOf(args, 'init', INIT_CHOICES, 'wanda');
   const device = oneOf(args, 'device', DEVICE_CHOICES, 'auto');
+  const threads = checkThreads(threadsFlag(args));
   // Any number here: checkDsnotOptions below names a bad one.
   const refining = refineFlags(args, (a) => optionalNumber(a, 'max-cycles'));
   const refine = resolveRefine(refining.refine, refining.dsnot);
@@ -48,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const file = await openLayerInput(inPath);
   try {
-    return await pruneFile(file, outPath, { sparsity, init, device, refining, refine, t0 });
+    return await pruneFile(file, outPath, { sparsity, init, device, threads, refining, refine, t0 });
   } finally {
     await file.close();
   }
@@ -58,12 +60,13 @@ interface LayerCommand {
   sparsity: ReturnType<typeof parseSparsity>;
   init: InitMethod;
   device: DeviceOption;
+  threads: 'auto' | number;
   refining: ReturnType<typeof refineFlags>;
   refine: ReturnType<typeof resolveRefine>;
   t0: number;
 }
 
-async function pruneFile(file: LayerInput, outPath: string, { sparsity, init, device, refining, refine, t0 }: LayerCommand): Promise<number> {
+async function pruneFile(file: LayerInput, outPath: string, { sparsity, init, device, threads, refining, refine, t0 }: LayerCommand): Promise<number> {
   const entries = file.entries;
   const wEntry = expectTensor(entries, 'W', ['F32'], 2);
   const [rows, cols] = wEntry.shape;
@@ -78,14 +81,15 @@ async function pruneFile(file: LayerInput, outPath: string, { sparsity, init, de
   }
   const weight = new Float32Array(await file.read(wEntry));
 
-  const { stats, source: statsSource } = await statsOfInput(file, entries, cols, init, device);
+  const { stats, source: statsSource } = await statsOfInput(file, entries, cols, init, device, threads);
   const t1 = performance.now();
 
-  const result = await pruneLayer({ weight, rows, cols, stats, sparsity, init, ...refining, device });
+  const result = await pruneLayer({ weight, rows, cols, stats, sparsity, init, ...refining, device, threads });
   const t2 = performance.now();
 
   const metadata: Record<string, string> = {
     device: result.device,
+    threads: String(result.threads),
     stats: statsSource,
     options: JSON.stringify({ sparsity, init, refine, dsnot: refining.dsnot ?? null, swaps: refining.swaps ?? null }),
     timings: JSON.stringify({
@@ -123,7 +127,7 @@ async function pruneFile(file: LayerInput, outPath: string, { sparsity, init, de
 
 /** The layer's statistics: computed from X3 (H included), or given (H optional). */
 async function statsOfInput(
-  file: LayerInput, entries: Map<string, TensorEntry>, cols: number, init: InitMethod, device: DeviceOption,
+  file: LayerInput, entries: Map<string, TensorEntry>, cols: number, init: InitMethod, device: DeviceOption, threads: 'auto' | number,
 ): Promise<{ stats: LayerStats; source: string }> {
   const x3 = entries.get('X3');
   if (x3) {
@@ -132,7 +136,7 @@ async function statsOfInput(
     if (xCols !== cols) throw new DsnotInputError(`IN: X3 has ${xCols} columns; W has ${cols}`);
     if (nseq === 0 || seqlen === 0) throw new DsnotInputError('IN: X3 holds no tokens');
     // H always: the true error is reported with every method. One sequence in memory at a time.
-    const acc = await StatsAccumulator.create(cols, { hessian: true, device });
+    const acc = await StatsAccumulator.create(cols, { hessian: true, device, threads });
     try {
       const bytes = seqlen * cols * 4;
       for (let s = 0; s < nseq; s++) acc.add(new Float32Array(await file.read(x3, s * bytes, bytes)));

@@ -8,6 +8,7 @@ import { sparsityLabel } from '../pipeline/options.js';
 import { parseSparsity } from '../validate.js';
 import {
   CliUsageError, DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalNumber, optionalString, parseCommand, type FlagSpec, type ParsedArgs,
+  threadsFlag,
 } from './args.js';
 import { integerFlag, readText, readTokenStream } from './inputs.js';
 import { formatDuration, ProgressBar } from './progress.js';
@@ -26,6 +27,7 @@ const FLAGS: FlagSpec = {
   seqlen: { type: 'string' },
   seed: { type: 'string' },
   device: { type: 'string' },
+  threads: { type: 'string' },
   'eval-text': { type: 'string' },
   'eval-tokens': { type: 'string' },
   'eval-seqlen': { type: 'string' },
@@ -39,7 +41,7 @@ const HELP = `usage: dsnot prune MODEL --out DIR --calib FILE
             [--owl [--owl-m 5] [--owl-lambda 0.08]]
             [--refine swaps|dsnot|none] [--no-dsnot] [--max-swaps 50]
             [--max-cycles 50] [--threshold 0.1] [--pow-var 1] [--same-sign] [--no-guard]
-            [--nsamples 128] [--seqlen 2048] [--seed 0] [--device auto|wasm|webgpu]
+            [--nsamples 128] [--seqlen 2048] [--seed 0] [--device auto|wasm|webgpu] [--threads auto|N]
             [--eval-text FILE | --eval-tokens FILE.json] [--eval-seqlen N] [--no-resume] [--json]
 MODEL: a folder with config.json + safetensors, a .safetensors/.index.json file, or a llama2.c .bin.
 --calib (required): plain text or C4-style JSON lines (optionally .gz), sampled as the authors do
@@ -51,6 +53,8 @@ MODEL: a folder with config.json + safetensors, a .safetensors/.index.json file,
 --owl: OWL layerwise sparsity (one dense pass first; layers with more outliers A > m·mean(A),
   A = |W|·‖x‖, are pruned less, within ±lambda, the total staying --sparsity; N:M keeps N:M in every layer).
 --eval-text/--eval-tokens: also report perplexity before and after (authors' protocol).
+--threads: CPU threads of the wasm kernels (default auto: every core, at most 16); the output is
+  byte-identical for every count.
 An interrupted run (Ctrl-C, kill, crash, full disk, lost GPU) resumes when the same command is run
 again. dsnot verify DIR re-checks a finished folder against its report.`;
 
@@ -88,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
       seqlen: integerFlag(args.flags, 'seqlen'),
       seed: integerFlag(args.flags, 'seed'),
       device: oneOf(args, 'device', DEVICE_CHOICES, 'auto'),
+      threads: threadsFlag(args),
       evaluation,
       resume: args.flags['no-resume'] !== true,
       signal: controller.signal,

@@ -16,6 +16,8 @@ import { createDecoder, type DecoderModel, type ForwardBackend, ModelInputError 
 import { loadTokenizer } from '../calib/tokenizers.js';
 import { type OpenedModel, openModel } from '../io/model.js';
 import { type EvalDevice, resolveForwardBackend } from './device.js';
+import type { ThreadsOption } from '../backends/wasm/threads.js';
+import { checkThreads } from '../validate.js';
 
 export type EvalProtocol = 'authors' | 'overlapping';
 
@@ -43,6 +45,8 @@ export interface EvaluateOptions {
   /** Window length; default min(2048, the model's max positions). */
   seqlen?: number;
   device?: EvalDevice;
+  /** Threads of the wasm kernels: 'auto' (default) or a count; the perplexity is the same for every count. */
+  threads?: ThreadsOption;
   protocol?: EvalProtocol;
   /** Use only the first maxTokens ids ('overlapping': score exactly maxTokens predictions when the ids suffice). */
   maxTokens?: number;
@@ -100,7 +104,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
   if (protocol !== 'authors' && protocol !== 'overlapping') throw new ModelInputError(`unknown protocol ${JSON.stringify(protocol)}: 'authors' or 'overlapping'`);
   const owned = isOpened(options.model) ? null : await openModel(options.model as ModelInput);
   const opened = owned ?? (options.model as OpenedModel);
-  const device = await resolveForwardBackend(options.device ?? 'auto');
+  const device = await resolveForwardBackend(options.device ?? 'auto', checkThreads(options.threads));
   try {
     const spec = opened.spec;
     const seqlen = options.seqlen ?? Math.min(2048, spec.maxPositions);

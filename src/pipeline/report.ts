@@ -85,6 +85,10 @@ export interface PruneReport {
   adapter: string;
   /** Why 'auto' did not take WebGPU, when it did not. */
   deviceNote: string | null;
+  /** CPU threads of the wasm kernels (1 on WebGPU; its lent wasm work runs with the `threads` option). */
+  threads: number;
+  /** Why fewer threads ran than were asked for (e.g. no SharedArrayBuffer in the page); null when all did. */
+  threadsNote: string | null;
   linears: LinearReport[];
   totals: {
     linears: number; weights: number; zeros: number; pruned: number; cycles: number; swaps: number; pruneMs: number;

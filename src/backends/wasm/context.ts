@@ -1,9 +1,12 @@
 // The wasm module instance, its linear memory, and the allocator that places tensors in it.
 // Kernels take byte offsets into this memory and never allocate: the host allocates once per
-// layer and reuses freed blocks (first fit, neighbours merged).
-import { WASM_BASE64 } from '../../generated/wasm.js';
+// layer and reuses freed blocks (first fit, neighbours merged). With threads, the module is the
+// threaded build on a shared memory that the workers' instances import too (threads.ts).
+import { THREADED_MEMORY_PAGES, WASM_BASE64, WASM_THREADS_BASE64 } from '../../generated/wasm.js';
 import type { DType, DeviceTensor, HostArrayOf, TensorStore } from '../backend.js';
 import { checkReadTarget } from '../read-target.js';
+import { CONTROL_BYTES } from './chunks.js';
+import { ChunkRunner, ThreadPool, resolveThreads, threadsUnavailable, type ThreadsOption } from './threads.js';
 
 const ALIGN = 64; // one cache line; also a multiple of the 16-byte v128 width
 const PAGE = 65536;
@@ -19,6 +22,7 @@ export interface WasmTensor extends DeviceTensor {
 export type WasmExports = Record<string, (...args: number[]) => number> & { memory: WebAssembly.Memory };
 
 let compiled: WebAssembly.Module | undefined;
+let compiledThreaded: WebAssembly.Module | undefined;
 
 function decodeBase64(b64: string): Uint8Array {
   if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(b64, 'base64'));
@@ -30,28 +34,60 @@ function decodeBase64(b64: string): Uint8Array {
 
 export class WasmContext implements TensorStore {
   readonly exports: WasmExports;
+  readonly memory: WebAssembly.Memory;
+  /** Runs the chunked kernels on this thread or over the pool. */
+  readonly runner: ChunkRunner;
+  /** Why fewer threads run than were asked for (no SharedArrayBuffer, …); null when all do. */
+  readonly threadsNote: string | null;
   private readonly free: Array<{ start: number; size: number }> = [];
   private top: number;
 
-  private constructor(instance: WebAssembly.Instance) {
+  private constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, pool: ThreadPool | null, ctl: number, note: string | null) {
     this.exports = instance.exports as unknown as WasmExports;
-    this.top = align(this.exports.heapBase());
+    this.memory = memory;
+    this.top = ctl + CONTROL_BYTES;
+    this.runner = new ChunkRunner(() => this.memory, ctl, this.exports, pool);
+    this.threadsNote = note;
   }
 
-  static async create(): Promise<WasmContext> {
+  /** Threads that run the large kernels. */
+  get threads(): number {
+    return this.runner.threads;
+  }
+
+  static async create(options: { threads?: ThreadsOption } = {}): Promise<WasmContext> {
+    const threads = await resolveThreads(options.threads);
+    const unavailable = threads > 1 ? threadsUnavailable() : null;
+    if (threads > 1 && !unavailable) {
+      try {
+        return await WasmContext.createThreaded(threads);
+      } catch (e) {
+        return WasmContext.createSingle(`wasm runs on one thread instead of ${threads}: ${(e as Error).message}`);
+      }
+    }
+    return WasmContext.createSingle(unavailable && `wasm runs on one thread instead of ${threads}: ${unavailable}`);
+  }
+
+  private static async createSingle(note: string | null): Promise<WasmContext> {
     compiled ??= await WebAssembly.compile(decodeBase64(WASM_BASE64) as BufferSource);
-    const instance = await WebAssembly.instantiate(compiled, {
-      env: {
-        abort(_msg: number, _file: number, line: number, col: number) {
-          throw new Error(`wasm kernel aborted at ${line}:${col}`);
-        },
-      },
-    });
-    return new WasmContext(instance);
+    const instance = await WebAssembly.instantiate(compiled, { env: { abort: abortKernel } });
+    const memory = (instance.exports as unknown as WasmExports).memory;
+    return new WasmContext(instance, memory, null, heapStart(instance), note);
   }
 
-  get memory(): WebAssembly.Memory {
-    return this.exports.memory;
+  private static async createThreaded(threads: number): Promise<WasmContext> {
+    const bytes = decodeBase64(WASM_THREADS_BASE64);
+    compiledThreaded ??= await WebAssembly.compile(bytes as BufferSource);
+    const memory = new WebAssembly.Memory({ ...THREADED_MEMORY_PAGES, shared: true });
+    const instance = await WebAssembly.instantiate(compiledThreaded, { env: { memory, abort: abortKernel } });
+    const ctl = heapStart(instance);
+    const pool = await ThreadPool.create(threads, bytes, memory, ctl, instance.exports as Record<string, unknown>);
+    return new WasmContext(instance, memory, pool, ctl, null);
+  }
+
+  /** Stops the worker threads (the instance and its memory go with the last reference). */
+  dispose(): void {
+    this.runner.dispose();
   }
 
   /** Fresh views each call: growing the memory detaches the old buffer. */
@@ -167,6 +203,15 @@ export class WasmContext implements TensorStore {
   get footprint(): number {
     return this.memory.buffer.byteLength;
   }
+}
+
+function abortKernel(_msg: number, _file: number, line: number, col: number): never {
+  throw new Error(`wasm kernel aborted at ${line}:${col}`);
+}
+
+/** The first byte the host may use: the control block of the chunked jobs goes there. */
+function heapStart(instance: WebAssembly.Instance): number {
+  return align((instance.exports as unknown as WasmExports).heapBase());
 }
 
 function align(n: number): number {

@@ -1,13 +1,17 @@
 // The pruning kernels on wasm: thin calls into assembly/{stats,metric,select,dsnot,sparsegpt}.ts
 // with byte offsets. Scratch space is allocated per call from the context and given back before
-// returning; small per-column vectors are copied in with each call.
+// returning; small per-column vectors are copied in with each call. The large kernels run as
+// chunked jobs (rows, or tiles of the Gram matrix) on the context's runner, over every thread;
+// scratch that a kernel writes is one block per thread.
 import type { DeviceTensor } from '../backend.js';
 import type {
   ColumnVectors, DsnotArgs, DsnotResult, MetricKind, PruneKernels, RawStats, SparseGptArgs, StatsHandle,
   SwapsArgs, SwapsResult,
 } from '../prune-kernels.js';
 import { DsnotInputError } from '../../validate.js';
+import type { ChunkJob } from './chunks.js';
 import type { WasmContext, WasmTensor } from './context.js';
+import { tuning } from './threads.js';
 
 const ptr = (t: DeviceTensor): number => (t as WasmTensor).ptr;
 
@@ -15,17 +19,26 @@ const ptr = (t: DeviceTensor): number => (t as WasmTensor).ptr;
 const MAX_CANDIDATES = 1 << 22;
 /** Rows of SparseGPT's factorisation per kernel call. */
 const FACTOR_CHUNK = 16;
-/**
- * Weights per kernel call for the row-wise kernels. Engines optimise a wasm function for its
- * next call, not while a call runs: a layer done in one call would run in the baseline tier.
- */
-const CHUNK_WEIGHTS = 1 << 18;
 
-/** Calls fn(firstRow, rowCount) over consecutive chunks of about CHUNK_WEIGHTS weights. */
+/**
+ * Rows per chunk: about tuning.chunkWeights weights, a multiple of 4. The kernels take rows in
+ * pairs and fours (register blocks whose sums differ in their last bits from a lone row's), so
+ * chunks that start at multiples of 4 give every row the sums of the layer done in one piece.
+ */
+const rowStep = (cols: number): number => Math.max(4, Math.floor(tuning.chunkWeights / cols / 4) * 4);
+
+/** Calls fn(firstRow, rowCount) over consecutive chunks of rowStep rows (on this thread). */
 function forRowChunks(rows: number, cols: number, fn: (r0: number, count: number) => void): void {
-  const step = Math.max(1, Math.floor(CHUNK_WEIGHTS / cols));
+  const step = rowStep(cols);
   for (let r0 = 0; r0 < rows; r0 += step) fn(r0, Math.min(step, rows - r0));
 }
+
+/** A job over the rows of a [rows, cols] matrix: pointer args (index, bytes per row) move to each chunk's rows. */
+function rowJob(kernel: string, args: number[], rows: number, cols: number, count: number, advance: Array<[number, number]>): ChunkJob {
+  return { kernel, args, units: rows, step: rowStep(cols), count, advance, work: rows * cols };
+}
+
+const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 
 interface WasmStatsHandle extends StatsHandle {
   /** sum | sumSq | tokenVar, f64 [3·cols]. */
@@ -40,6 +53,9 @@ interface WasmStatsHandle extends StatsHandle {
 
 export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
   const e = ctx.exports;
+  const runner = ctx.runner;
+  /** One scratch block of `bytes` per thread: [first block, bytes between blocks]. */
+  const perThread = (bytes: number): [number, number] => [align64(bytes) * runner.participants, align64(bytes)];
 
   /** Run `body` with scratch blocks of the given byte sizes, always giving them back. */
   function withScratch<T>(sizes: number[], body: (...ptrs: number[]) => T): T {
@@ -68,6 +84,15 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     }
   }
 
+  /** The Gram update, a chunk of tokens at a time: transposed here, then its column tiles over the threads. */
+  function addGram(h: WasmStatsHandle, x: number, tokens: number): void {
+    const c = h.cols;
+    for (let t0 = 0; t0 < tokens; t0 += e.statsGramTokenChunk()) {
+      const len = e.statsGramTranspose(x, tokens, c, t0, h.gramScratch);
+      runner.run({ kernel: 'statsGramTiles', args: [h.gram, c, len, h.gramScratch, 0, 0], units: e.statsGramTileCount(c), step: 1, range: 4, work: (len * c * c) / 2 });
+    }
+  }
+
   const stats: Pick<PruneKernels, 'statsCreate' | 'statsAdd' | 'statsRead' | 'statsFree'> = {
     statsCreate(cols: number, withGram: boolean): StatsHandle {
       const h: WasmStatsHandle = {
@@ -88,7 +113,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       if (x.length < tokens * h.cols) throw new RangeError(`statsAdd: ${x.length} values hold fewer than ${tokens} tokens × ${h.cols} columns`);
       const c = h.cols;
       e.statsAddSequence(ptr(x), tokens, c, h.acc, h.acc + 8 * c, h.acc + 16 * c, h.scratch);
-      if (h.withGram) e.statsAddGram(ptr(x), tokens, c, h.gram, h.gramScratch);
+      if (h.withGram) addGram(h, ptr(x), tokens);
       h.sequences += 1;
       h.tokens += tokens;
     },
@@ -125,33 +150,39 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     const w = ptr(weight);
     const o = ptr(out);
     if (kind === 'magnitude') {
-      forRowChunks(rows, cols, (r0, n) => e.metricMagnitude(w + 4 * r0 * cols, n * cols, o + 4 * r0 * cols));
+      // Elements as units: the kernel takes a length.
+      runner.run({ kernel: 'metricMagnitude', args: [w, 0, o], units: rows * cols, step: rowStep(cols) * cols, count: 1, advance: [[0, 4], [2, 4]], work: rows * cols });
       return;
     }
     if (!colScale || colScale.length !== cols) throw new RangeError(`metric ${kind}: needs a column scale of length ${cols}`);
     if (kind === 'ria') return metricRia(w, rows, cols, colScale, o);
-    const run = kind === 'wanda' ? e.metricWanda : e.metricObs;
     withVectors([colScale], (scale) => {
-      forRowChunks(rows, cols, (r0, n) => run(w + 4 * r0 * cols, n, cols, scale, o + 4 * r0 * cols));
+      const kernel = kind === 'wanda' ? 'metricWanda' : 'metricObs';
+      runner.run(rowJob(kernel, [w, 0, cols, scale, o], rows, cols, 1, [[0, 4 * cols], [4, 4 * cols]]));
     });
   }
 
-  /** RIA: the column sums need every row, so all chunks' sums come first, then the scores. */
+  /** RIA: the column sums need every row (in order, on this thread), then the scores over the threads. */
   function metricRia(w: number, rows: number, cols: number, scale: Float32Array, o: number): void {
     withVectors([scale, new Float32Array(cols), new Float32Array(rows)], (s, colSums, rowSums) => {
       forRowChunks(rows, cols, (r0, n) => e.metricRiaSums(w + 4 * r0 * cols, n, cols, colSums, rowSums + 4 * r0));
-      forRowChunks(rows, cols, (r0, n) => e.metricRia(w + 4 * r0 * cols, n, cols, rowSums + 4 * r0, colSums, s, o + 4 * r0 * cols));
+      runner.run(rowJob('metricRia', [w, 0, cols, rowSums, colSums, s, o], rows, cols, 1, [[0, 4 * cols], [3, 4], [6, 4 * cols]]));
     });
   }
 
   function selectRows(m: DeviceTensor, rows: number, cols: number, k: number, mask: DeviceTensor): void {
-    withScratch([e.selectHistBytes(), 4 * (2 * cols + 8)], (hist, cand) => {
-      forRowChunks(rows, cols, (r0, n) => e.selectRowsSmallest(ptr(m) + 4 * r0 * cols, n, cols, k, ptr(mask) + r0 * cols, hist, cand));
+    const [histAll, hist] = perThread(e.selectHistBytes());
+    const [candAll, cand] = perThread(4 * (2 * cols + 8));
+    withScratch([histAll, candAll], (h, c) => {
+      runner.run({
+        ...rowJob('selectRowsSmallest', [ptr(m), 0, cols, k, ptr(mask), h, c], rows, cols, 1, [[0, 4 * cols], [4, cols]]),
+        perThread: [[5, hist], [6, cand]],
+      });
     });
   }
 
   function selectNM(m: DeviceTensor, rows: number, cols: number, n: number, mm: number, mask: DeviceTensor): void {
-    forRowChunks(rows, cols, (r0, count) => e.selectNM(ptr(m) + 4 * r0 * cols, count, cols, n, mm, ptr(mask) + r0 * cols));
+    runner.run(rowJob('selectNM', [ptr(m), 0, cols, n, mm, ptr(mask)], rows, cols, 1, [[0, 4 * cols], [5, cols]]));
   }
 
   function selectThreshold(m: DeviceTensor, length: number, rank: number, mask: DeviceTensor): void {
@@ -159,33 +190,25 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     withScratch([e.selectHistBytes(), 4 * cap], (hist, cand) => e.selectAtOrBelowRank(ptr(m), length, rank, ptr(mask), hist, cand, cap));
   }
 
-  /** Rows per chunk of the true-error kernels: their c = H·v is f64 [rows, cols] scratch. */
-  const chunkRows = (cols: number): number => Math.max(1, Math.floor(CHUNK_WEIGHTS / cols));
-
   async function dsnot(a: DsnotArgs): Promise<DsnotResult> {
     const c: ColumnVectors = a.columns;
-    const scratchBytes = e.dsnotScratchBytes(a.maxCycles, a.cols);
     const cols = a.cols;
     const h = a.hessian ?? null;
-    const step = chunkRows(cols);
-    // Without H the true-error buffers are empty blocks and the kernel is told so (h = 0).
-    const trueBytes = h ? [8 * step * cols, e.swapsProductScratchBytes(step, cols), 8 * a.rows, 8 * a.rows] : [0, 0, 0, 0];
+    const step = rowStep(cols);
+    const [scratchAll, scratch] = perThread(e.dsnotChunkScratchBytes(a.maxCycles, cols, step, h ? 1 : 0));
+    // Without H the true-error outputs are empty blocks and the kernel is told so (h = 0).
+    const qBytes = h ? 8 * a.rows : 0;
     return withVectors([c.sqrtScaler, c.sum32, c.sum64, c.varPow, h ?? new Float64Array(0)], (sqrtScaler, sum32, sum64, varPow, hp) =>
-      withScratch([8 * a.rows, 8 * a.rows, scratchBytes, ...trueBytes], (initErr, err, scratch, cBuf, prodScratch, qInit, qFinal) => {
-        let cycles = 0;
-        forRowChunks(a.rows, cols, (r0, n) => {
-          const w = ptr(a.weight) + 4 * r0 * cols;
-          const m = ptr(a.mask) + r0 * cols;
-          if (h) e.swapsProduct(w, m, n, cols, hp, cBuf, prodScratch);
-          const got = e.dsnotRefine(
-            w, m, n, cols,
-            sqrtScaler, sum32, sum64, varPow,
-            a.initialMetric ? ptr(a.initialMetric) + 4 * r0 * cols : 0, a.nm ? a.nm.m : 0,
+      withScratch([8 * a.rows, 8 * a.rows, scratchAll, qBytes, qBytes], (initErr, err, sp, qInit, qFinal) => {
+        const cycles = runner.run({
+          kernel: 'dsnotRefineChunk',
+          args: [
+            ptr(a.weight), ptr(a.mask), cols, sqrtScaler, sum32, sum64, varPow,
+            a.initialMetric ? ptr(a.initialMetric) : 0, a.nm ? a.nm.m : 0,
             a.maxCycles, a.updateThreshold, a.nm ? 1 : a.sameSign ? 1 : 0,
-            initErr + 8 * r0, err + 8 * r0, scratch, r0 === 0 ? 1 : 0,
-            h ? hp : 0, cBuf, a.guard ? 1 : 0, qInit + 8 * r0, qFinal + 8 * r0,
-          );
-          cycles = Math.max(cycles, got);
+            initErr, err, h ? hp : 0, a.guard ? 1 : 0, qInit, qFinal, sp, step, 0, 0,
+          ],
+          units: a.rows, step, range: 20, perThread: [[18, scratch]], work: a.rows * cols,
         });
         return {
           initError: ctx.f64(initErr, a.rows).slice(), error: ctx.f64(err, a.rows).slice(), cycles,
@@ -197,40 +220,40 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
 
   async function swaps(a: SwapsArgs): Promise<SwapsResult> {
     const cols = a.cols;
-    const step = chunkRows(cols);
+    const step = rowStep(cols);
     const width = Math.max(1, Math.min(a.width, cols));
+    const [scratchAll, scratch] = perThread(e.swapsRefineChunkScratchBytes(cols, step, width));
     return withVectors([a.hessian], (hp) =>
-      withScratch(
-        [8 * step * cols, e.swapsProductScratchBytes(step, cols), e.swapsScratchBytes(cols, width), 8 * a.rows, 8 * a.rows, 4 * a.rows],
-        (cBuf, prodScratch, scratch, qInit, qFinal, done) => {
-          forRowChunks(a.rows, cols, (r0, n) => {
-            const w = ptr(a.weight) + 4 * r0 * cols;
-            const m = ptr(a.mask) + r0 * cols;
-            e.swapsProduct(w, m, n, cols, hp, cBuf, prodScratch);
-            e.swapsRefine(w, m, n, cols, hp, cBuf, a.nm ? a.nm.m : 0, a.maxSwaps, width, qInit + 8 * r0, qFinal + 8 * r0, done + 4 * r0, scratch);
-          });
-          return { trueInit: halved(ctx.f64(qInit, a.rows)), trueFinal: halved(ctx.f64(qFinal, a.rows)), swaps: ctx.i32(done, a.rows).slice() };
-        }));
+      withScratch([scratchAll, 8 * a.rows, 8 * a.rows, 4 * a.rows], (sp, qInit, qFinal, done) => {
+        runner.run({
+          kernel: 'swapsRefineChunk',
+          args: [ptr(a.weight), ptr(a.mask), cols, hp, a.nm ? a.nm.m : 0, a.maxSwaps, width, qInit, qFinal, done, sp, step, 0, 0],
+          units: a.rows, step, range: 12, perThread: [[10, scratch]], work: a.rows * cols,
+        });
+        return { trueInit: halved(ctx.f64(qInit, a.rows)), trueFinal: halved(ctx.f64(qFinal, a.rows)), swaps: ctx.i32(done, a.rows).slice() };
+      }));
   }
 
   async function trueErrors(weight: DeviceTensor, mask: DeviceTensor | null, rows: number, cols: number, hessian: Float64Array): Promise<Float64Array> {
-    const step = chunkRows(cols);
+    const step = rowStep(cols);
+    const [scratchAll, scratch] = perThread(e.swapsErrorsChunkScratchBytes(cols, step));
     return withVectors([hessian], (hp) =>
-      withScratch([8 * step * cols, e.swapsProductScratchBytes(step, cols), 8 * rows], (cBuf, prodScratch, q) => {
-        forRowChunks(rows, cols, (r0, n) => {
-          const w = ptr(weight) + 4 * r0 * cols;
-          const m = mask ? ptr(mask) + r0 * cols : 0;
-          e.swapsProduct(w, m, n, cols, hp, cBuf, prodScratch);
-          e.swapsErrors(w, m, n, cols, cBuf, q + 8 * r0);
+      withScratch([scratchAll, 8 * rows], (sp, q) => {
+        runner.run({
+          kernel: 'swapsErrorsChunk',
+          args: [ptr(weight), mask ? ptr(mask) : 0, cols, hp, q, sp, step, 0, 0],
+          units: rows, step, range: 7, perThread: [[5, scratch]], work: rows * cols,
         });
         return halved(ctx.f64(q, rows));
       }));
   }
 
   function applyMask(weight: DeviceTensor, mask: DeviceTensor, length: number): void {
-    for (let i = 0; i < length; i += CHUNK_WEIGHTS) {
-      e.dsnotApplyMask(ptr(weight) + 4 * i, ptr(mask) + i, Math.min(CHUNK_WEIGHTS, length - i));
-    }
+    runner.run({ kernel: 'dsnotApplyMask', args: [ptr(weight), ptr(mask), 0], units: length, step: tuning.chunkWeights, count: 2, advance: [[0, 4], [1, 1]], work: length });
+  }
+
+  function anyNonFinite(t: DeviceTensor, length: number): boolean {
+    return runner.run({ kernel: 'nonFiniteRange', args: [ptr(t), 0, 0], units: length, step: tuning.chunkWeights, range: 1, work: length }) > 0;
   }
 
   function notPositiveDefinite(column: number): DsnotInputError {
@@ -262,8 +285,15 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       withScratch([n, 8 * n, 8 * a.rows * n, 8 * a.rows * block, 8 * a.rows * block], (dead, diag, work, err, sel) => {
         factorize(u, n, a.percDamp, dead, diag, true);
         e.sparsegptLoad(ptr(a.weight), a.rows, n, dead, work);
+        // Per block: the unstructured mask needs every row (one threshold), then the rows' OBS and
+        // lazy updates go over the threads.
+        const step = rowStep(n);
         for (let i1 = 0; i1 < n; i1 += block) {
-          e.sparsegptBlock(work, a.rows, n, u, ptr(a.mask), a.sparsity, a.nm ? a.nm.n : 0, a.nm ? a.nm.m : 0, i1, block, err, sel);
+          if (!a.nm) e.sparsegptBlockMask(work, a.rows, n, u, ptr(a.mask), a.sparsity, i1, block, sel);
+          runner.run({
+            kernel: 'sparsegptBlockRows', args: [work, a.rows, n, u, ptr(a.mask), a.nm ? a.nm.n : 0, a.nm ? a.nm.m : 0, i1, block, err, 0, 0],
+            units: a.rows, step, range: 10, work: a.rows * block * (n - i1),
+          });
         }
         e.sparsegptStore(work, a.rows, n, ptr(a.weight));
       }));
@@ -280,6 +310,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
 
   return {
     ...stats,
+    anyNonFinite,
     metric, selectRows, selectNM, selectThreshold,
     dsnot, applyMask,
     hasSwaps: true, swaps, trueErrors,

@@ -34,11 +34,14 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   }
   const store = new GpuTensorStore(gpu);
   const cache = new PipelineCache(gpu.device);
-  const wasm = createWasmPruneKernels(await WasmContext.create());
+  // Its few host-side kernels (e.g. the OBS diagonal) are small: one thread.
+  const wasm = createWasmPruneKernels(await WasmContext.create({ threads: 1 }));
   return {
     kind: 'webgpu',
     adapterName: gpu.adapterName,
     isFallbackAdapter: gpu.isFallbackAdapter,
+    threads: 1,
+    threadsNote: null,
     device: gpu.device,
     get footprint() {
       return store.footprint;
