@@ -125,7 +125,8 @@ export function handleFs(root: FileSystemDirectoryHandle): { fs: Fs; path: PathM
         const [d, name] = await parent(path);
         await d.removeEntry(name, { recursive: options.recursive === true });
       } catch (e) {
-        const err = (e as { code?: string }).code ? e as Error : asFsError(e, path);
+        // Ours carry a string code; a DOMException's code is a number.
+        const err = typeof (e as { code?: unknown }).code === 'string' ? e as Error : asFsError(e, path);
         if (!(options.force && (err as { code?: string }).code === 'ENOENT')) throw err;
       }
     },
