@@ -30,7 +30,7 @@ export class RunView {
     for (const e of [this.text, this.notes, this.error, this.perplexity, this.files]) e.replaceChildren();
     this.fill.style.width = '0';
     delete this.bar.dataset.layersDone;
-    this.device.textContent = `device: ${askedDevice} asked`;
+    this.device.textContent = `device ${askedDevice} asked; the report says which ran`;
     this.chart.replaceChildren();
     this.result.textContent = '';
     this.result.dataset.state = 'running';
@@ -48,7 +48,6 @@ export class RunView {
     const what = p.linear ?? (p.stage === 'stats' ? 'dense pass' : p.stage === 'forward' ? 'pruned pass' : p.stage);
     this.text.textContent = `${where} · ${what} · ${Math.floor(100 * p.progress)}% · ${formatDuration(elapsed)} elapsed${eta}`;
     if (p.entry) {
-      if (this.entries.length === 0) this.device.textContent = `running on ${p.entry.device}`;
       this.entries.push(p.entry);
       this.draw(p.layers);
     }
