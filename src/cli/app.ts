@@ -35,7 +35,10 @@ export async function run(argv: string[]): Promise<number> {
   if (models && !existsSync(models)) throw new CliUsageError(`--models: no folder ${models}`);
   const app = fileURLToPath(new URL('./app/', import.meta.url));
   if (!existsSync(resolve(app, 'index.html'))) throw new Error(`the app is not built (${app}index.html is missing): run npm run build`);
-  const server = await serveStatic({ app, models }, port, host);
+  const server = await serveStatic({ app, models }, port, host).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'EADDRINUSE') throw new CliUsageError(`port ${port} on ${host} is in use: choose another with --port (0: any free port)`);
+    throw e;
+  });
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
   const shown = host.includes(':') ? `[${host}]` : host;

@@ -3,9 +3,13 @@
 // .dsnot-partial journal, hidden states, checks and commit (folder-state.ts), not a second
 // implementation. Paths are `${root.name}/a/b`, joined with '/'.
 //
-// A FileSystemWritableFileStream writes into a swap file that replaces the file on close(), so a
-// handle keeps one stream open across writes and sync() closes it: what a journal names as
-// written is in the file. Reads flush first, as an OS file's reads see its own writes.
+// Files open for writing use a FileSystemSyncAccessHandle where there is one (OPFS, in a
+// dedicated worker: where the app runs prune): writes land in place and sync() is flush().
+// Elsewhere (a picked folder, the main thread) a FileSystemWritableFileStream writes into a swap
+// file that replaces the file on close(), so the handle keeps one stream open across writes and
+// sync() closes it (a copy of the whole file per sync: fine for small files, slow for shards of
+// gigabytes). Either way, what a journal names as written is in the file. Reads flush first, as
+// an OS file's reads see its own writes.
 import type { Fs, PathModule } from '../io/sinks/path.js';
 
 /** An error shaped like Node's (the pipeline reads `code`: ENOENT, ENOSPC, …). */
@@ -25,8 +29,88 @@ interface MovableFile extends FileSystemFileHandle {
   move?(dir: FileSystemDirectoryHandle, name: string): Promise<void>;
 }
 
+/** The FileSystemSyncAccessHandle methods used here (TypeScript's DOM lib lacks some). */
+interface SyncAccess {
+  read(buffer: Uint8Array, options: { at: number }): number;
+  write(buffer: Uint8Array, options: { at: number }): number;
+  truncate(size: number): void;
+  getSize(): number;
+  flush(): void;
+  close(): void;
+}
+
+/** What FolderState calls on an open file (node:fs/promises FileHandle's subset). */
+interface OpenFile {
+  write(bytes: Uint8Array, offset?: number, length?: number, position?: number): Promise<{ bytesWritten: number }>;
+  writeFile(text: string): Promise<void>;
+  truncate(size?: number): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+  stat(): Promise<{ size: number }>;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+/** A file opened for writing in OPFS from a dedicated worker: in-place writes through a sync access handle. */
+class AccessFile implements OpenFile {
+  private closed = false;
+
+  constructor(private readonly access: SyncAccess, private readonly path: string) {}
+
+  private run<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw asFsError(e, this.path);
+    }
+  }
+
+  async write(bytes: Uint8Array, offset = 0, length = bytes.length - offset, position = 0): Promise<{ bytesWritten: number }> {
+    return { bytesWritten: this.run(() => this.access.write(bytes.subarray(offset, offset + length), { at: position })) };
+  }
+
+  async writeFile(text: string): Promise<void> {
+    const bytes = new TextEncoder().encode(text);
+    this.run(() => {
+      this.access.truncate(0);
+      this.access.write(bytes, { at: 0 });
+    });
+  }
+
+  async truncate(size = 0): Promise<void> {
+    this.run(() => this.access.truncate(size));
+  }
+
+  async sync(): Promise<void> {
+    if (!this.closed) this.run(() => this.access.flush());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.run(() => {
+      this.access.flush();
+      this.access.close();
+    });
+  }
+
+  async stat(): Promise<{ size: number }> {
+    return { size: this.run(() => this.access.getSize()) };
+  }
+
+  async read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    return { bytesRead: this.run(() => this.access.read(buffer.subarray(offset, offset + length), { at: position })) };
+  }
+}
+
+/** A sync access handle for writing where the browser gives one here, else null. */
+async function syncAccess(handle: FileSystemFileHandle): Promise<SyncAccess | null> {
+  const create = (handle as unknown as { createSyncAccessHandle?: () => Promise<SyncAccess> }).createSyncAccessHandle;
+  if (typeof create !== 'function') return null;
+  return create.call(handle).catch(() => null); // not OPFS, or not a dedicated worker
+}
+
 /** One open file: a lazily opened writable stream, flushed by sync() and close(). */
-class HandleFile {
+class HandleFile implements OpenFile {
   private stream: FileSystemWritableFileStream | null = null;
 
   constructor(private readonly handle: FileSystemFileHandle, private readonly path: string) {}
@@ -101,9 +185,11 @@ export function handleFs(root: FileSystemDirectoryHandle): { fs: Fs; path: PathM
   };
 
   const fs = {
-    async open(path: string, flag = 'r'): Promise<HandleFile> {
+    async open(path: string, flag = 'r'): Promise<OpenFile> {
       if (flag === 'wx' && (await fileHandle(path).then(() => true, () => false))) throw fsError('EEXIST', path);
-      const f = new HandleFile(await fileHandle(path, flag.startsWith('w')), path);
+      const handle = await fileHandle(path, flag.startsWith('w'));
+      const access = flag === 'r' ? null : await syncAccess(handle);
+      const f = access ? new AccessFile(access, path) : new HandleFile(handle, path);
       if (flag.startsWith('w')) await f.truncate(0);
       return f;
     },
