@@ -3,7 +3,7 @@
 // go through the same parseParams.
 import { DEVICE_CHOICES, INIT_CHOICES, REFINE_CHOICES } from '../cli/flags.js';
 import { PRUNE_FILE_FLAGS, PRUNE_FLAGS } from '../cli/prune-flags.js';
-import { IGNORED_FLAGS } from './params.js';
+import { IGNORED_FLAGS, isOn } from './params.js';
 
 const CHOICES: Record<string, readonly string[]> = { init: INIT_CHOICES, refine: REFINE_CHOICES, device: DEVICE_CHOICES };
 /** Flags that have their own field outside the settings grid (or none). */
@@ -42,7 +42,7 @@ export function fillForm(form: HTMLFormElement, params: URLSearchParams): void {
   for (const f of fields(form)) {
     const v = params.get(f.name);
     if (v === null) continue;
-    if (f instanceof HTMLInputElement && f.type === 'checkbox') f.checked = !['0', 'false', 'no', 'off'].includes(v.toLowerCase());
+    if (f instanceof HTMLInputElement && f.type === 'checkbox') f.checked = isOn(v);
     else f.value = v;
   }
 }

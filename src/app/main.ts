@@ -2,7 +2,7 @@
 // prune() on it, and RunView draws what the worker reports. The page itself never computes, so
 // it stays responsive; a failed run leaves the form ready for the next one.
 import { buildSettings, fillForm, formParams } from './form.js';
-import { flagDefaults, modelUrl, parseParams, type AppRequest } from './params.js';
+import { flagDefaults, isOn, modelUrl, parseParams, type AppRequest } from './params.js';
 import { opfsFolder, type DataChoice, type ModelChoice, type OutputChoice, type RunRequest, type WorkerMessage } from './protocol.js';
 import { RunView } from './view.js';
 
@@ -80,6 +80,7 @@ function start(extra: URLSearchParams): void {
   let run: RunRequest;
   const params = formParams(form, extra);
   try {
+    parseParams(extra); // the URL as given: a value the form cannot hold (owl=maybe) is refused, not dropped
     req = parseParams(params);
     run = request(req);
   } catch (e) {
@@ -134,4 +135,4 @@ $('stop').addEventListener('click', () => {
   finish();
   view.failed('stopped; Prune again with the same model and settings to continue where it stopped');
 });
-if (['1', 'true', 'yes', 'on', ''].includes((initial.get('run') ?? 'no').toLowerCase())) start(initial);
+if (isOn(initial.get('run'))) start(initial);

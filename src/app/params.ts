@@ -29,6 +29,11 @@ export interface AppRequest {
 const TRUE = new Set(['', '1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
+/** An on/off parameter's value is on (`run`, `run=1`, `run=true`, …); absent is off. */
+export function isOn(value: string | null): boolean {
+  return value !== null && TRUE.has(value.toLowerCase());
+}
+
 /** The parameters as the CLI's parsed flags; unknown names and repeated ones are errors. */
 export function paramsToFlags(params: URLSearchParams): ParsedArgs['flags'] {
   const flags: ParsedArgs['flags'] = {};
@@ -40,7 +45,7 @@ export function paramsToFlags(params: URLSearchParams): ParsedArgs['flags'] {
     const spec = PRUNE_FLAGS[name];
     if (!spec) throw new CliUsageError(`unknown parameter '${name}' (the parameters are dsnot prune's flags: ${Object.keys(PRUNE_FLAGS).join(', ')}; and model, run)`);
     if (spec.type === 'string') flags[name] = value;
-    else if (TRUE.has(value.toLowerCase())) flags[name] = true;
+    else if (isOn(value)) flags[name] = true;
     else if (!FALSE.has(value.toLowerCase())) throw new CliUsageError(`parameter ${name} is on or off: 1 or 0 (got '${value}')`);
   }
   return flags;
@@ -56,7 +61,6 @@ export function parseParams(search: string | URLSearchParams): AppRequest {
   const evalSeqlen = integerFlag(flags, 'eval-seqlen');
   if (evalText && evalTokens) throw new CliUsageError('give eval-text or eval-tokens, not both');
   if (evalSeqlen !== undefined && !evalText && !evalTokens) throw new CliUsageError('eval-seqlen needs eval-text or eval-tokens');
-  const run = params.get('run');
   return {
     model: params.get('model') || undefined,
     calib: text('calib'),
@@ -65,7 +69,7 @@ export function parseParams(search: string | URLSearchParams): AppRequest {
     evalSeqlen,
     out: text('out'),
     settings: pruneSettings({ flags, positionals: [] }),
-    run: run !== null && TRUE.has(run.toLowerCase()),
+    run: isOn(params.get('run')),
   };
 }
 

@@ -143,6 +143,9 @@ describe('dsnot app in Chromium', () => {
   }, 120_000);
 
   it('bad input: one clear message, and the page runs the next request', async () => {
+    const malformed = await open(appUrl({ owl: 'maybe', run: '1' }));
+    expect(await outcome(malformed, 10_000)).toEqual({ state: 'error', text: expect.stringMatching(/owl is on or off/) });
+    await malformed.close();
     const page = await open(appUrl({ model: '/models/no-such-model', nsamples: '2', seqlen: '32', device: 'wasm', out: 'bad', run: '1' }));
     const missing = await outcome(page, 30_000);
     expect(missing.state).toBe('error');
