@@ -18,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   prune: { summary: 'prune a whole model, one decoder layer at a time (resumable)', load: () => import('./cli/prune.js') },
   eval: { summary: 'perplexity of a model on text or token ids', load: () => import('./cli/eval.js') },
   info: { summary: 'architecture, linears, dtypes and files of a model', load: () => import('./cli/info.js') },
+  app: { summary: 'serve the browser app (prune in a tab; --models DIR serves models too)', load: () => import('./cli/app.js') },
   verify: { summary: 're-check a finished prune output against its report (hashes, sparsity, input)', load: () => import('./cli/verify.js') },
 };
 

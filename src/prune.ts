@@ -83,7 +83,7 @@ export interface PruneProgress {
 export interface PruneOptions {
   /** A path, URL, Blob/File, directory handle or io Source; or a model opened with openModel. */
   model: ModelInput | OpenedModel;
-  /** A folder path (resumable), a browser directory handle, or a Sink. */
+  /** A folder path or a browser directory handle (OPFS, a picked folder): both resumable; or a Sink. */
   output: OutputTarget;
   calibration: CalibrationInput;
   /** Unstructured ratio (default 0.5) or { n, m } (e.g. 2:4). */

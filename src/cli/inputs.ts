@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { CliUsageError } from './args.js';
 
+export { integerFlag } from './flags.js';
+
 export async function readText(path: string, flag: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');
@@ -26,10 +28,3 @@ export async function readTokenStream(path: string, flag: string): Promise<numbe
   return v as number[];
 }
 
-/** An integer flag (undefined when absent). */
-export function integerFlag(flags: Record<string, string | boolean | undefined>, name: string): number | undefined {
-  const v = flags[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !/^[+-]?\d+$/.test(v.trim())) throw new CliUsageError(`--${name} must be an integer (got '${String(v)}')`);
-  return Number(v);
-}

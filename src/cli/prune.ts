@@ -1,40 +1,12 @@
 // `dsnot prune MODEL --out DIR …`: prune a whole model (DESIGN.md's command line). A progress
 // bar on a terminal; --json prints the report. Ctrl-C stops at the next window/linear boundary
 // and keeps the partial state: the same command resumes.
-import type { InitMethod } from '../layer.js';
-import type { SparsityProfileOption } from '../pipeline/owl.js';
 import { prune, type PruneEvaluation, type PruneProgress, type PruneReport } from '../prune.js';
 import { sparsityLabel } from '../pipeline/options.js';
-import { parseSparsity } from '../validate.js';
-import {
-  CliUsageError, DEVICE_CHOICES, DSNOT_FLAGS, INIT_CHOICES, refineFlags, oneOf, optionalNumber, optionalString, parseCommand, type FlagSpec, type ParsedArgs,
-  threadsFlag,
-} from './args.js';
+import { CliUsageError, optionalString, parseCommand } from './args.js';
 import { integerFlag, readText, readTokenStream } from './inputs.js';
+import { PRUNE_FLAGS, pruneSettings } from './prune-flags.js';
 import { formatDuration, ProgressBar } from './progress.js';
-
-const FLAGS: FlagSpec = {
-  out: { type: 'string' },
-  sparsity: { type: 'string' },
-  init: { type: 'string' },
-  owl: { type: 'boolean' },
-  'owl-m': { type: 'string' },
-  'owl-lambda': { type: 'string' },
-  ...DSNOT_FLAGS,
-  skip: { type: 'string' },
-  calib: { type: 'string' },
-  nsamples: { type: 'string' },
-  seqlen: { type: 'string' },
-  seed: { type: 'string' },
-  device: { type: 'string' },
-  threads: { type: 'string' },
-  'eval-text': { type: 'string' },
-  'eval-tokens': { type: 'string' },
-  'eval-seqlen': { type: 'string' },
-  'no-resume': { type: 'boolean' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
 
 const HELP = `usage: dsnot prune MODEL --out DIR --calib FILE
             [--sparsity 0.5|2:4] [--init wanda|magnitude|sparsegpt|ria] [--skip none|mlp|LIST]
@@ -59,7 +31,7 @@ An interrupted run (Ctrl-C, kill, crash, full disk, lost GPU) resumes when the s
 again. dsnot verify DIR re-checks a finished folder against its report.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseCommand(argv, FLAGS, HELP, true);
+  const args = parseCommand(argv, PRUNE_FLAGS, HELP, true);
   if (!args) return 0;
   if (args.positionals.length !== 1) throw new CliUsageError(args.positionals.length ? `one MODEL expected, got ${args.positionals.length}: ${args.positionals.join(' ')}` : 'MODEL is required (dsnot prune MODEL --out DIR --calib FILE)');
   const model = args.positionals[0];
@@ -67,9 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!out) throw new CliUsageError('--out DIR is required');
   const calib = optionalString(args, 'calib');
   if (!calib) throw new CliUsageError('--calib FILE is required: a text file (plain or C4 JSON lines, optionally .gz) or a .json file of token-id windows');
-  const refining = refineFlags(args, (a) => integerFlag(a.flags, 'max-cycles'));
-  const skipText = optionalString(args, 'skip');
-  if (refining.refine === 'none' && skipText !== undefined) throw new CliUsageError(`--skip does not apply to ${args.flags['no-dsnot'] ? '--no-dsnot' : '--refine none'}`);
+  const settings = pruneSettings(args);
   const evaluation = await evaluationFlags(args.flags);
   const json = args.flags.json === true;
 
@@ -83,18 +53,8 @@ export async function run(argv: string[]): Promise<number> {
       model,
       output: out,
       calibration: calib,
-      sparsity: sparsityFlag(optionalString(args, 'sparsity') ?? '0.5'),
-      init: oneOf(args, 'init', INIT_CHOICES, 'wanda') as InitMethod,
-      sparsityProfile: owlFlags(args),
-      ...refining,
-      skip: skipText === undefined ? undefined : skipText === 'none' ? 'none' : skipText.split(',').map((s) => s.trim()).filter(Boolean),
-      nsamples: integerFlag(args.flags, 'nsamples'),
-      seqlen: integerFlag(args.flags, 'seqlen'),
-      seed: integerFlag(args.flags, 'seed'),
-      device: oneOf(args, 'device', DEVICE_CHOICES, 'auto'),
-      threads: threadsFlag(args),
+      ...settings,
       evaluation,
-      resume: args.flags['no-resume'] !== true,
       signal: controller.signal,
       progress_callback: (p) => showProgress(bar, p, json),
     });
@@ -160,25 +120,4 @@ async function evaluationFlags(flags: Record<string, string | boolean | undefine
   return undefined;
 }
 
-/** --owl [--owl-m M] [--owl-lambda L]; the two values without --owl are a usage error (ranges: the API's). */
-function owlFlags(args: ParsedArgs): SparsityProfileOption | undefined {
-  const m = optionalNumber(args, 'owl-m');
-  const lambda = optionalNumber(args, 'owl-lambda');
-  if (args.flags.owl !== true) {
-    if (m !== undefined || lambda !== undefined) throw new CliUsageError(`--${m !== undefined ? 'owl-m' : 'owl-lambda'} needs --owl`);
-    return undefined;
-  }
-  return { kind: 'owl', ...(m !== undefined ? { m } : {}), ...(lambda !== undefined ? { lambda } : {}) };
-}
 
-function sparsityFlag(text: string): number | { n: number; m: number } {
-  let s: number | { n: number; m: number };
-  try {
-    s = parseSparsity(text);
-  } catch (e) {
-    throw new CliUsageError((e as Error).message);
-  }
-  const ok = typeof s === 'number' ? s >= 0 && s < 1 : s.n >= 1 && s.n < s.m;
-  if (!ok) throw new CliUsageError(`--sparsity must be a ratio in [0, 1) such as 0.5, or N:M with 1 ≤ N < M such as 2:4 (got '${text}')`);
-  return s;
-}

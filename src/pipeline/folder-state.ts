@@ -21,6 +21,7 @@ import { createSha256, sha256 } from '../io/sha256.js';
 import { assertPlainFileName } from '../io/source.js';
 import type { DeviceKind } from '../backends/backend.js';
 import { acquireFolderLock, type FolderLock } from './folder-lock.js';
+import { handleFs } from './handle-fs.js';
 import type { ReadableFiles } from './integrity.js';
 
 export const PARTIAL_DIR = '.dsnot-partial';
@@ -78,6 +79,15 @@ export class FolderState {
   static async open(dir: string, fs?: Fs): Promise<FolderState> {
     const opened = await openOutputFolder(dir);
     return new FolderState(fs ?? opened.fs, opened.path, opened.location);
+  }
+
+  /**
+   * A browser folder (OPFS, or one the user picked) as the same resumable folder, through the
+   * File System API (handle-fs.ts). Its lock is the Web Lock openOutput takes, not lock().
+   */
+  static onHandle(dir: FileSystemDirectoryHandle): FolderState {
+    const { fs, path, location } = handleFs(dir);
+    return new FolderState(fs, path, location);
   }
 
   /** The folder's one-writer lock (folder-lock.ts); throws OutputBusyError when another run holds it. */

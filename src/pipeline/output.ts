@@ -1,6 +1,6 @@
-// Where prune() writes: a folder path (resumable, through FolderState) or any other sink
-// (a browser directory handle, a BlobSink, a custom Sink: files commit as they finish, and an
-// interrupted run starts over). The pipeline drives both the same way:
+// Where prune() writes: a folder (resumable, through FolderState): a path, or a browser directory
+// handle (OPFS or a picked folder, through handle-fs.ts); or any other sink (a BlobSink, a custom
+// Sink: files commit as they finish, and an interrupted run starts over). The pipeline drives both the same way:
 //   begin → (per layer: write tensors, checkpoint) → write side files, report, finish the
 //   writer → commit;   on failure: interrupted.   Last, always: release.
 // openOutput takes the output's lock (one writer per folder; folder-lock.ts, web-lock.ts) before
@@ -57,9 +57,11 @@ export async function openOutput(target: OutputTarget, notice: (message: string)
     const state = await FolderState.open(target, fs);
     return folderOutput(state, await state.lock(notice));
   }
-  const sink = await openSink(target);
   const isFolder = typeof (target as Sink).create !== 'function' && (target as FileSystemDirectoryHandle).kind === 'directory';
-  return sinkOutput(sink, isFolder ? await acquireWebLock(target as FileSystemDirectoryHandle, notice) : null);
+  if (!isFolder) return sinkOutput(await openSink(target), null);
+  // A browser folder resumes as a folder on disk does; the Web Lock stands for the lock file.
+  const lock = await acquireWebLock(target as FileSystemDirectoryHandle, notice);
+  return folderOutput(FolderState.onHandle(target as FileSystemDirectoryHandle), lock ?? { release: async () => {} });
 }
 
 function folderOutput(state: FolderState, lock: FolderLock): PipelineOutput {

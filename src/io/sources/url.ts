@@ -36,9 +36,10 @@ export class UrlSource implements Source {
   private readonly bodies = new Map<string, Promise<Uint8Array>>();
 
   constructor(url: URL, options: OpenSourceOptions = {}) {
-    const fetchFn = options.fetch ?? globalThis.fetch;
-    if (typeof fetchFn !== 'function') throw new SourceError(`no fetch available to read ${url.href}: pass options.fetch`);
-    this.fetch = fetchFn;
+    if (!options.fetch && typeof globalThis.fetch !== 'function') throw new SourceError(`no fetch available to read ${url.href}: pass options.fetch`);
+    // Called through globalThis, never as this.fetch(): a Worker's fetch called with another
+    // `this` throws "Illegal invocation".
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.headers = { ...options.headers };
     this.maxUnranged = options.maxUnrangedBytes ?? 2 ** 30;
     this.warn = options.onWarning ?? ((m) => console.warn(m));
