@@ -1,8 +1,8 @@
 // One writer per output folder (Node/Deno). Two runs into one folder interleave their layers in
 // the same partial shard files and journal, and the survivor commits a model whose weights do
 // not match its report; so a run holds OUT/.dsnot-lock from before it reads the partial state
-// until after its last rename. The lock is a small JSON file made with exclusive create
-// (open 'wx' = O_CREAT|O_EXCL): of two runs, exactly one creates it. It lies next to
+// until after its last rename. The lock is a small JSON file made by an exclusive create (a hard
+// link of a written file, which never shows an empty lock): of two runs, exactly one creates it. It lies next to
 // .dsnot-partial, not inside it, because starting fresh and committing remove that folder.
 // A lock whose process is gone (SIGKILL, power loss) is taken over; one from another host, or one
 // that cannot be read, is not: dsnot cannot tell whether that run is still writing.
@@ -85,8 +85,40 @@ function hostnameOf(os: typeof import('node:os')): string {
   }
 }
 
-/** Exclusive create; false: the file exists. A lock that cannot be written is removed again. */
+/**
+ * Exclusive create of a lock that is never seen empty: the contents go to a file of this run's
+ * own first, which is then hard-linked to the lock's name (link fails with EEXIST when the lock
+ * exists, as O_EXCL does). A run killed between an exclusive create and its write would leave an
+ * empty lock that the next run must refuse as unreadable. Where the file system has no hard
+ * links (FAT, some network and FUSE mounts), open 'wx' + write is the fallback. False: the lock
+ * exists.
+ */
 async function tryCreate(fs: Fs, file: string, me: LockInfo): Promise<boolean> {
+  const own = `${file}.${me.token}.tmp`;
+  try {
+    await writeSynced(fs, own, JSON.stringify(me));
+  } catch (e) {
+    await fs.rm(own, { force: true }).catch(() => {});
+    throw new WriterError(`cannot write the lock ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    await fs.link(own, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(code ?? '')) throw new WriterError(`cannot create the lock ${file}: ${(e as Error).message}`, { cause: e });
+    return createExclusive(fs, file, me);
+  } finally {
+    await fs.rm(own, { force: true }).catch(() => {});
+  }
+}
+
+/** What link() says on a file system without hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+/** The fallback: open 'wx' (O_CREAT|O_EXCL), then write; a lock that cannot be written is removed again. */
+async function createExclusive(fs: Fs, file: string, me: LockInfo): Promise<boolean> {
   let h: Awaited<ReturnType<Fs['open']>>;
   try {
     h = await fs.open(file, 'wx');
@@ -104,6 +136,16 @@ async function tryCreate(fs: Fs, file: string, me: LockInfo): Promise<boolean> {
     throw new WriterError(`cannot write the lock ${file}: ${(e as Error).message}`, { cause: e });
   }
   return true;
+}
+
+async function writeSynced(fs: Fs, file: string, text: string): Promise<void> {
+  const h = await fs.open(file, 'w');
+  try {
+    await h.writeFile(text);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
 // a run controls. Browser folders: the Web Locks API, checked with a stand-in LockManager.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -13,6 +14,7 @@ import { PARTIAL_DIR } from '../../src/pipeline/folder-state.js';
 import { openOutput } from '../../src/pipeline/output.js';
 import { acquireWebLock, type LockManagerLike } from '../../src/pipeline/web-lock.js';
 import { prune, type PruneOptions, type PruneReport } from '../../src/prune.js';
+import { faultyFs } from './faulty-fs.js';
 import { calibrationWindows, HF, readWeights, tempDir, zerosIn } from './helpers.js';
 
 const base = (): Omit<PruneOptions, 'output'> => ({
@@ -135,6 +137,41 @@ describe('a lock left behind', () => {
       `${dir} may be being written by another run: its lock ${lockOf(dir)} is unreadable (${why}); wait for it or choose another --out, and if no run is active, remove ${lockOf(dir)}`,
     );
     expect(readFileSync(lockOf(dir), 'utf8')).toBe(text);
+  });
+});
+
+describe('creating the lock', () => {
+  // The lock appears by a hard link of a file already written: a run killed at any instant leaves
+  // either no lock or a whole one, never the empty file an exclusive create + write could (the
+  // soak test's kills found that window: the next run had to refuse the folder as unreadable).
+  const withFs = (overrides: Partial<typeof fsp>) => ({ ...fsp, ...overrides }) as typeof fsp;
+  it('is never seen empty: the linked file already holds the whole lock', async () => {
+    const dir = tempDir();
+    let seen = '';
+    const fs = withFs({ link: async (from, to) => { seen = readFileSync(String(from), 'utf8'); return fsp.link(from, to); } });
+    const out = await openOutput(dir, () => {}, fs);
+    expect(JSON.parse(seen).pid).toBe(process.pid);
+    expect(readFileSync(lockOf(dir), 'utf8')).toBe(seen);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await out.release();
+    expect(existsSync(lockOf(dir))).toBe(false);
+  });
+
+  it('without hard links (EPERM), falls back to an exclusive create, still one writer', async () => {
+    const dir = tempDir();
+    const fs = withFs({ link: async () => { throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' }); } });
+    const first = await openOutput(dir, () => {}, fs);
+    expect(JSON.parse(readFileSync(lockOf(dir), 'utf8')).pid).toBe(process.pid);
+    await expect(openOutput(dir, () => {}, fs)).rejects.toBeInstanceOf(OutputBusyError);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await first.release();
+  });
+
+  it('a lock that cannot be written (full disk) leaves neither a lock nor its temporary file', async () => {
+    const dir = tempDir();
+    const full = faultyFs({ bytes: 0 });
+    await expect(openOutput(dir, () => {}, full)).rejects.toThrow(/cannot write the lock .*ENOSPC/);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
