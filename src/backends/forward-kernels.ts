@@ -104,6 +104,21 @@ function need(kernel: string, what: string, t: DeviceTensor, length: number, dty
 }
 
 /**
+ * copyColumns and placeColumns: columns [offset, offset + width) of the `wide` tensor's rows of
+ * `cols`, against the other tensor's rows of `width`; x and y must not alias.
+ */
+function checkColumnSlice(
+  kernel: string, x: DeviceTensor, y: DeviceTensor, rows: number, cols: number, offset: number, width: number, wide: 'x' | 'y',
+): void {
+  if (!Number.isInteger(offset) || offset < 0 || !(width > 0) || offset + width > cols) {
+    throw new KernelShapeError(`${kernel}: columns [${offset}, ${offset + width}) are not inside rows of ${cols}`);
+  }
+  need(kernel, 'x', x, rows * (wide === 'x' ? cols : width));
+  need(kernel, 'y', y, rows * (wide === 'y' ? cols : width));
+  if (x === y) throw new KernelShapeError(`${kernel}: y must not alias x`);
+}
+
+/**
  * Wraps a backend's kernels with the shape checks of this interface, so that both backends
  * refuse the same bad calls with the same message (a GPU kernel would otherwise read out of
  * bounds silently, a wasm one would corrupt its neighbours).
@@ -180,21 +195,11 @@ export function withShapeChecks(k: ForwardKernels): ForwardKernels {
       k.add(a, b, out, length);
     },
     copyColumns(x, y, rows, xCols, offset, width) {
-      if (!Number.isInteger(offset) || offset < 0 || !(width > 0) || offset + width > xCols) {
-        throw new KernelShapeError(`copyColumns: columns [${offset}, ${offset + width}) are not inside rows of ${xCols}`);
-      }
-      need('copyColumns', 'x', x, rows * xCols);
-      need('copyColumns', 'y', y, rows * width);
-      if (x === y) throw new KernelShapeError('copyColumns: y must not alias x');
+      checkColumnSlice('copyColumns', x, y, rows, xCols, offset, width, 'x');
       k.copyColumns(x, y, rows, xCols, offset, width);
     },
     placeColumns(x, y, rows, yCols, offset, width) {
-      if (!Number.isInteger(offset) || offset < 0 || !(width > 0) || offset + width > yCols) {
-        throw new KernelShapeError(`placeColumns: columns [${offset}, ${offset + width}) are not inside rows of ${yCols}`);
-      }
-      need('placeColumns', 'x', x, rows * width);
-      need('placeColumns', 'y', y, rows * yCols);
-      if (x === y) throw new KernelShapeError('placeColumns: y must not alias x');
+      checkColumnSlice('placeColumns', x, y, rows, yCols, offset, width, 'y');
       k.placeColumns(x, y, rows, yCols, offset, width);
     },
     nll(logits, targets, out, rows, vocab) {
