@@ -79,7 +79,9 @@ function readText(c: ConfigReader, modelType: 'gemma2' | 'gemma3_text'): GemmaCo
   const act = c.string('hidden_activation', 'gelu_pytorch_tanh');
   if (act !== 'gelu_pytorch_tanh') throw c.error('hidden_activation', `${JSON.stringify(act)} is not supported for ${modelType}: only "gelu_pytorch_tanh"`);
   c.expect('attention_bias', (v) => v === false, 'Gemma checkpoints have no attention biases');
-  if (modelType === 'gemma3_text') c.expect('use_bidirectional_attention', (v) => v === false, 'bidirectional attention (EmbeddingGemma) is not a causal language model');
+  // Both config classes carry it (transformers 4.57 and 5.x save Gemma2Config's as null): null and
+  // false are the causal model; true (EmbeddingGemma) is not a language model.
+  c.expect('use_bidirectional_attention', (v) => v === false, 'bidirectional attention (EmbeddingGemma) is not a causal language model');
   // head_dim defaults to 256 in every version of both classes, independent of hidden_size.
   const shape = d.shape;
   const hiddenSize = c.positiveInt('hidden_size', shape?.hidden);

@@ -380,12 +380,18 @@ describe('Gemma configs: every key read or deliberately ignored, both layouts', 
   const refused: Array<[string, Config, RegExp]> = [
     ['another activation', { ...GEMMA2_2B, hidden_activation: 'gelu' }, /hidden_activation "gelu" is not supported for gemma2/],
     ['bidirectional attention (EmbeddingGemma)', { ...GEMMA3_1B_V5, use_bidirectional_attention: true }, /use_bidirectional_attention true is not supported/],
+    ['bidirectional attention on Gemma 2', { ...GEMMA2_2B_V5, use_bidirectional_attention: true }, /use_bidirectional_attention true is not supported/],
     ['Gemma 2 without its shape (the class defaults changed between versions)', { ...GEMMA2_2B, query_pre_attn_scalar: undefined }, /missing query_pre_attn_scalar/],
     ['a text_config of another model', { ...GEMMA3_4B, text_config: { model_type: 'llama' } }, /text_config: model_type "llama" is not the text model of gemma3/],
     ['a local rope base that disagrees with rope_parameters', { ...GEMMA3_1B_V5, rope_local_base_freq: 5 }, /rope_local_base_freq 5 disagrees/],
     ['a wrapper tie flag that disagrees with text_config\'s', { ...GEMMA3_4B, tie_word_embeddings: false }, /tie_word_embeddings false disagrees with text_config.tie_word_embeddings true/],
     ['sliding_window_pattern on Gemma 2', { ...GEMMA2_2B, sliding_window_pattern: 3 }, /sliding_window_pattern=3 not understood for model_type gemma2/],
   ];
+  it('Gemma 2 as transformers 4.57 / 5.x save it (use_bidirectional_attention null or false) is the causal model', () => {
+    expect(spec({ ...GEMMA2_2B_V5, use_bidirectional_attention: null })).toBe(spec(GEMMA2_2B_V5));
+    expect(spec({ ...GEMMA2_2B_V5, use_bidirectional_attention: false })).toBe(spec(GEMMA2_2B_V5));
+  });
+
   it.each(refused)('refuses %s', (_n, config, message) => {
     expect(() => modelSpecFromConfig(config)).toThrow(message);
   });
