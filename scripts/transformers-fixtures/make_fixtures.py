@@ -62,12 +62,18 @@ CASES = {
         hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=1,
         max_position_embeddings=128, rms_norm_eps=1e-5, tie_word_embeddings=False, rope_parameters=rope(10000.0),
     ), "BF16", 3, [64]),
-    # Llama with linear rope scaling (factor 4) and with yarn (factor 4, original max 32, the
-    # attention factor from the default formula).
+    # Llama with linear rope scaling (factor 4), dynamic NTK, and yarn (factor 4, original max 32,
+    # the attention factor from the default formula).
     "llama-linear": ("llama", dict(
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
         max_position_embeddings=256, rms_norm_eps=1e-6, tie_word_embeddings=False,
         rope_parameters=rope(10000.0, rope_type="linear", factor=4.0),
+    ), "F32", 1, [64]),
+    # Dynamic NTK: within max_position_embeddings transformers keeps the default angles.
+    "llama-dynamic": ("llama", dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=64, rms_norm_eps=1e-6, tie_word_embeddings=False,
+        rope_parameters=rope(10000.0, rope_type="dynamic", factor=2.0),
     ), "F32", 1, [64]),
     "llama-yarn": ("llama", dict(
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,

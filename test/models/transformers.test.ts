@@ -1,7 +1,7 @@
 // Models made and run by Hugging Face transformers itself (test/fixtures/transformers/, see its
 // SOURCE.md): toy-size random models of every supported family with the architecture fields of
-// public checkpoints (Llama 3.2's llama3 rope, SmolLM2, TinyLlama as sharded BF16, linear and
-// yarn rope, Mistral with and without a sliding window, Qwen2.5, Qwen3, Phi-3 / 3.5 with longrope
+// public checkpoints (Llama 3.2's llama3 rope, SmolLM2, TinyLlama as sharded BF16, linear,
+// dynamic and yarn rope, Mistral with and without a sliding window, Qwen2.5, Qwen3, Phi-3 / 3.5 with longrope
 // and partial rotary, Gemma 2, Gemma 3 text, OPT), each in the config layout transformers 5.x
 // writes and in the 4.x layout as transformers 4.57 writes it, plus the real trained stories260K.
 // dsnot's dense logits and perplexity must equal transformers' on wasm and on WebGPU, through
@@ -94,6 +94,7 @@ const SPOIL: Record<string, (c: Record<string, unknown>) => void> = {
   smollm2: (c) => { c.rope_parameters = { rope_theta: 10000.0, rope_type: 'default' }; },
   tinyllama: (c) => { c.rope_parameters = { rope_theta: 500000.0, rope_type: 'default' }; },
   'llama-linear': (c) => { c.rope_parameters = { rope_theta: 10000.0, rope_type: 'default' }; },
+  'llama-dynamic': (c) => { c.rope_parameters = { rope_theta: 500000.0, rope_type: 'dynamic', factor: 2.0 }; },
   'llama-yarn': (c) => { c.rope_parameters = { rope_theta: 10000.0, rope_type: 'default' }; },
   'mistral-7b-v0.3': (c) => { c.rope_parameters = { rope_theta: 10000.0, rope_type: 'default' }; },
   'mistral-window': (c) => { c.sliding_window = null; },
@@ -117,13 +118,16 @@ describe('the fixtures notice a field read wrong', () => {
   });
 });
 
-describe('dsnot eval (the built CLI) on wasm', () => {
-  it.each(MODEL_NAMES)('%s', (name) => {
+describe('dsnot eval (the built CLI)', () => {
+  // Every fixture on wasm; on WebGPU (SwiftShader: slow to start) the rope variants' hardest two.
+  const runs = [...MODEL_NAMES.map((n) => [n, 'wasm'] as const), ['llama-3.2', 'webgpu'] as const, ['phi-3.5-mini', 'webgpu'] as const];
+  it.each(runs)('%s on %s', (name, device) => {
     const ref = modelReference(name);
     const tokens = join(tempDir('dsnot-hf-tokens-'), 'tokens.json');
     writeFileSync(tokens, JSON.stringify(ref.tokens));
     for (const [seqlen, want] of ref.perplexity) {
-      const r = spawnSync(process.execPath, [CLI, 'eval', join(FIXTURES, name), '--tokens', tokens, '--seqlen', String(seqlen), '--device', 'wasm', '--json'], { encoding: 'utf8' });
+      const args = [CLI, 'eval', join(FIXTURES, name), '--tokens', tokens, '--seqlen', String(seqlen), '--device', device, '--json'];
+      const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
       const out = JSON.parse(r.stdout) as { perplexity: number; tokens: number };
       expect(relative(out.perplexity, want)).toBeLessThan(PPL_TOLERANCE);
