@@ -172,13 +172,36 @@ function outputTensors({ result, mask, initMask, weight }: Pruned, rows: number,
 
 /** The line printed: method, device, the sparsity reached and, with H, the true error. */
 function summary({ result, mask }: Pruned, rows: number, cols: number, init: InitMethod, refine: LayerCommand['refine']): string {
-  let pruned = 0;
-  for (let i = 0; i < mask.length; i++) pruned += mask[i];
+  const pruned = countOnes(mask);
   const te = result.trueError;
   const sum = (a: Float64Array) => a.reduce((x, y) => x + y, 0);
   const how = refine === 'dsnot' ? ` + DSnoT, ${result.cycles} cycles` : refine === 'swaps' ? ` + exact swaps, ${result.swaps} swaps` : '';
   return `${rows}×${cols}: ${init}${how} on ${result.device}, sparsity ${(pruned / (rows * cols)).toFixed(4)}` +
     (te ? `, true error ${sum(te.initial).toPrecision(5)} → ${sum(te.final).toPrecision(5)}` : '');
+}
+
+/**
+ * The ones of a 0/1 mask, four at a time through 32-bit words (a byte loop over a 45 MB mask
+ * took ~60 ms, about a tenth of the whole command): each byte lane of a word sum stays below 256
+ * over 255 words, then the lanes are added.
+ */
+function countOnes(mask: Uint8Array): number {
+  const head = (4 - (mask.byteOffset % 4)) % 4;
+  if (mask.length < head + 4) return ones(mask, 0, mask.length);
+  const words = new Uint32Array(mask.buffer, mask.byteOffset + head, (mask.length - head) >> 2);
+  let total = ones(mask, 0, head) + ones(mask, head + 4 * words.length, mask.length);
+  for (let w0 = 0; w0 < words.length; w0 += 255) {
+    let lanes = 0;
+    for (let w = w0, end = Math.min(words.length, w0 + 255); w < end; w++) lanes += words[w];
+    total += (lanes & 0xff) + ((lanes >>> 8) & 0xff) + ((lanes >>> 16) & 0xff) + (lanes >>> 24);
+  }
+  return total;
+}
+
+function ones(a: Uint8Array, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n += a[i];
+  return n;
 }
 
 /** The layer's statistics: computed from X3 (H included), or given (H optional). */

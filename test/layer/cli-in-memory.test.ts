@@ -46,7 +46,7 @@ function inputFile(c: Case, seed: number): { path: string; weight: Float32Array;
     { name: 'scaler_row', dtype: 'F64', shape: [c.cols], data: stats.scalerRow },
     { name: 'sum_metric_row', dtype: 'F64', shape: [c.cols], data: stats.sumMetricRow },
     { name: 'var', dtype: 'F64', shape: [c.cols], data: stats.var },
-    ...(c.withH ? [{ name: 'H', dtype: 'F64' as const, shape: [c.cols, c.cols], data: stats.hessian }] : []),
+    ...(c.withH ? [{ name: 'H', dtype: 'F64' as const, shape: [c.cols, c.cols], data: stats.hessian! }] : []),
   ];
   const path = join(dir, `in-${seed}.safetensors`);
   writeFileSync(path, encodeSafetensors(tensors));

@@ -193,13 +193,13 @@ describe('metricSelect (the metric and the selection fused per chunk of rows)', 
     const w = ctx.upload('f32', l.weight);
     const metric = ctx.alloc('f32', rows * cols);
     k.metric(w, rows, cols, kind, colScale, metric);
-    for (const select of [{ k: 0 }, { k: 15 }, { k: cols }, { n: 1, m: 1 }] as const) {
-      const mm = 'k' in select ? null : select;
+    const selects: Array<{ k: number } | { n: number; m: number }> = [{ k: 0 }, { k: 15 }, { k: cols }, { n: 1, m: 1 }];
+    for (const select of selects) {
       // selectNM groups m consecutive columns of the flat matrix, so N:M needs cols divisible by m.
       const want = poisoned('u8', rows * cols);
       const got = poisoned('u8', rows * cols);
-      if (mm) k.selectNM(metric, rows, cols, mm.n, mm.m, want);
-      else k.selectRows(metric, rows, cols, select.k, want);
+      if ('k' in select) k.selectRows(metric, rows, cols, select.k, want);
+      else k.selectNM(metric, rows, cols, select.n, select.m, want);
       poisonFreeMemory(1 << 16);
       k.metricSelect!(w, rows, cols, kind, colScale, select, got);
       expectSameMask(ctx.u8(got), ctx.u8(want), cols);
