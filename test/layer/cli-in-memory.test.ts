@@ -5,7 +5,7 @@
 // below without metricSelect), bit for bit, for every init × refine × sparsity kind, on 1 and 2
 // threads (the chunks shrunk so that small layers really spread over the worker), plus two
 // layers at the default chunk sizes. --device webgpu still takes the host copy.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
@@ -150,5 +150,22 @@ describe('dsnot layer --device webgpu', () => {
     for (const [name, data] of [['mask', want.mask], ['init_mask', want.initMask], ['weight', want.weight]] as const) {
       expectSameBytes(file.tensor(name), data, name);
     }
+  });
+});
+
+describe('dsnot layer through wasm memory refuses', () => {
+  it('a W with a NaN, named as pruneLayer names it, and writes no OUT', async () => {
+    const c: Case = { rows: 8, cols: 16, init: 'wanda', refine: 'dsnot', guard: false, sparsity: '0.5', withH: false };
+    const l = randomLayer(3, c.rows, c.cols);
+    l.weight[3 * c.cols + 5] = NaN;
+    const stats = referenceStats(l.x3, l.nseq, l.seqlen, c.cols, false);
+    const path = join(dir, 'nan.safetensors');
+    writeFileSync(path, encodeSafetensors([
+      { name: 'W', dtype: 'F32', shape: [c.rows, c.cols], data: l.weight },
+      ...(['scalerRow', 'sumMetricRow', 'var'] as const).map((k, i) => ({ name: ['scaler_row', 'sum_metric_row', 'var'][i], dtype: 'F64' as const, shape: [c.cols], data: stats[k] })),
+    ]));
+    const out = join(dir, 'nan-out.safetensors');
+    await expect(run(argv(c, path, out, 1))).rejects.toThrow(/weight\[3, 5\] is NaN: weights must be finite/);
+    expect(existsSync(out)).toBe(false);
   });
 });
