@@ -12,6 +12,7 @@
 //
 // Scratch from the host: `hist` = selectHistBytes() bytes; `cand` as each function says.
 
+import { metricMagnitude, metricObs, metricRia, metricWanda } from './metric';
 import { orderKey, orderKeys, PACK } from './order-key';
 
 /** Bytes of the `hist` scratch every selection needs. */
@@ -233,4 +234,24 @@ export function selectNM(metric: usize, rows: i32, cols: i32, n: i32, m: i32, ma
       store<u8>(mask + g + <usize>t, <u8>(rank < n));
     }
   }
+}
+
+/**
+ * The initial metric of rows [0, rows) into `metric` (this chunk's scratch, rows × cols f32),
+ * then their mask from it: the k smallest per row (m = 0) or N:M. Both steps are per element and
+ * per row, so this gives exactly the mask of the metric kernel over the whole matrix followed by
+ * the selection, without a metric of the whole matrix (one chunk's, still in cache, instead).
+ * kind: 0 magnitude, 1 wanda, 2 obs (scale = the column scale), 3 ria (also rowSums, colSums).
+ * Scratch: hist and cand as selectRowsSmallest says, metric rows × cols f32.
+ */
+export function metricSelectRows(
+  kind: i32, w: usize, rows: i32, cols: i32, scale: usize, rowSums: usize, colSums: usize,
+  k: i32, n: i32, m: i32, mask: usize, hist: usize, cand: usize, metric: usize,
+): void {
+  if (kind == 0) metricMagnitude(w, rows * cols, metric);
+  else if (kind == 1) metricWanda(w, rows, cols, scale, metric);
+  else if (kind == 2) metricObs(w, rows, cols, scale, metric);
+  else metricRia(w, rows, cols, rowSums, colSums, scale, metric);
+  if (m > 0) selectNM(metric, rows, cols, n, m, mask);
+  else selectRowsSmallest(metric, rows, cols, k, mask, hist, cand);
 }

@@ -138,6 +138,22 @@ export interface PruneOnBackendOptions extends LayerSettings {
    * updated weight in any case (its error needs it) and returns it.
    */
   readBack?: { mask?: boolean | Uint8Array; weight?: boolean | Float32Array; initMask?: boolean };
+  /**
+   * u8 [rows, cols] tensors on `backend` that receive the final and the initial mask and keep
+   * them there, for a caller that writes them out from device memory (`dsnot layer` on wasm):
+   * no host copy, and the final one is the working mask itself. Default: neither.
+   */
+  masksOnBackend?: MasksOnBackend;
+  /**
+   * Check that the weight's values are finite first, on the backend (a bad one is then named
+   * from a host copy), as pruneLayer does. Default false: the caller vouches for them.
+   */
+  checkValues?: boolean;
+}
+
+export interface MasksOnBackend {
+  mask?: DeviceTensor;
+  initMask?: DeviceTensor;
 }
 
 export interface PruneOnBackendResult extends Omit<PruneLayerResult, 'mask' | 'weight' | 'initMask'> {
@@ -147,7 +163,9 @@ export interface PruneOnBackendResult extends Omit<PruneLayerResult, 'mask' | 'w
   initMask: Uint8Array | null;
 }
 
-type ReadBack = Required<NonNullable<PruneOnBackendOptions['readBack']>> | { mask: Uint8Array; weight: Float32Array; initMask: Uint8Array };
+type ReadBack = (Required<NonNullable<PruneOnBackendOptions['readBack']>> | { mask: Uint8Array; weight: Float32Array; initMask: Uint8Array }) & {
+  keep: MasksOnBackend;
+};
 
 const SPARSEGPT_PERCDAMP = 0.01;
 /** pruneLayerOnBackend's buffers in a caller's scratch Workspace. */
@@ -157,17 +175,15 @@ const SCRATCH_MASK = 'pruneLayer.mask';
 export async function pruneLayer(options: PruneLayerOptions): Promise<PruneLayerResult> {
   const t0 = performance.now();
   const plan = validateLayerOptions(options, false);
-  const requested = options.backend ?? (await acquireBackend(plan.device, { threads: plan.threads }));
   // SparseGPT as a method, swaps and the guard run where their kernels are: the copy goes straight there.
-  const backend = needsSparseGpt(plan) ? await sparseGptHost(requested, plan) : needsSwaps(plan) ? await swapsHost(requested, plan) : requested;
+  const backend = await hostFor(plan, options.backend ?? (await acquireBackend(plan.device, { threads: plan.threads })));
   const weight = backend.upload('f32', plan.weight);
   // The results' arrays are made first, so that their pages are touched while threads compute.
   const n = plan.rows * plan.cols;
-  const out = { mask: new Uint8Array(n), weight: new Float32Array(n), initMask: new Uint8Array(n) };
+  const out = { mask: new Uint8Array(n), weight: new Float32Array(n), initMask: new Uint8Array(n), keep: {} };
   const stops = [out.initMask, out.mask, out.weight].map((a) => prefaulting(backend, a));
   try {
-    // The values are checked on the backend (over its threads); the host finds the first bad one.
-    if (backend.anyNonFinite ? backend.anyNonFinite(weight, n) : true) checkWeightValues(plan.weight, plan.cols);
+    await checkValuesOn(backend, weight, plan, plan.weight);
     const r = await pruneInPlace(plan, backend, weight, out, undefined, plan.weight);
     return { ...r, mask: r.mask!, weight: r.weight!, initMask: r.initMask!, timings: { ...r.timings, totalMs: performance.now() - t0 } };
   } finally {
@@ -189,13 +205,40 @@ export async function pruneLayerOnBackend(options: PruneOnBackendOptions): Promi
   const t0 = performance.now();
   const plan = validateOnBackendOptions(options);
   const rb = options.readBack ?? {};
-  const readBack: ReadBack = { mask: rb.mask ?? true, weight: rb.weight ?? false, initMask: rb.initMask ?? false };
+  const readBack: ReadBack = { mask: rb.mask ?? true, weight: rb.weight ?? false, initMask: rb.initMask ?? false, keep: options.masksOnBackend ?? {} };
+  if (options.checkValues) await checkValuesOn(options.backend, options.weight, plan, null);
   const r = await pruneInPlace(plan, options.backend, options.weight, readBack, options.scratch, null);
   return { ...r, timings: { ...r.timings, totalMs: performance.now() - t0 } };
 }
 
-const needsSparseGpt = (plan: LayerSettingsPlan): boolean => plan.init === 'sparsegpt' && plan.refine === 'none';
-const needsSwaps = (plan: LayerSettingsPlan): boolean => plan.refine === 'swaps' || (plan.dsnot?.guard ?? false);
+/** What decides the backend a layer runs on: the method and the wasm threads (a plan's fields). */
+export type LayerMethod = Pick<LayerSettingsPlan, 'init' | 'refine' | 'dsnot' | 'threads'>;
+
+const needsSparseGpt = (plan: LayerMethod): boolean => plan.init === 'sparsegpt' && plan.refine === 'none';
+const needsSwaps = (plan: LayerMethod): boolean => plan.refine === 'swaps' || (plan.dsnot?.guard ?? false);
+
+/**
+ * The backend pruneLayer runs `method` on for `device`: the requested one, or wasm where the
+ * method's kernels are (SparseGPT as a method, exact swaps, the guard). A caller that fills the
+ * weight itself (`dsnot layer` reading it from a file) allocates it there.
+ */
+export async function layerBackend(method: LayerMethod, device: DeviceOption): Promise<Backend> {
+  return hostFor(method, await acquireBackend(device, { threads: method.threads }));
+}
+
+async function hostFor(method: LayerMethod, requested: Backend): Promise<Backend> {
+  if (needsSparseGpt(method)) return sparseGptHost(requested, method);
+  return needsSwaps(method) ? swapsHost(requested, method) : requested;
+}
+
+/**
+ * Fails naming the first NaN or ±inf of the weight: checked on the backend (over its threads),
+ * then located on the host copy (`host`, or one read back: only when a value is bad).
+ */
+async function checkValuesOn(backend: Backend, weight: DeviceTensor, plan: LayerSettingsPlan, host: Float32Array | null): Promise<void> {
+  if (backend.anyNonFinite && !backend.anyNonFinite(weight, plan.rows * plan.cols)) return;
+  checkWeightValues(host ?? ((await backend.read(weight)) as Float32Array), plan.cols);
+}
 
 /**
  * The one implementation. `original`: the weight's values before pruning when the caller has
@@ -210,11 +253,12 @@ async function pruneInPlace(
   const n = plan.rows * plan.cols;
   const own = scratch ?? new Workspace(backend);
   try {
-    const metric = own.get(SCRATCH_METRIC, n, 'f32');
-    const mask = own.get(SCRATCH_MASK, n, 'u8');
+    const metric = needsWholeMetric(plan, backend) ? own.get(SCRATCH_METRIC, n, 'f32') : null;
+    const mask = readBack.keep.mask ?? own.get(SCRATCH_MASK, n, 'u8');
     const tInit = performance.now();
     const columns = columnVectors(plan.stats, plan.dsnot ? plan.dsnot.powOfVarRegrowing : 1);
     await initialMask(plan, backend, weight, metric, mask, columns.sqrtScaler);
+    if (readBack.keep.initMask) await copyMask(backend, mask, backend, readBack.keep.initMask);
     const initMask = readBack.initMask ? await readInto(backend, mask, readBack.initMask) : null;
     const tRefine = performance.now();
     const refined = await refine(plan, backend, weight, mask, metric, columns);
@@ -233,9 +277,28 @@ async function pruneInPlace(
   }
 }
 
-/** The initial method's mask into `mask` (metric: scratch of rows × cols; sqrtScaler: columnVectors'). */
+/**
+ * Whether the initial metric must exist for the whole matrix at once: on a backend without the
+ * fused metric + selection, for the whole-matrix threshold (the magnitude baseline), and for N:M
+ * refinements, whose pruning candidates come from it. Elsewhere one chunk's at a time suffices.
+ */
+function needsWholeMetric(plan: LayerSettingsPlan, backend: Backend): boolean {
+  const threshold = !plan.nm && plan.init === 'magnitude' && plan.magnitudeScope === 'matrix';
+  return !backend.metricSelect || threshold || (plan.nm !== null && plan.refine !== 'none');
+}
+
+/** dst = src, a mask on `from` into one on `to` (the same backend: a copy on it where it has one). */
+async function copyMask(from: Backend, src: DeviceTensor, to: Backend, dst: DeviceTensor): Promise<void> {
+  if (from === to && to.copy) to.copy(src, dst);
+  else to.write(dst, (await from.read(src)) as Uint8Array);
+}
+
+/**
+ * The initial method's mask into `mask` (metric: scratch of rows × cols, or null where
+ * needsWholeMetric says the fused kernel may go a chunk at a time; sqrtScaler: columnVectors').
+ */
 async function initialMask(
-  plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, metric: DeviceTensor, mask: DeviceTensor, sqrtScaler: Float32Array,
+  plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, metric: DeviceTensor | null, mask: DeviceTensor, sqrtScaler: Float32Array,
 ): Promise<void> {
   const n = plan.rows * plan.cols;
   const kind: MetricKind = plan.init === 'sparsegpt' ? 'obs' : plan.init;
@@ -243,6 +306,7 @@ async function initialMask(
   if (kind === 'wanda') colScale = sqrtScaler;
   if (kind === 'ria') colScale = riaColumnScale(sqrtScaler);
   if (kind === 'obs') colScale = obsColumnScale(await sparseGptHost(backend, plan), plan.hessian!, plan.cols);
+  if (!metric) return backend.metricSelect!(weight, plan.rows, plan.cols, kind, colScale, plan.nm ?? { k: plan.k }, mask);
   backend.metric(weight, plan.rows, plan.cols, kind, colScale, metric);
   if (plan.nm) backend.selectNM(metric, plan.rows, plan.cols, plan.nm.n, plan.nm.m, mask);
   else if (plan.init === 'magnitude' && plan.magnitudeScope === 'matrix') {
@@ -257,7 +321,7 @@ type Refined = Pick<PruneOnBackendResult, 'initError' | 'error' | 'cycles' | 'sw
  * Hessian, the true errors of the initial and the final mask.
  */
 async function refine(
-  plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, mask: DeviceTensor, metric: DeviceTensor, columns: ColumnVectors,
+  plan: LayerSettingsPlan, backend: Backend, weight: DeviceTensor, mask: DeviceTensor, metric: DeviceTensor | null, columns: ColumnVectors,
 ): Promise<Refined> {
   const h = plan.hessian;
   // The authors' kernel: DSnoT's cycles, or zero cycles to measure a mask's surrogate error.
@@ -287,11 +351,11 @@ async function refine(
     // One kernel gives the mask and both true errors (on a backend with the true-error kernels;
     // lent there, N:M's initial metric goes along).
     const r = await onSwapsHost(plan, backend, weight, mask, async (b, w, m) => {
-      const im = plan.nm && b !== backend ? b.upload('f32', (await backend.read(metric)) as Float32Array) : metric;
+      const im = plan.nm && b !== backend ? b.upload('f32', (await backend.read(metric!)) as Float32Array) : metric;
       try {
         return await dsnotOn(b, w, m, cycles, h !== null, im);
       } finally {
-        if (im !== metric) b.release(im);
+        if (im && im !== metric) b.release(im);
       }
     });
     const trueError = r.value.trueInit && r.value.trueFinal ? { initial: r.value.trueInit, final: r.value.trueFinal } : null;
@@ -338,7 +402,7 @@ async function threadsOf(device: DeviceKind, backend: Backend, plan: LayerSettin
 }
 
 /** A backend that has the exact-swap and true-error kernels: this one, or wasm. */
-async function swapsHost(backend: Backend, plan: LayerSettingsPlan): Promise<Backend> {
+async function swapsHost(backend: Backend, plan: Pick<LayerSettingsPlan, 'threads'>): Promise<Backend> {
   return backend.hasSwaps ? backend : acquireBackend('wasm', { threads: plan.threads });
 }
 
@@ -350,7 +414,7 @@ async function readInto<T extends Float32Array | Uint8Array>(backend: Backend, t
 }
 
 /** A backend that has the SparseGPT kernels: this one, or wasm (and the result says so). */
-async function sparseGptHost(backend: Backend, plan: LayerSettingsPlan): Promise<Backend> {
+async function sparseGptHost(backend: Backend, plan: Pick<LayerSettingsPlan, 'threads'>): Promise<Backend> {
   return backend.hasSparseGpt ? backend : acquireBackend('wasm', { threads: plan.threads });
 }
 
@@ -381,12 +445,13 @@ async function sparseGptMethod(
 ): Promise<PruneOnBackendResult> {
   const host = await sparseGptHost(backend, plan);
   const n = plan.rows * plan.cols;
+  const keep = readBack.keep;
   // Its error compares the kept weights before and after the update: keep the values before.
   const original = known ?? ((await backend.read(weight)) as Float32Array);
   // A backend without the kernels (WebGPU) lends the weight to wasm and takes the result back.
   const onHost = host === backend ? weight : host.upload('f32', original);
   const sharedMask = host === backend && scratch !== undefined;
-  const mask = sharedMask ? scratch.get(SCRATCH_MASK, n, 'u8') : host.alloc('u8', n);
+  const mask = host === backend && keep.mask ? keep.mask : sharedMask ? scratch.get(SCRATCH_MASK, n, 'u8') : host.alloc('u8', n);
   try {
     const tInit = performance.now();
     await host.sparseGpt({
@@ -394,34 +459,41 @@ async function sparseGptMethod(
       sparsity: plan.ratio, nm: plan.nm, blockSize: SPARSEGPT_BLOCK, percDamp: SPARSEGPT_PERCDAMP,
     });
     const t1 = performance.now();
+    // Its initial mask is its final one.
+    for (const into of [keep.mask, keep.initMask]) if (into && into !== mask) await copyMask(host, mask, backend, into);
     const wantMask = readBack.mask !== false || readBack.initMask;
     const outMask = wantMask ? await readInto(host, mask, readBack.mask === false ? true : readBack.mask) : null;
     const updated = (await readInto(host, onHost, readBack.weight === false ? true : readBack.weight))!;
     if (onHost !== weight) backend.write(weight, updated);
-    // SparseGPT changes the kept weights too: its error is Σ_j (W_j − Ŵ_j)·sum_metric_row_j.
-    const error = new Float32Array(plan.rows);
-    const sum = plan.stats.sumMetricRow;
-    for (let r = 0; r < plan.rows; r++) {
-      let e = 0;
-      for (let c = 0; c < plan.cols; c++) e += (original[r * plan.cols + c] - updated[r * plan.cols + c]) * sum[c];
-      error[r] = e;
-    }
-    // Its true error: v = W − Ŵ is dense (the kept weights moved too).
-    const diff = host.upload('f32', Float32Array.from(original, (x, i) => x - updated[i]));
-    let trueError: TrueErrors;
-    try {
-      const te = await host.trueErrors(diff, null, plan.rows, plan.cols, plan.hessian!);
-      trueError = { initial: te, final: te };
-    } finally {
-      host.release(diff);
-    }
+    const { error, trueError } = await sparseGptErrors(plan, host, original, updated);
     return {
       mask: readBack.mask === false ? null : outMask, weight: updated,
       initMask: readBack.initMask ? outMask!.slice() : null, initError: error.slice(), error, cycles: 0, swaps: 0, trueError,
       device: host.kind, threads: host.threads, timings: { initMs: t1 - tInit, dsnotMs: 0, totalMs: performance.now() - tInit },
     };
   } finally {
-    if (!sharedMask) host.release(mask);
+    if (!sharedMask && mask !== keep.mask) host.release(mask);
     if (onHost !== weight) host.release(onHost);
+  }
+}
+
+/** SparseGPT's errors, before = after: it changes the kept weights too, so v = W − Ŵ is dense. */
+async function sparseGptErrors(
+  plan: LayerSettingsPlan, host: Backend, original: Float32Array, updated: Float32Array,
+): Promise<{ error: Float32Array; trueError: TrueErrors }> {
+  // The surrogate error: Σ_j (W_j − Ŵ_j)·sum_metric_row_j.
+  const error = new Float32Array(plan.rows);
+  const sum = plan.stats.sumMetricRow;
+  for (let r = 0; r < plan.rows; r++) {
+    let e = 0;
+    for (let c = 0; c < plan.cols; c++) e += (original[r * plan.cols + c] - updated[r * plan.cols + c]) * sum[c];
+    error[r] = e;
+  }
+  const diff = host.upload('f32', Float32Array.from(original, (x, i) => x - updated[i]));
+  try {
+    const te = await host.trueErrors(diff, null, plan.rows, plan.cols, plan.hessian!);
+    return { error, trueError: { initial: te, final: te } };
+  } finally {
+    host.release(diff);
   }
 }

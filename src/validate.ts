@@ -181,6 +181,11 @@ export function validateOnBackendOptions(o: PruneOnBackendOptions): LayerSetting
   const w = o.weight as DeviceTensor | undefined;
   if (!w || typeof w !== 'object' || w.dtype !== 'f32') fail('weight must be an f32 tensor [rows, cols] on the backend');
   if (w.length !== rows * cols) fail(`weight has ${w.length} values; rows × cols = ${rows} × ${cols} = ${rows * cols}`);
+  for (const [name, t] of Object.entries(o.masksOnBackend ?? {}) as Array<[string, DeviceTensor | undefined]>) {
+    if (t !== undefined && (t === null || typeof t !== 'object' || t.dtype !== 'u8' || t.length !== rows * cols)) {
+      fail(`masksOnBackend.${name} must be a u8 tensor of rows × cols = ${rows * cols} on the backend`);
+    }
+  }
   return validateLayerSettings(o, rows, cols);
 }
 

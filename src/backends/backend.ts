@@ -68,4 +68,13 @@ export interface Backend extends BackendInfo, TensorStore, PruneKernels, Forward
    * part not yet done).
    */
   prefault?(array: Float32Array | Uint8Array): () => void;
+  /**
+   * Optional (wasm): the tensor's own memory as a host array, no copy, so that a caller can read
+   * a file straight into a tensor or write one out. Valid until the tensor is released or the
+   * backend next allocates (growing the memory may detach the view): take it just before use.
+   */
+  hostView?<D extends DType>(t: DeviceTensor & { dtype: D }): HostArrayOf<D>;
+  hostView?(t: DeviceTensor): Float32Array | Uint8Array | Int32Array;
+  /** Optional: dst = src on this backend, both tensors of one dtype and length (no host copy). */
+  copy?(src: DeviceTensor, dst: DeviceTensor): void;
 }

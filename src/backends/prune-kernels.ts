@@ -137,6 +137,15 @@ export interface PruneKernels {
   selectNM(metric: DeviceTensor, rows: number, cols: number, n: number, m: number, mask: DeviceTensor): void;
   /** Magnitude baseline: t = sorted(metric)[rank]; mask = metric ≤ t over the whole matrix. */
   selectThreshold(metric: DeviceTensor, length: number, rank: number, mask: DeviceTensor): void;
+  /**
+   * Optional (wasm): metric() then selectRows (k) or selectNM (n:m), fused per chunk of rows, so
+   * that no metric of the whole matrix is made: the same mask (both steps are per row), in a
+   * fraction of the memory. Without it, callers make the whole metric and select from it.
+   */
+  metricSelect?(
+    weight: DeviceTensor, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null,
+    select: { k: number } | { n: number; m: number }, mask: DeviceTensor,
+  ): void;
 
   // --- dsnot ---
   dsnot(args: DsnotArgs): Promise<DsnotResult>;

@@ -1,7 +1,8 @@
 // `dsnot layer`'s files, without a whole-file copy on either side: IN's header is parsed on its
-// own and each tensor is read straight into an array of its own (X3 one sequence at a time);
-// OUT is written tensor by tensor from the result's arrays behind its header, fsynced, then
-// renamed into place (never a half file under the real name).
+// own and each tensor is read straight into an array of its own (X3 one sequence at a time) or
+// into memory the caller gives (W into a wasm tensor); OUT is written tensor by tensor from the
+// result's arrays (or views of wasm memory) behind its header, fsynced, then renamed into place
+// (never a half file under the real name).
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { DTYPE_BYTES, headerLength, parseHeader, type SafetensorsHeader, type TensorEntry, type TensorToWrite, encodeHeader, SafetensorsError } from '../io/safetensors.js';
 import { writeFully } from '../io/sinks/path.js';
@@ -11,6 +12,8 @@ export interface LayerInput {
   entries: Map<string, TensorEntry>;
   /** The bytes [from, from + length) of a tensor's data, in a fresh 8-byte-aligned buffer. */
   read(e: TensorEntry, from?: number, length?: number): Promise<ArrayBuffer>;
+  /** The bytes [from, from + into.length) of a tensor's data into `into` (no buffer of its own). */
+  readInto(e: TensorEntry, into: Uint8Array, from?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,6 +31,10 @@ export async function openLayerInput(path: string): Promise<LayerInput> {
         const buffer = new ArrayBuffer(length);
         await readAt(fh, new Uint8Array(buffer), header.dataStart + e.begin + from);
         return buffer;
+      },
+      async readInto(e, into, from = 0) {
+        if (from < 0 || from + into.length > e.end - e.begin) throw new RangeError(`read: bytes [${from}, ${from + into.length}) of tensor "${e.name}" (${e.end - e.begin} bytes)`);
+        await readAt(fh, into, header.dataStart + e.begin + from);
       },
       close: () => fh.close(),
     };

@@ -176,3 +176,42 @@ describe('sparsegpt kernels', () => {
     expectClose(d, Float64Array.from({ length: cols }, (_, j) => u[j * cols + j]), 1e-10);
   });
 });
+
+describe('metricSelect (the metric and the selection fused per chunk of rows)', () => {
+  // 37 columns: scalar tails; 45 rows on rowStep's chunks of at least 4 rows; grid 16: many
+  // ties, which the selection must break by the lower column as the two-step path does.
+  const rows = 45;
+  const cols = 37;
+  const l = randomLayer(61, rows, cols, { grid: 16 });
+  const stats = referenceStats(l.x3, l.nseq, l.seqlen, cols, false);
+  const scale = columnVectors(stats, 1).sqrtScaler;
+  const obsScale = Float32Array.from(scale, (s, j) => (j % 9 === 4 ? Infinity : s * s)); // a dead column
+  const cases: Array<[string, 'magnitude' | 'wanda' | 'obs' | 'ria', Float32Array | null]> = [
+    ['magnitude', 'magnitude', null], ['wanda', 'wanda', scale], ['obs', 'obs', obsScale], ['ria', 'ria', scale.map(Math.sqrt)],
+  ];
+  it.each(cases)('%s: the mask of metric() + selectRows, and of metric() + selectNM', (_name, kind, colScale) => {
+    const w = ctx.upload('f32', l.weight);
+    const metric = ctx.alloc('f32', rows * cols);
+    k.metric(w, rows, cols, kind, colScale, metric);
+    const selects: Array<{ k: number } | { n: number; m: number }> = [{ k: 0 }, { k: 15 }, { k: cols }, { n: 1, m: 1 }];
+    for (const select of selects) {
+      // selectNM groups m consecutive columns of the flat matrix, so N:M needs cols divisible by m.
+      const want = poisoned('u8', rows * cols);
+      const got = poisoned('u8', rows * cols);
+      if ('k' in select) k.selectRows(metric, rows, cols, select.k, want);
+      else k.selectNM(metric, rows, cols, select.n, select.m, want);
+      poisonFreeMemory(1 << 16);
+      k.metricSelect!(w, rows, cols, kind, colScale, select, got);
+      expectSameMask(ctx.u8(got), ctx.u8(want), cols);
+    }
+    const cols4 = 36;
+    const w4 = ctx.upload('f32', l.weight.subarray(0, rows * cols4));
+    const metric4 = ctx.alloc('f32', rows * cols4);
+    k.metric(w4, rows, cols4, kind, colScale?.subarray(0, cols4) ?? null, metric4);
+    const want = poisoned('u8', rows * cols4);
+    const got = poisoned('u8', rows * cols4);
+    k.selectNM(metric4, rows, cols4, 2, 4, want);
+    k.metricSelect!(w4, rows, cols4, kind, colScale?.subarray(0, cols4) ?? null, { n: 2, m: 4 }, got);
+    expectSameMask(ctx.u8(got), ctx.u8(want), cols4);
+  });
+});

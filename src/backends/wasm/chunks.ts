@@ -122,7 +122,7 @@ export function jobResult(buffer: ArrayBufferLike, ctl: number, participants: nu
 export const CHUNK_KERNELS: readonly string[] = [
   'gemmColumns', 'attentionHeads', 'statsGramTiles',
   'metricMagnitude', 'metricWanda', 'metricObs', 'metricRia',
-  'selectRowsSmallest', 'selectNM',
+  'selectRowsSmallest', 'selectNM', 'metricSelectRows',
   'dsnotRefineChunk', 'dsnotApplyMask', 'swapsRefineChunk', 'swapsErrorsChunk',
   'nonFiniteRange', 'sparsegptBlockRows',
 ];

@@ -186,12 +186,23 @@ export class WasmContext implements TensorStore {
   read<D extends DType>(t: DeviceTensor & { dtype: D }, into?: HostArrayOf<D>): Promise<HostArrayOf<D>>;
   read(t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array): Promise<Float32Array | Uint8Array | Int32Array>;
   async read(t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array): Promise<Float32Array | Uint8Array | Int32Array> {
-    const w = t as WasmTensor;
-    const view = w.dtype === 'f32' ? this.f32(w) : w.dtype === 'u8' ? this.u8(w) : this.i32(w);
+    const view = this.view(t);
     if (!into) return view.slice();
-    checkReadTarget(w, into);
+    checkReadTarget(t, into);
     into.set(view);
     return into;
+  }
+
+  /** The tensor's memory as its host array type (a fresh view: growing detaches the old ones). */
+  view(t: DeviceTensor): Float32Array | Uint8Array | Int32Array {
+    const w = t as WasmTensor;
+    return w.dtype === 'f32' ? this.f32(w) : w.dtype === 'u8' ? this.u8(w) : this.i32(w);
+  }
+
+  copy(src: DeviceTensor, dst: DeviceTensor): void {
+    const [s, d] = [src as WasmTensor, dst as WasmTensor];
+    if (s.dtype !== d.dtype || s.length !== d.length) throw new RangeError(`copy: a ${s.dtype} tensor of ${s.length} into a ${d.dtype} tensor of ${d.length}`);
+    new Uint8Array(this.memory.buffer).copyWithin(d.ptr, s.ptr, s.ptr + s.bytes);
   }
 
   release(t: DeviceTensor): void {

@@ -24,6 +24,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     write: <D extends DType>(t: DeviceTensor, data: HostArrayOf<D>) => ctx.write(t, data),
     read: ((t: DeviceTensor, into?: Float32Array | Uint8Array | Int32Array) => ctx.read(t, into)) as Backend['read'],
     release: (t: DeviceTensor) => ctx.release(t),
+    hostView: ((t: DeviceTensor) => ctx.view(t)) as Backend['hostView'],
+    copy: (src: DeviceTensor, dst: DeviceTensor) => ctx.copy(src, dst),
     ...(ctx.runner.pool ? { prefault: (a: Float32Array | Uint8Array) => prefault(ctx, a) } : {}),
     ...createWasmPruneKernels(ctx),
     // The forward pass's kernels (gemm, norm, rope, attention, act, loss).

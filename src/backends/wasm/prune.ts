@@ -149,25 +149,56 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
   function metric(weight: DeviceTensor, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null, out: DeviceTensor): void {
     const w = ptr(weight);
     const o = ptr(out);
-    if (kind === 'magnitude') {
-      // Elements as units: the kernel takes a length.
-      runner.run({ kernel: 'metricMagnitude', args: [w, 0, o], units: rows * cols, step: rowStep(cols) * cols, count: 1, advance: [[0, 4], [2, 4]], work: rows * cols });
-      return;
-    }
-    if (!colScale || colScale.length !== cols) throw new RangeError(`metric ${kind}: needs a column scale of length ${cols}`);
-    if (kind === 'ria') return metricRia(w, rows, cols, colScale, o);
-    withVectors([colScale], (scale) => {
-      const kernel = kind === 'wanda' ? 'metricWanda' : 'metricObs';
-      runner.run(rowJob(kernel, [w, 0, cols, scale, o], rows, cols, 1, [[0, 4 * cols], [4, 4 * cols]]));
+    withMetricVectors(w, rows, cols, kind, colScale, (scale, rowSums, colSums) => {
+      // Magnitude takes elements as units (the kernel takes a length); the others rows.
+      if (kind === 'magnitude') {
+        runner.run({ kernel: 'metricMagnitude', args: [w, 0, o], units: rows * cols, step: rowStep(cols) * cols, count: 1, advance: [[0, 4], [2, 4]], work: rows * cols });
+      } else if (kind === 'ria') {
+        runner.run(rowJob('metricRia', [w, 0, cols, rowSums, colSums, scale, o], rows, cols, 1, [[0, 4 * cols], [3, 4], [6, 4 * cols]]));
+      } else {
+        runner.run(rowJob(kind === 'wanda' ? 'metricWanda' : 'metricObs', [w, 0, cols, scale, o], rows, cols, 1, [[0, 4 * cols], [4, 4 * cols]]));
+      }
     });
   }
 
-  /** RIA: the column sums need every row (in order, on this thread), then the scores over the threads. */
-  function metricRia(w: number, rows: number, cols: number, scale: Float32Array, o: number): void {
-    withVectors([scale, new Float32Array(cols), new Float32Array(rows)], (s, colSums, rowSums) => {
+  /**
+   * What the metric kernels of `kind` read besides W, in wasm memory for `body`: the column scale
+   * (0 for magnitude) and RIA's row and column sums of |W| (0 otherwise). RIA's sums need every
+   * row, in order, on this thread, before any score.
+   */
+  function withMetricVectors<T>(
+    w: number, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null,
+    body: (scale: number, rowSums: number, colSums: number) => T,
+  ): T {
+    if (kind === 'magnitude') return body(0, 0, 0);
+    if (!colScale || colScale.length !== cols) throw new RangeError(`metric ${kind}: needs a column scale of length ${cols}`);
+    if (kind !== 'ria') return withVectors([colScale], (scale) => body(scale, 0, 0));
+    return withVectors([colScale, new Float32Array(cols), new Float32Array(rows)], (scale, colSums, rowSums) => {
       forRowChunks(rows, cols, (r0, n) => e.metricRiaSums(w + 4 * r0 * cols, n, cols, colSums, rowSums + 4 * r0));
-      runner.run(rowJob('metricRia', [w, 0, cols, rowSums, colSums, s, o], rows, cols, 1, [[0, 4 * cols], [3, 4], [6, 4 * cols]]));
+      return body(scale, rowSums, colSums);
     });
+  }
+
+  /** Kind codes of assembly/select.ts's metricSelectRows. */
+  const METRIC_KIND: Record<MetricKind, number> = { magnitude: 0, wanda: 1, obs: 2, ria: 3 };
+
+  function metricSelect(
+    weight: DeviceTensor, rows: number, cols: number, kind: MetricKind, colScale: Float32Array | null,
+    select: { k: number } | { n: number; m: number }, mask: DeviceTensor,
+  ): void {
+    const w = ptr(weight);
+    const [k, n, m] = 'k' in select ? [select.k, 0, 0] : [0, select.n, select.m];
+    const [histAll, hist] = perThread(e.selectHistBytes());
+    const [candAll, cand] = perThread(4 * (2 * cols + 8));
+    // Each thread's metric is one chunk's rows: scratch of rowStep × cols, not rows × cols.
+    const [metricAll, metricBytes] = perThread(4 * rowStep(cols) * cols);
+    withMetricVectors(w, rows, cols, kind, colScale, (scale, rowSums, colSums) =>
+      withScratch([histAll, candAll, metricAll], (hp, cp, mp) => {
+        runner.run({
+          ...rowJob('metricSelectRows', [METRIC_KIND[kind], w, 0, cols, scale, rowSums, colSums, k, n, m, ptr(mask), hp, cp, mp], rows, cols, 2, [[1, 4 * cols], [5, 4], [10, cols]]),
+          perThread: [[11, hist], [12, cand], [13, metricBytes]],
+        });
+      }));
   }
 
   function selectRows(m: DeviceTensor, rows: number, cols: number, k: number, mask: DeviceTensor): void {
@@ -311,7 +342,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
   return {
     ...stats,
     anyNonFinite,
-    metric, selectRows, selectNM, selectThreshold,
+    metric, metricSelect, selectRows, selectNM, selectThreshold,
     dsnot, applyMask,
     hasSwaps: true, swaps, trueErrors,
     hasSparseGpt: true, sparseGpt, obsDiagonal,
