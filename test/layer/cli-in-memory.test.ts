@@ -7,14 +7,14 @@
 // layers at the default chunk sizes. --device webgpu still takes the host copy.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
 import { acquireBackend } from '../../src/backends/select.js';
-import { tuning } from '../../src/backends/wasm/threads.js';
 import { run } from '../../src/cli/layer.js';
 import { decodeSafetensors, encodeSafetensors, type TensorToWrite } from '../../src/io/safetensors.js';
 import { pruneLayer, type InitMethod, type PruneLayerResult, type RefineMethod } from '../../src/layer.js';
 import { referenceStats } from '../reference/stats.js';
+import { smallChunks } from '../support/small-chunks.js';
 import { tempDir } from '../support/temp-dir.js';
 import { randomLayer } from './random.js';
 
@@ -114,14 +114,7 @@ const TABLE: Case[] = INITS.flatMap((init) => REFINES.flatMap((r) => ['0.5', '2:
 }))));
 
 describe('dsnot layer through wasm memory equals pruneLayer with the whole metric', () => {
-  const saved = { ...tuning };
-  beforeAll(() => {
-    tuning.parallelWork = 0;
-    tuning.chunkWeights = 512;
-  });
-  afterAll(() => {
-    Object.assign(tuning, saved);
-  });
+  smallChunks();
 
   for (const threads of [1, 2]) {
     it.each(TABLE.map((c, i) => [`${c.init} ${c.refine}${c.guard === false ? ' --no-guard' : ''} ${c.sparsity}`, c, i] as const))(

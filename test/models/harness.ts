@@ -1,6 +1,9 @@
-// Shared by the random-weight model tests (random-models.test.ts, gemma.test.ts): one wasm and
-// one WebGPU device per test file, and the relative error the comparisons use.
+// Shared by the model tests (random-models, gemma, stories260k, transformers): one wasm and one
+// WebGPU device per test file, a model's dense logits, and the relative error the comparisons use.
 import { afterAll, beforeAll, expect } from 'vitest';
+import { openModel } from '../../src/io/model.js';
+import type { ModelSpec } from '../../src/models/config.js';
+import { createDecoder, type DecoderLayer } from '../../src/models/decoder.js';
 import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
 
 /**
@@ -37,4 +40,36 @@ export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number 
     mag = Math.max(mag, Math.abs(want[i]));
   }
   return err / mag;
+}
+
+export interface LogitsOptions {
+  /** Changes the spec read from the folder before the decoder is made. */
+  edit?: (spec: ModelSpec) => void;
+  /** Runs after each layer's forward, with the layer still loaded and its output h. */
+  afterLayer?: (layer: DecoderLayer, h: Float32Array, spec: ModelSpec) => Promise<void>;
+}
+
+/** Logits of `ids` at every position ([ids.length, vocab]), the model run layer by layer as the pipeline runs it. */
+export async function modelLogits(dir: string, dev: ForwardDevice, ids: number[], options: LogitsOptions = {}): Promise<Float32Array> {
+  const m = await openModel(dir);
+  try {
+    options.edit?.(m.spec);
+    const model = createDecoder(m.spec, dev.backend);
+    const emb = await model.loadEmbeddings(m.reader);
+    let h = await emb.embed(ids);
+    emb.dispose();
+    for (let i = 0; i < m.spec.numLayers; i++) {
+      const layer = await model.loadLayer(i, m.reader);
+      h = await layer.forward(h, ids.length);
+      await options.afterLayer?.(layer, h, m.spec);
+      layer.dispose();
+    }
+    const head = await model.loadHead(m.reader);
+    const logits = await head.logits(h, ids.length);
+    head.dispose();
+    model.dispose();
+    return logits;
+  } finally {
+    await m.close();
+  }
 }

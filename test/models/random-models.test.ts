@@ -18,7 +18,7 @@ import { openModel } from '../../src/io/model.js';
 import type { ModelSpec } from '../../src/models/config.js';
 import { createDecoder, type TapInput } from '../../src/models/decoder.js';
 import type { ForwardDevice } from '../forward/devices.js';
-import { forwardDevices, relErr } from './harness.js';
+import { forwardDevices, modelLogits, relErr } from './harness.js';
 import {
   llama32, llama32v4, llamaDynamic, llamaLinear, llamaLongrope, llamaTensors, llamaYarn, mistral, mistralWindow, opt, optTensors,
   mistralWindowV5, phi35, phi3mini, phi3Tensors, qwen2, qwen2Window, qwen2WindowV5, qwen3, qwen3v5, smollm2, type Tensors, writeModelDir,
@@ -148,29 +148,14 @@ describe('random models: evaluate()', () => {
 });
 
 /** Dense logits of `ids` through the decoder, layer by layer, for a (possibly edited) spec. */
-async function denseLogits(dev: ForwardDevice, dir: string, ids: number[], edit?: (s: ModelSpec) => void): Promise<Float32Array> {
-  const m = await openModel(dir);
-  try {
-    edit?.(m.spec);
-    const model = createDecoder(m.spec, dev.backend);
-    const emb = await model.loadEmbeddings(m.reader);
-    let h = await emb.embed(ids);
-    emb.dispose();
-    for (let i = 0; i < m.spec.numLayers; i++) {
-      const layer = await model.loadLayer(i, m.reader);
-      h = await layer.forward(h, ids.length);
-      // The same decoder again with a shorter sequence: longrope must switch back to its short factors.
-      if (ids.length > 6) await layer.forward(h.slice(0, 6 * m.spec.hiddenSize), 6);
-      layer.dispose();
-    }
-    const head = await model.loadHead(m.reader);
-    const logits = await head.logits(h, ids.length);
-    head.dispose();
-    model.dispose();
-    return logits;
-  } finally {
-    await m.close();
-  }
+function denseLogits(dev: ForwardDevice, dir: string, ids: number[], edit?: (s: ModelSpec) => void): Promise<Float32Array> {
+  return modelLogits(dir, dev, ids, {
+    edit,
+    // The same decoder again with a shorter sequence: longrope must switch back to its short factors.
+    afterLayer: async (layer, h, spec) => {
+      if (ids.length > 6) await layer.forward(h.slice(0, 6 * spec.hiddenSize), 6);
+    },
+  });
 }
 
 describe.each(['wasm', 'webgpu'] as const)('rotary details on %s', (devName) => {

@@ -4,10 +4,9 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Llama2cTokenizer } from '../../src/io/llama2c-tokenizer.js';
-import { openModel } from '../../src/io/model.js';
-import { createDecoder } from '../../src/models/decoder.js';
 import { evaluate, type EvaluateProgress } from '../../src/eval/perplexity.js';
 import { type ForwardDevice, wasmDevice, webgpuDevice } from '../forward/devices.js';
+import { modelLogits } from './harness.js';
 
 const BIN = 'test/fixtures/stories260K/stories260K.bin';
 const HF = 'test/fixtures/stories260K-hf';
@@ -36,25 +35,8 @@ function device(name: 'wasm' | 'webgpu'): ForwardDevice {
 
 /** Logits of the last position of `prompt`, layer by layer as the pipeline runs them. */
 async function lastLogits(path: string, dev: ForwardDevice, prompt: number[]): Promise<Float32Array> {
-  const m = await openModel(path);
-  try {
-    const model = createDecoder(m.spec, dev.backend);
-    const emb = await model.loadEmbeddings(m.reader);
-    let h = await emb.embed(prompt);
-    emb.dispose();
-    for (let i = 0; i < m.spec.numLayers; i++) {
-      const layer = await model.loadLayer(i, m.reader);
-      h = await layer.forward(h, prompt.length);
-      layer.dispose();
-    }
-    const head = await model.loadHead(m.reader);
-    const logits = await head.logits(h, prompt.length);
-    head.dispose();
-    model.dispose();
-    return logits.slice((prompt.length - 1) * m.spec.vocabSize);
-  } finally {
-    await m.close();
-  }
+  const logits = await modelLogits(path, dev, prompt);
+  return logits.slice(logits.length - logits.length / prompt.length);
 }
 
 function top5(logits: Float32Array): Array<[number, number]> {

@@ -14,12 +14,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/eval/perplexity.js';
-import { openModel } from '../../src/io/model.js';
-import { createDecoder } from '../../src/models/decoder.js';
 import { prune } from '../../src/prune.js';
-import type { ForwardDevice } from '../forward/devices.js';
 import { tempDir } from '../support/temp-dir.js';
-import { forwardDevices, relErr } from './harness.js';
+import { forwardDevices, modelLogits, relErr } from './harness.js';
 import { FIXTURES, type Layout, MODEL_NAMES, modelDir, modelReference, readReference, relative } from './transformers-reference.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -35,36 +32,13 @@ it('has every family the issue lists', () => {
   ]));
 });
 
-/** Logits of `ids` (every position), the model run layer by layer as the pipeline runs it. */
-async function logitsOf(dir: string, dev: ForwardDevice, ids: number[]): Promise<Float32Array> {
-  const m = await openModel(dir);
-  try {
-    const model = createDecoder(m.spec, dev.backend);
-    const emb = await model.loadEmbeddings(m.reader);
-    let h = await emb.embed(ids);
-    emb.dispose();
-    for (let i = 0; i < m.spec.numLayers; i++) {
-      const layer = await model.loadLayer(i, m.reader);
-      h = await layer.forward(h, ids.length);
-      layer.dispose();
-    }
-    const head = await model.loadHead(m.reader);
-    const logits = await head.logits(h, ids.length);
-    head.dispose();
-    model.dispose();
-    return logits;
-  } finally {
-    await m.close();
-  }
-}
-
 describe.each(['wasm', 'webgpu'] as const)('transformers fixtures on %s', (devName) => {
   describe.each(LAYOUTS)('%s config layout', (layout) => {
     it.each(MODEL_NAMES)('%s: logits and perplexity equal transformers\'', async (name) => {
       const ref = modelReference(name);
       const dir = modelDir(name, layout);
       for (const [seqlen, want] of ref.perplexity) {
-        const logits = await logitsOf(dir, devices.device(devName), ref.tokens.slice(0, seqlen));
+        const logits = await modelLogits(dir, devices.device(devName), ref.tokens.slice(0, seqlen));
         expect(relErr(logits, ref.logits.get(seqlen)!), `logits @${seqlen}`).toBeLessThan(LOGITS_TOLERANCE);
         const r = await evaluate({ model: dir, tokens: ref.tokens, seqlen, device: devName });
         expect(r.windows).toBe(Math.floor(ref.tokens.length / seqlen));
@@ -76,7 +50,7 @@ describe.each(['wasm', 'webgpu'] as const)('transformers fixtures on %s', (devNa
   it('stories260K (the real trained model, from_pretrained): perplexity and logits equal transformers\'', async () => {
     const ref = readReference(join(FIXTURES, 'stories260K-reference.safetensors'));
     const dir = 'test/fixtures/stories260K-hf';
-    const logits = await logitsOf(dir, devices.device(devName), ref.tokens.slice(0, 512));
+    const logits = await modelLogits(dir, devices.device(devName), ref.tokens.slice(0, 512));
     const rows = ref.logits.get(512)!;
     expect(relErr(logits.subarray(0, rows.length), rows)).toBeLessThan(LOGITS_TOLERANCE);
     const r = await evaluate({ model: dir, tokens: ref.tokens, seqlen: 512, device: devName });

@@ -3,19 +3,12 @@
 // report says how many threads ran.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tuning } from '../../src/backends/wasm/threads.js';
+import { describe, expect, it } from 'vitest';
 import { prune, type PruneReport } from '../../src/prune.js';
 import { calibrationWindows, HF, tempDir } from '../prune/helpers.js';
+import { smallChunks } from '../support/small-chunks.js';
 
-const saved = { ...tuning };
-beforeAll(() => {
-  tuning.parallelWork = 0;
-  tuning.chunkWeights = 512;
-});
-afterAll(() => {
-  Object.assign(tuning, saved);
-});
+smallChunks();
 
 async function pruneWith(threads: number, refine: 'swaps' | 'dsnot'): Promise<{ report: PruneReport; model: Buffer }> {
   const output = tempDir('dsnot-threads-');
