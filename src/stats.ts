@@ -77,7 +77,9 @@ export class StatsAccumulator {
     if (this.finished) throw new Error('StatsAccumulator: finish() called twice');
     this.finished = true;
     try {
-      return statsFromRaw(await this.backend.statsRead(this.handle));
+      // The raw sums are this accumulator's own fresh arrays: H is scaled where it lies (at
+      // 8·cols² bytes, a second copy would be the largest allocation of a layer: 254 MB at 5632).
+      return normalize(await this.backend.statsRead(this.handle), true);
     } finally {
       this.backend.statsFree(this.handle);
     }
@@ -92,14 +94,24 @@ export class StatsAccumulator {
   }
 }
 
-/** The authors' normalisation of the raw sums. */
+/** The authors' normalisation of the raw sums (`raw` is left as it is). */
 export function statsFromRaw(raw: RawStats): LayerStats {
+  return normalize(raw, false);
+}
+
+/** statsFromRaw; with `ownsGram`, the Gram matrix is scaled in place and becomes the Hessian. */
+function normalize(raw: RawStats, ownsGram: boolean): LayerStats {
   if (raw.sequences === 0) throw new DsnotInputError('statistics: no sequence was added');
   const n = raw.sequences;
   const scalerRow = raw.sumSq.map((x) => x / n);
   const sumMetricRow = raw.sum.map((x) => x / n);
   const variance = raw.tokenVar.map((x) => x / raw.tokens);
-  const hessian = raw.gram ? raw.gram.map((x) => x * (2 / n)) : null;
+  let hessian: Float64Array | null = null;
+  if (raw.gram) {
+    hessian = ownsGram ? raw.gram : new Float64Array(raw.gram.length);
+    const scale = 2 / n;
+    for (let i = 0; i < hessian.length; i++) hessian[i] = raw.gram[i] * scale;
+  }
   return { scalerRow, sumMetricRow, var: variance, hessian, nsamples: n };
 }
 
