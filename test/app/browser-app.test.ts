@@ -130,13 +130,16 @@ describe('dsnot app in Chromium', () => {
   }, 200_000);
 
   it('two tabs on one output folder: the second says the folder is busy', async () => {
-    const first = await open(appUrl({ ...HEAVY, device: 'wasm', out: 'shared', run: '1' }));
+    // The first must outlast the second's wait for the lock (RELEASE_GRACE_MS): a long run, closed
+    // as soon as the second has answered.
+    const first = await open(appUrl({ nsamples: '192', seqlen: '512', device: 'wasm', out: 'shared', run: '1' }));
     await first.locator('#progress[data-layers-done]').waitFor({ state: 'attached', timeout: 60_000 });
     const second = await open(appUrl({ nsamples: '4', seqlen: '64', device: 'wasm', out: 'shared', run: '1' }));
     const { state, text } = await outcome(second, 60_000);
     expect(state).toBe('error');
     expect(text).toMatch(/busy/);
     expect(await second.locator('#error').textContent()).toContain('being written by another run');
+    expect(await second.locator('#notes').textContent()).toContain('waiting up to 5 s in case it is a tab that was just reloaded or closed');
     expect(await first.locator('#result').getAttribute('data-state')).toBe('running');
     await first.close();
     await second.close();
