@@ -23,6 +23,7 @@ export { pruneLayer } from './layer.js';
 export type { PruneLayerOptions, PruneLayerResult, DsnotOptions, InitMethod } from './layer.js';
 export { StatsAccumulator, statsFromRaw, columnVectors } from './stats.js';
 export type { LayerStats, StatsAccumulatorOptions } from './stats.js';
+export type { BackendHessian } from './backends/prune-kernels.js';
 export { DsnotInputError } from './validate.js';
 export type { Sparsity } from './validate.js';
 export { decodeF16, decodeBF16, encodeF16, encodeBF16 } from './io/half.js';

@@ -9,7 +9,7 @@
 // pruneLayerOnBackend does it all on a weight already on a backend, in place; pruneLayer runs it
 // on an uploaded copy of its host weight.
 import type { Backend, DeviceKind, DeviceOption, DeviceTensor } from './backends/backend.js';
-import type { ColumnVectors, MetricKind } from './backends/prune-kernels.js';
+import type { ColumnVectors, Hessian, MetricKind } from './backends/prune-kernels.js';
 import type { ThreadsOption } from './backends/wasm/threads.js';
 import { acquireBackend } from './backends/select.js';
 import { columnVectors, type LayerStats } from './stats.js';
@@ -429,7 +429,7 @@ function riaColumnScale(sqrtScaler: Float32Array): Float32Array {
 }
 
 /** c_j = fround(fround(d_j)²) with d = diag(U); d = +inf (a dead column) gives c = +inf → metric 0. */
-function obsColumnScale(host: Backend, hessian: Float64Array, cols: number): Float32Array {
+function obsColumnScale(host: Backend, hessian: Hessian, cols: number): Float32Array {
   const d = host.obsDiagonal(hessian, cols, SPARSEGPT_PERCDAMP);
   const c = new Float32Array(cols);
   for (let j = 0; j < cols; j++) {

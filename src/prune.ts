@@ -40,7 +40,7 @@ import { linearReport, totalsOf, type LinearReport, type PruneReport } from './p
 import {
   asStored, embeddingRowsSource, finiteLinearWeights, HostBuffers, LayerReader, layerTensorNames, PIECE_BYTES, type RawLayer,
 } from './pipeline/weights.js';
-import { denseStats } from './pipeline/dense-stats.js';
+import { denseStats, releaseHessians } from './pipeline/dense-stats.js';
 import { layerTarget, outlierRatios, owlProfile, type SparsityProfileOption, type SparsityProfileReport } from './pipeline/owl.js';
 import type { LayerStats } from './stats.js';
 import { DsnotInputError, checkThreads, type Sparsity } from './validate.js';
@@ -428,11 +428,18 @@ async function runLayer(run: Run, i: number, raw: RawLayer, hidden: Float32Array
     timings.forwardMs += performance.now() - t;
 
     t = performance.now();
-    for (const [li, l] of layerSpec.linears.entries()) {
-      run.signal?.throwIfAborted();
-      await pruneLinear(run, layer, layerSpec, li, stats.get(l.weight)!);
+    try {
+      for (const [li, l] of layerSpec.linears.entries()) {
+        run.signal?.throwIfAborted();
+        const s = stats.get(l.weight)!;
+        await pruneLinear(run, layer, layerSpec, li, s);
+        // q/k/v (and gate/up) share one H: it goes once the last of them is pruned.
+        if (!layerSpec.linears.slice(li + 1).some((next) => stats.get(next.weight) === s)) releaseHessians([s]);
+      }
+    } finally {
+      releaseHessians(stats.values());
+      stats.clear();
     }
-    stats.clear();
     timings.pruneMs += performance.now() - t;
     prefetchNext();
 

@@ -6,9 +6,9 @@
 //   scalerRow    = Σ x² / N                  (Wanda: ‖X_j‖² / N)
 //   sumMetricRow = Σ x / N                   (DSnoT: grows with the sequence length)
 //   var          = Σ_n T_n·Var_n / Σ_n T_n   (mean of the per-sequence population variances)
-//   hessian      = (2/N) Σ_n X_nᵀX_n         (SparseGPT only, when asked for)
+//   hessian      = (2/N) Σ_n X_nᵀX_n         (when asked for: swaps, the guard, SparseGPT, true errors)
 import type { Backend, DeviceOption, DeviceTensor } from './backends/backend.js';
-import type { ColumnVectors, RawStats, StatsHandle } from './backends/prune-kernels.js';
+import type { BackendHessian, ColumnVectors, RawStats, StatsHandle } from './backends/prune-kernels.js';
 import { acquireBackend } from './backends/select.js';
 import type { ThreadsOption } from './backends/wasm/threads.js';
 import { checkPositiveInteger, DsnotInputError, firstNonFinite, type FloatVector } from './validate.js';
@@ -18,8 +18,16 @@ export interface LayerStats {
   scalerRow: FloatVector;
   sumMetricRow: FloatVector;
   var: FloatVector;
-  /** H = (2/N) Σ XᵀX, [cols, cols] row-major: needed by init 'sparsegpt' only. */
+  /**
+   * H = (2/N) Σ XᵀX, [cols, cols] row-major: for init 'sparsegpt', refine 'swaps', the DSnoT guard
+   * and the true errors.
+   */
   hessian?: FloatVector | null;
+  /**
+   * H left in the memory of the backend that accumulated it (finish({ keepHessian: true })), in
+   * place of `hessian`; its free() gives it back. pruneLayer on that backend reads it in place.
+   */
+  hessianOnBackend?: BackendHessian | null;
   /** N, the number of calibration sequences (informational). */
   nsamples?: number;
 }
@@ -35,6 +43,8 @@ export interface StatsAccumulatorOptions {
 
 export class StatsAccumulator {
   private finished = false;
+  /** N, counted here too: H's scale 2/N is needed before the sums are read. */
+  private sequences = 0;
 
   private constructor(
     readonly cols: number,
@@ -70,16 +80,26 @@ export class StatsAccumulator {
     if (this.finished) throw new Error('StatsAccumulator: add after finish()');
     checkPositiveInteger('tokens', tokens);
     this.backend.statsAdd(this.handle, x, tokens);
+    this.sequences += 1;
   }
 
-  /** The statistics; the accumulator's memory is given back and it takes no more input. */
-  async finish(): Promise<LayerStats> {
+  /**
+   * The statistics; the accumulator's memory is given back and it takes no more input.
+   * keepHessian: H stays where it was accumulated, in the backend's memory (on a backend that
+   * can keep it: wasm; elsewhere it comes to the host as usual), as stats.hessianOnBackend, and
+   * the caller frees it after its last pruneLayer. At 8·cols² bytes (254 MB at 5632 columns) it
+   * is the largest array of a layer: kept, it is never copied to the host and back.
+   */
+  async finish(options: { keepHessian?: boolean } = {}): Promise<LayerStats> {
     if (this.finished) throw new Error('StatsAccumulator: finish() called twice');
     this.finished = true;
     try {
+      const keep = options.keepHessian && this.handle.withGram && this.backend.statsKeepHessian && this.sequences > 0;
+      const kept = keep ? this.backend.statsKeepHessian!(this.handle, 2 / this.sequences) : null;
       // The raw sums are this accumulator's own fresh arrays: H is scaled where it lies (at
       // 8·cols² bytes, a second copy would be the largest allocation of a layer: 254 MB at 5632).
-      return normalize(await this.backend.statsRead(this.handle), true);
+      const stats = normalize(await this.backend.statsRead(this.handle), true);
+      return kept ? { ...stats, hessianOnBackend: kept } : stats;
     } finally {
       this.backend.statsFree(this.handle);
     }

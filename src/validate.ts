@@ -2,6 +2,7 @@
 // any kernel runs, so bad input ends in one DsnotInputError naming the problem, never in a crash
 // or a silently wrong mask.
 import type { Backend, DeviceOption, DeviceTensor } from './backends/backend.js';
+import { isBackendHessian, type BackendHessian, type Hessian } from './backends/prune-kernels.js';
 import type { DsnotOptions, InitMethod, LayerSettings, PruneLayerOptions, PruneOnBackendOptions, RefineMethod, SwapsOptions } from './layer.js';
 import type { LayerStats } from './stats.js';
 
@@ -115,8 +116,11 @@ export interface LayerSettingsPlan {
   rows: number;
   cols: number;
   stats: LayerStats;
-  /** H as f64 (the caller's array when it already is one; never modified), whenever stats has it. */
-  hessian: Float64Array | null;
+  /**
+   * H as f64 (the caller's array when it already is one, or stats.hessianOnBackend; never
+   * modified), whenever stats has it.
+   */
+  hessian: Hessian | null;
   ratio: number;
   nm: { n: number; m: number } | null;
   /** Pruned weights per row, int(cols · ratio) as Python computes it. */
@@ -209,11 +213,12 @@ function validateLayerSettings(o: LayerSettings & { device?: unknown; threads?: 
   checkColumnVector('var', s.var, cols, true);
   if (s.nsamples !== undefined) checkPositiveInteger('stats.nsamples', s.nsamples);
   const needsH = o.init === 'sparsegpt' ? "init 'sparsegpt'" : refine === 'swaps' ? "refine 'swaps'" : dsnot?.guard ? 'the DSnoT guard' : null;
-  if (needsH && !s.hessian) {
+  if (s.hessian && s.hessianOnBackend) fail('stats has both hessian and hessianOnBackend: give one');
+  if (needsH && !s.hessian && !s.hessianOnBackend) {
     fail(`${needsH} needs stats.hessian (H = (2/N)·ΣXᵀX, [cols, cols]): accumulate it with StatsAccumulator.create(cols, { hessian: true })` +
       (needsH === "init 'sparsegpt'" ? '' : ", or choose refine 'dsnot' with dsnot.guard false, or refine 'none'"));
   }
-  const hessian = s.hessian ? checkHessian(s.hessian, cols) : null;
+  const hessian = s.hessianOnBackend ? checkBackendHessian(s.hessianOnBackend, cols) : s.hessian ? checkHessian(s.hessian, cols) : null;
   if (o.init === 'sparsegpt' && nm && refine === 'none' && SPARSEGPT_BLOCK % nm.m !== 0) fail(`SparseGPT N:M needs m to divide its ${SPARSEGPT_BLOCK}-column block (m = ${nm.m})`);
   return {
     rows, cols, stats: s, hessian, ratio, nm,
@@ -246,6 +251,16 @@ function checkHessian(h: unknown, cols: number): Float64Array {
   const badH = firstNonFinite(h);
   if (badH >= 0) fail(`stats.hessian[${Math.floor(badH / cols)}, ${badH % cols}] is ${h[badH]}: must be finite`);
   return h instanceof Float64Array ? h : Float64Array.from(h);
+}
+
+function checkBackendHessian(h: unknown, cols: number): BackendHessian {
+  if (!isBackendHessian(h)) fail('stats.hessianOnBackend must be the H of StatsAccumulator.finish({ keepHessian: true })');
+  if (h.freed) fail('stats.hessianOnBackend was freed (hessianOnBackend.free()) before this pruneLayer');
+  if (h.cols !== cols) fail(`stats.hessianOnBackend is ${h.cols} × ${h.cols}; cols = ${cols}`);
+  const v = h.view();
+  const bad = firstNonFinite(v);
+  if (bad >= 0) fail(`stats.hessianOnBackend[${Math.floor(bad / cols)}, ${bad % cols}] is ${v[bad]}: must be finite`);
+  return h;
 }
 
 /** Exact-swap options with the defaults filled in. */

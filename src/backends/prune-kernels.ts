@@ -19,6 +19,28 @@ export interface RawStats {
   tokens: number;
 }
 
+/**
+ * H = (2/N)·Σ XᵀX, f64 [cols, cols] with both triangles: a host array, or H left in the memory of
+ * the backend that accumulated it (statsKeepHessian), which that backend's kernels read in place.
+ * H is the largest array of a layer (8·cols² bytes: 254 MB at 5632 columns, 970 MB at 11008),
+ * so the pipeline keeps one copy of it, not one on the host and another in the kernels' memory.
+ */
+export type Hessian = Float64Array | BackendHessian;
+
+/** H in a backend's memory. */
+export interface BackendHessian {
+  readonly cols: number;
+  readonly freed: boolean;
+  /** The values as a view of the backend's memory: valid until that memory next grows (read it at once). */
+  view(): Float64Array;
+  /** Give the memory back (again: nothing); a kernel given a freed H throws. */
+  free(): void;
+}
+
+export function isBackendHessian(h: unknown): h is BackendHessian {
+  return typeof h === 'object' && h !== null && !ArrayBuffer.isView(h) && typeof (h as BackendHessian).view === 'function';
+}
+
 /** Opaque accumulator of RawStats living on the backend. */
 export interface StatsHandle {
   readonly cols: number;
@@ -61,7 +83,7 @@ export interface DsnotArgs {
   /** Sign test (always on for N:M). */
   sameSign: boolean;
   /** H = (2/N) Σ XᵀX [cols, cols] (both triangles): with it the result carries the true errors. */
-  hessian?: Float64Array | null;
+  hessian?: Hessian | null;
   /** Apply a candidate pair only if it lowers the true error, else stop the row (needs hessian). */
   guard?: boolean;
 }
@@ -84,7 +106,7 @@ export interface SwapsArgs {
   /** In: the initial mask. Out: the refined mask (same count per row, or per N:M group). */
   mask: DeviceTensor;
   /** H = (2/N) Σ XᵀX [cols, cols], both triangles. */
-  hessian: Float64Array;
+  hessian: Hessian;
   nm: { n: number; m: number } | null;
   /** Most swaps per row. */
   maxSwaps: number;
@@ -107,8 +129,8 @@ export interface SparseGptArgs {
   cols: number;
   /** Out: 1 = pruned. */
   mask: DeviceTensor;
-  /** H = (2/N) Σ XᵀX, [cols, cols]. */
-  hessian: Float64Array;
+  /** H = (2/N) Σ XᵀX, [cols, cols] (not changed: the kernel factors a copy). */
+  hessian: Hessian;
   sparsity: number;
   nm: { n: number; m: number } | null;
   blockSize: number;
@@ -121,6 +143,11 @@ export interface PruneKernels {
   /** Add one sequence x: [tokens, cols] f32. */
   statsAdd(h: StatsHandle, x: DeviceTensor, tokens: number): void;
   statsRead(h: StatsHandle): Promise<RawStats>;
+  /**
+   * Optional: H = scale·Σ XᵀX made in place, in the accumulator's own memory, and handed over
+   * (statsFree no longer frees it; statsRead then gives gram null). Without it, H is read to the host.
+   */
+  statsKeepHessian?(h: StatsHandle, scale: number): BackendHessian;
   statsFree(h: StatsHandle): void;
 
   /** Optional: whether an f32 tensor holds NaN or ±inf (without it, callers check their host copy). */
@@ -156,7 +183,7 @@ export interface PruneKernels {
   readonly hasSwaps: boolean;
   swaps(args: SwapsArgs): Promise<SwapsResult>;
   /** Per row ½·vᵀHv with v = weight ⊙ mask (mask null: v = weight, e.g. a dense W − Ŵ). */
-  trueErrors(weight: DeviceTensor, mask: DeviceTensor | null, rows: number, cols: number, hessian: Float64Array): Promise<Float64Array>;
+  trueErrors(weight: DeviceTensor, mask: DeviceTensor | null, rows: number, cols: number, hessian: Hessian): Promise<Float64Array>;
 
   // --- sparsegpt --- (a backend without it says so: pruneLayer then runs it on wasm and reports that)
   readonly hasSparseGpt: boolean;
@@ -167,5 +194,5 @@ export interface PruneKernels {
    * which c = fround(d)² = +inf gives the 'obs' metric). Throws DsnotInputError when H + λI is
    * not positive definite.
    */
-  obsDiagonal(hessian: Float64Array, cols: number, percDamp: number): Float64Array;
+  obsDiagonal(hessian: Hessian, cols: number, percDamp: number): Float64Array;
 }

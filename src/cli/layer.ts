@@ -82,7 +82,12 @@ async function pruneFile(file: LayerInput, outPath: string, { sparsity, init, de
   const { stats, source: statsSource } = await statsOfInput(file, entries, cols, init, device, threads);
   const backend = await layerBackend({ init, refine, dsnot, threads }, device);
   const settings: LayerSettings = { rows, cols, stats, sparsity, init, ...refining, threads };
-  const pruned = backend.hostView ? await pruneInBackendMemory(backend, file, wEntry, settings) : await pruneHostCopy(backend, file, wEntry, settings, device);
+  let pruned: Pruned;
+  try {
+    pruned = backend.hostView ? await pruneInBackendMemory(backend, file, wEntry, settings) : await pruneHostCopy(backend, file, wEntry, settings, device);
+  } finally {
+    stats.hessianOnBackend?.free();
+  }
   try {
     const { result, t1, t2 } = pruned;
     const metadata: Record<string, string> = {
@@ -223,7 +228,8 @@ async function statsOfInput(
       acc.dispose();
       throw e;
     }
-    return { stats: await acc.finish(), source: `X3 [${nseq}, ${seqlen}, ${cols}]` };
+    // H stays in the backend's memory (wasm): never copied to the host and back.
+    return { stats: await acc.finish({ keepHessian: true }), source: `X3 [${nseq}, ${seqlen}, ${cols}]` };
   }
   const hessian = entries.has('H') ? await floats(file, expectTensor(entries, 'H', ['F32', 'F64'], 2)) : null;
   if (!hessian && init === 'sparsegpt') {

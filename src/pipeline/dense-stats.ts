@@ -5,6 +5,7 @@
 //                    │ taps
 //                    ▼
 //   StatsAccumulator per input group ──finish──► LayerStats of every linear weight
+//                                                (H kept in the backend's memory: releaseHessians)
 //
 // Used by the pruning loop (with H, outputs discarded: the pruned pass recomputes them; the
 // evaluation's dense chain rides along) and by the OWL profile pass (no H, outputs kept: the
@@ -61,7 +62,12 @@ export async function denseStats(layer: DecoderLayer, layerSpec: LayerSpec, hidd
       await layer.forward(hidden[w], o.rows(w), { into: hidden[w] });
     }
     const finished = new Map<string, LayerStats>();
-    for (const [key, acc] of accumulators) finished.set(key, await acc.finish());
+    try {
+      for (const [key, acc] of accumulators) finished.set(key, await acc.finish({ keepHessian: true }));
+    } catch (e) {
+      releaseHessians(finished.values());
+      throw e;
+    }
     const out = new Map<string, LayerStats>();
     for (const l of layerSpec.linears) {
       const s = finished.get(groupOf.get(l.weight) ?? '');
@@ -72,4 +78,9 @@ export async function denseStats(layer: DecoderLayer, layerSpec: LayerSpec, hidd
   } finally {
     for (const acc of accumulators.values()) acc.dispose();
   }
+}
+
+/** Give back the Hessians that denseStats left on the backend (each once; again: nothing). */
+export function releaseHessians(stats: Iterable<LayerStats>): void {
+  for (const s of stats) s.hessianOnBackend?.free();
 }

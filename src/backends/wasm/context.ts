@@ -41,11 +41,14 @@ export class WasmContext implements TensorStore {
   readonly threadsNote: string | null;
   private readonly free: Array<{ start: number; size: number }> = [];
   private top: number;
+  /** The first byte of the blocks allocBytes hands out. */
+  private readonly heapBase: number;
 
   private constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, pool: ThreadPool | null, ctl: number, note: string | null) {
     this.exports = instance.exports as unknown as WasmExports;
     this.memory = memory;
     this.top = ctl + CONTROL_BYTES;
+    this.heapBase = this.top;
     this.runner = new ChunkRunner(() => this.memory, ctl, this.exports, pool);
     this.threadsNote = note;
   }
@@ -213,6 +216,11 @@ export class WasmContext implements TensorStore {
   /** Bytes of linear memory in use or reserved (for memory reports). */
   get footprint(): number {
     return this.memory.buffer.byteLength;
+  }
+
+  /** Bytes of live blocks (allocBytes not yet given back): what a leak would raise. */
+  get liveBytes(): number {
+    return this.top - this.heapBase - this.free.reduce((a, b) => a + b.size, 0);
   }
 }
 

@@ -11,10 +11,19 @@ export interface WasmBackendOptions {
   threads?: ThreadsOption;
 }
 
-export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+export interface WasmBackend extends Backend {
+  readonly kind: 'wasm';
+  /** Bytes of linear memory: in live blocks, and reserved (the memory never shrinks). */
+  readonly footprint: { live: number; reserved: number };
+}
+
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const ctx = await WasmContext.create(options);
   return {
     kind: 'wasm',
+    get footprint() {
+      return { live: ctx.liveBytes, reserved: ctx.footprint };
+    },
     adapterName: 'wasm-simd',
     isFallbackAdapter: false,
     threads: ctx.threads,

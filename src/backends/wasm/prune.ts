@@ -4,9 +4,10 @@
 // chunked jobs (rows, or tiles of the Gram matrix) on the context's runner, over every thread;
 // scratch that a kernel writes is one block per thread.
 import type { DeviceTensor } from '../backend.js';
-import type {
-  ColumnVectors, DsnotArgs, DsnotResult, MetricKind, PruneKernels, RawStats, SparseGptArgs, StatsHandle,
-  SwapsArgs, SwapsResult,
+import {
+  isBackendHessian,
+  type BackendHessian, type ColumnVectors, type DsnotArgs, type DsnotResult, type Hessian, type MetricKind, type PruneKernels,
+  type RawStats, type SparseGptArgs, type StatsHandle, type SwapsArgs, type SwapsResult,
 } from '../prune-kernels.js';
 import { DsnotInputError } from '../../validate.js';
 import type { ChunkJob } from './chunks.js';
@@ -40,10 +41,29 @@ function rowJob(kernel: string, args: number[], rows: number, cols: number, coun
 
 const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 
+/** H kept in a context's memory (statsKeepHessian): that context's kernels read it where it is. */
+class WasmHessian implements BackendHessian {
+  freed = false;
+  constructor(readonly ctx: WasmContext, readonly ptr: number, readonly cols: number) {}
+
+  view(): Float64Array {
+    if (this.freed) throw new Error('internal: the Hessian was freed before its last use');
+    return this.ctx.f64(this.ptr, this.cols * this.cols);
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    this.ctx.freeBytes(this.ptr, 8 * this.cols * this.cols);
+  }
+}
+
 interface WasmStatsHandle extends StatsHandle {
   /** sum | sumSq | tokenVar, f64 [3·cols]. */
   acc: number;
   gram: number;
+  /** The Gram block was handed over as H (statsKeepHessian): not this handle's to read or free. */
+  gramKept: boolean;
   scratch: number;
   gramScratch: number;
   sequences: number;
@@ -75,6 +95,26 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     return [p, bytes];
   }
 
+  /** H's offset for a kernel that only reads it: where it lies when it is this context's, else a copy. */
+  function withHessian<T>(h: Hessian, body: (p: number) => T): T {
+    if (h instanceof WasmHessian && h.ctx === ctx) {
+      h.view(); // throws if freed
+      return body(h.ptr);
+    }
+    return withHessianCopy(h, body);
+  }
+
+  /** A fresh copy of H (SparseGPT's factorisation overwrites it), given back after body. */
+  function withHessianCopy<T>(h: Hessian, body: (p: number) => T): T {
+    const bytes = 8 * (isBackendHessian(h) ? h.cols * h.cols : h.length);
+    return withScratch([bytes], (p) => {
+      // The source view is taken after the allocation, which may have grown (and moved) this memory.
+      const src = isBackendHessian(h) ? h.view() : h;
+      new Uint8Array(ctx.memory.buffer, p, bytes).set(new Uint8Array(src.buffer, src.byteOffset, bytes));
+      return body(p);
+    });
+  }
+
   function withVectors<T>(vectors: Array<Float32Array | Float64Array | Uint8Array>, body: (...ptrs: number[]) => T): T {
     const placed = vectors.map(put);
     try {
@@ -93,7 +133,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     }
   }
 
-  const stats: Pick<PruneKernels, 'statsCreate' | 'statsAdd' | 'statsRead' | 'statsFree'> = {
+  const stats: Pick<PruneKernels, 'statsCreate' | 'statsAdd' | 'statsRead' | 'statsKeepHessian' | 'statsFree'> = {
     statsCreate(cols: number, withGram: boolean): StatsHandle {
       const h: WasmStatsHandle = {
         cols, withGram,
@@ -101,7 +141,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
         scratch: ctx.allocBytes(8 * cols),
         gram: withGram ? ctx.allocBytes(8 * cols * cols) : 0,
         gramScratch: withGram ? ctx.allocBytes(e.statsGramScratchBytes(cols)) : 0,
-        sequences: 0, tokens: 0, freed: false,
+        gramKept: false, sequences: 0, tokens: 0, freed: false,
       };
       ctx.f64(h.acc, 3 * cols).fill(0);
       if (withGram) ctx.f64(h.gram, cols * cols).fill(0);
@@ -109,7 +149,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     },
     statsAdd(handle: StatsHandle, x: DeviceTensor, tokens: number): void {
       const h = handle as WasmStatsHandle;
-      if (h.freed) throw new Error('statsAdd: the accumulator was freed');
+      if (h.freed || h.gramKept) throw new Error('statsAdd: the accumulator was freed or its H handed over');
       if (x.length < tokens * h.cols) throw new RangeError(`statsAdd: ${x.length} values hold fewer than ${tokens} tokens × ${h.cols} columns`);
       const c = h.cols;
       e.statsAddSequence(ptr(x), tokens, c, h.acc, h.acc + 8 * c, h.acc + 16 * c, h.scratch);
@@ -122,7 +162,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       const c = h.cols;
       const acc = ctx.f64(h.acc, 3 * c);
       let gram: Float64Array | null = null;
-      if (h.withGram) {
+      if (h.withGram && !h.gramKept) {
         // The kernel fills the upper triangle; mirror it.
         gram = ctx.f64(h.gram, c * c).slice();
         for (let i = 0; i < c; i++) for (let j = 0; j < i; j++) gram[i * c + j] = gram[j * c + i];
@@ -132,6 +172,17 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
         gram, sequences: h.sequences, tokens: h.tokens,
       };
     },
+    statsKeepHessian(handle: StatsHandle, scale: number): BackendHessian {
+      const h = handle as WasmStatsHandle;
+      if (h.freed || h.gramKept || !h.withGram) throw new Error('internal: statsKeepHessian needs a live accumulator with its Gram matrix');
+      const c = h.cols;
+      // The kernel fills the upper triangle: mirror it, then scale, as statsRead + the host would.
+      const g = ctx.f64(h.gram, c * c);
+      for (let i = 0; i < c; i++) for (let j = 0; j < i; j++) g[i * c + j] = g[j * c + i];
+      for (let i = 0; i < g.length; i++) g[i] = g[i] * scale;
+      h.gramKept = true;
+      return new WasmHessian(ctx, h.gram, c);
+    },
     statsFree(handle: StatsHandle): void {
       const h = handle as WasmStatsHandle;
       if (h.freed) return;
@@ -139,7 +190,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       const c = h.cols;
       if (h.withGram) {
         ctx.freeBytes(h.gramScratch, e.statsGramScratchBytes(c));
-        ctx.freeBytes(h.gram, 8 * c * c);
+        if (!h.gramKept) ctx.freeBytes(h.gram, 8 * c * c);
       }
       ctx.freeBytes(h.scratch, 8 * c);
       ctx.freeBytes(h.acc, 24 * c);
@@ -229,7 +280,8 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     const [scratchAll, scratch] = perThread(e.dsnotChunkScratchBytes(a.maxCycles, cols, step, h ? 1 : 0));
     // Without H the true-error outputs are empty blocks and the kernel is told so (h = 0).
     const qBytes = h ? 8 * a.rows : 0;
-    return withVectors([c.sqrtScaler, c.sum32, c.sum64, c.varPow, h ?? new Float64Array(0)], (sqrtScaler, sum32, sum64, varPow, hp) =>
+    const withH = <T>(body: (hp: number) => T): T => (h ? withHessian(h, body) : body(0));
+    return withH((hp) => withVectors([c.sqrtScaler, c.sum32, c.sum64, c.varPow], (sqrtScaler, sum32, sum64, varPow) =>
       withScratch([8 * a.rows, 8 * a.rows, scratchAll, qBytes, qBytes], (initErr, err, sp, qInit, qFinal) => {
         const cycles = runner.run({
           kernel: 'dsnotRefineChunk',
@@ -237,7 +289,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
             ptr(a.weight), ptr(a.mask), cols, sqrtScaler, sum32, sum64, varPow,
             a.initialMetric ? ptr(a.initialMetric) : 0, a.nm ? a.nm.m : 0,
             a.maxCycles, a.updateThreshold, a.nm ? 1 : a.sameSign ? 1 : 0,
-            initErr, err, h ? hp : 0, a.guard ? 1 : 0, qInit, qFinal, sp, step, 0, 0,
+            initErr, err, hp, a.guard ? 1 : 0, qInit, qFinal, sp, step, 0, 0,
           ],
           units: a.rows, step, range: 20, perThread: [[18, scratch]], work: a.rows * cols,
         });
@@ -246,7 +298,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
           trueInit: h ? halved(ctx.f64(qInit, a.rows)) : null,
           trueFinal: h ? halved(ctx.f64(qFinal, a.rows)) : null,
         };
-      }));
+      })));
   }
 
   async function swaps(a: SwapsArgs): Promise<SwapsResult> {
@@ -254,7 +306,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     const step = rowStep(cols);
     const width = Math.max(1, Math.min(a.width, cols));
     const [scratchAll, scratch] = perThread(e.swapsRefineChunkScratchBytes(cols, step, width));
-    return withVectors([a.hessian], (hp) =>
+    return withHessian(a.hessian, (hp) =>
       withScratch([scratchAll, 8 * a.rows, 8 * a.rows, 4 * a.rows], (sp, qInit, qFinal, done) => {
         runner.run({
           kernel: 'swapsRefineChunk',
@@ -265,10 +317,10 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       }));
   }
 
-  async function trueErrors(weight: DeviceTensor, mask: DeviceTensor | null, rows: number, cols: number, hessian: Float64Array): Promise<Float64Array> {
+  async function trueErrors(weight: DeviceTensor, mask: DeviceTensor | null, rows: number, cols: number, hessian: Hessian): Promise<Float64Array> {
     const step = rowStep(cols);
     const [scratchAll, scratch] = perThread(e.swapsErrorsChunkScratchBytes(cols, step));
-    return withVectors([hessian], (hp) =>
+    return withHessian(hessian, (hp) =>
       withScratch([scratchAll, 8 * rows], (sp, q) => {
         runner.run({
           kernel: 'swapsErrorsChunk',
@@ -312,7 +364,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
   async function sparseGpt(a: SparseGptArgs): Promise<void> {
     const n = a.cols;
     const block = a.blockSize;
-    withVectors([a.hessian], (u) =>
+    withHessianCopy(a.hessian, (u) =>
       withScratch([n, 8 * n, 8 * a.rows * n, 8 * a.rows * block, 8 * a.rows * block], (dead, diag, work, err, sel) => {
         factorize(u, n, a.percDamp, dead, diag, true);
         e.sparsegptLoad(ptr(a.weight), a.rows, n, dead, work);
@@ -330,8 +382,8 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       }));
   }
 
-  function obsDiagonal(hessian: Float64Array, cols: number, percDamp: number): Float64Array {
-    return withVectors([hessian], (h) =>
+  function obsDiagonal(hessian: Hessian, cols: number, percDamp: number): Float64Array {
+    return withHessianCopy(hessian, (h) =>
       withScratch([cols, 8 * cols], (dead, diag) => {
         factorize(h, cols, percDamp, dead, diag, false);
         e.sparsegptObsDiagonal(h, cols, dead, diag);

@@ -7,7 +7,7 @@
 // obsDiagonal (a host-side f64 Cholesky) is delegated to the wasm kernels.
 import type { DeviceTensor } from '../backend.js';
 import type {
-  DsnotArgs, DsnotResult, MetricKind, PruneKernels, RawStats, SparseGptArgs, StatsHandle, SwapsArgs, SwapsResult,
+  DsnotArgs, DsnotResult, Hessian, MetricKind, PruneKernels, RawStats, SparseGptArgs, StatsHandle, SwapsArgs, SwapsResult,
 } from '../prune-kernels.js';
 import type { GpuDeviceHandle } from './device.js';
 import { Batch, grid, type PipelineCache } from './pipelines.js';
@@ -366,7 +366,7 @@ export function createWebGpuPruneKernels(
     throw new Error('SparseGPT has no WebGPU kernel (hasSparseGpt is false): run it on the wasm backend');
   }
 
-  function obsDiagonal(hessian: Float64Array, cols: number, percDamp: number): Float64Array {
+  function obsDiagonal(hessian: Hessian, cols: number, percDamp: number): Float64Array {
     return options.hostKernels.obsDiagonal(hessian, cols, percDamp);
   }
 
