@@ -43,8 +43,6 @@ export interface StatsAccumulatorOptions {
 
 export class StatsAccumulator {
   private finished = false;
-  /** N, counted here too: H's scale 2/N is needed before the sums are read. */
-  private sequences = 0;
 
   private constructor(
     readonly cols: number,
@@ -80,7 +78,6 @@ export class StatsAccumulator {
     if (this.finished) throw new Error('StatsAccumulator: add after finish()');
     checkPositiveInteger('tokens', tokens);
     this.backend.statsAdd(this.handle, x, tokens);
-    this.sequences += 1;
   }
 
   /**
@@ -94,8 +91,9 @@ export class StatsAccumulator {
     if (this.finished) throw new Error('StatsAccumulator: finish() called twice');
     this.finished = true;
     try {
-      const keep = options.keepHessian && this.handle.withGram && this.backend.statsKeepHessian && this.sequences > 0;
-      const kept = keep ? this.backend.statsKeepHessian!(this.handle, 2 / this.sequences) : null;
+      const n = this.handle.sequences;
+      const keep = options.keepHessian && this.handle.withGram && this.backend.statsKeepHessian && n > 0;
+      const kept = keep ? this.backend.statsKeepHessian!(this.handle, 2 / n) : null;
       // The raw sums are this accumulator's own fresh arrays: H is scaled where it lies (at
       // 8·cols² bytes, a second copy would be the largest allocation of a layer: 254 MB at 5632).
       const stats = normalize(await this.backend.statsRead(this.handle), true);

@@ -45,6 +45,8 @@ export function isBackendHessian(h: unknown): h is BackendHessian {
 export interface StatsHandle {
   readonly cols: number;
   readonly withGram: boolean;
+  /** Sequences added so far (N). */
+  readonly sequences: number;
 }
 
 /** Per-column f32 vectors the host derives once per linear, shared by both backends. */

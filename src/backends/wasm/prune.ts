@@ -163,9 +163,7 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       const acc = ctx.f64(h.acc, 3 * c);
       let gram: Float64Array | null = null;
       if (h.withGram && !h.gramKept) {
-        // The kernel fills the upper triangle; mirror it.
-        gram = ctx.f64(h.gram, c * c).slice();
-        for (let i = 0; i < c; i++) for (let j = 0; j < i; j++) gram[i * c + j] = gram[j * c + i];
+        gram = mirrorUpper(ctx.f64(h.gram, c * c).slice(), c);
       }
       return {
         sum: acc.slice(0, c), sumSq: acc.slice(c, 2 * c), tokenVar: acc.slice(2 * c, 3 * c),
@@ -176,9 +174,8 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
       const h = handle as WasmStatsHandle;
       if (h.freed || h.gramKept || !h.withGram) throw new Error('internal: statsKeepHessian needs a live accumulator with its Gram matrix');
       const c = h.cols;
-      // The kernel fills the upper triangle: mirror it, then scale, as statsRead + the host would.
-      const g = ctx.f64(h.gram, c * c);
-      for (let i = 0; i < c; i++) for (let j = 0; j < i; j++) g[i * c + j] = g[j * c + i];
+      // Mirrored, then scaled, as statsRead + the host's normalisation would.
+      const g = mirrorUpper(ctx.f64(h.gram, c * c), c);
       for (let i = 0; i < g.length; i++) g[i] = g[i] * scale;
       h.gramKept = true;
       return new WasmHessian(ctx, h.gram, c);
@@ -399,6 +396,12 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
     hasSwaps: true, swaps, trueErrors,
     hasSparseGpt: true, sparseGpt, obsDiagonal,
   };
+}
+
+/** The Gram kernel fills the upper triangle of g ([c, c]): copies it into the lower one; returns g. */
+function mirrorUpper(g: Float64Array, c: number): Float64Array {
+  for (let i = 0; i < c; i++) for (let j = 0; j < i; j++) g[i * c + j] = g[j * c + i];
+  return g;
 }
 
 /** Q → Q/2: vᵀHv with H = (2/N)ΣXᵀX is twice the error per calibration sequence. */
