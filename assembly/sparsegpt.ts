@@ -8,10 +8,19 @@
 // Reversing both indices of a row-major square matrix is reversing its flat array.
 // DSnoT's SparseGPT initial mask needs only diag(U)_c = 1 / M[n−1−c, n−1−c]: no inverse at all.
 //
-// The pruning (sparsegptLoad, sparsegptBlock per block, sparsegptStore): columns in blocks of B; per block an OBS mask (unstructured: ONE threshold over the
+// The pruning (sparsegptLoad; per block of B columns sparsegptBlockMask, then sparsegptBlockRows
+// over the threads; sparsegptStore): per block an OBS mask (unstructured: ONE threshold over the
 // rows×B block, t = W1²/diag(U)², prune t ≤ sorted(t)[int(numel·s)]; N:M: per row and group of M,
 // the n smallest of the CURRENT W1), the in-block OBS updates row by row, then the lazy batch
 // update W[:, i2:] −= Err1 · U[i1:i2, i2:].
+//
+// The true error comes with the pruning, for O(rows·cols) instead of a dense vᵀHv (rows·cols²,
+// as long as SparseGPT itself). Each OBS step fixes column c of a row at its target and moves the
+// later columns optimally for H' = H + λI (dead columns: H'cc = 1 + λ, weights 0); it raises
+// vᵀH'v by exactly e² with e = (w_c − target)/U_cc, so summed over the columns of a row
+// Σ e² = v′ᵀH'v′ (v′ = the row's start minus its end, dead columns 0 at both). As v′ is 0 on
+// the dead columns, v′ᵀH'v′ = v′ᵀHv′ + λ‖v′‖², and v′ᵀHv′ = vᵀHv when H's dead rows are 0 (a
+// Gram matrix's are; the host checks a given H). Tested against the dense product.
 
 import { dot1x2, dot2x2, gD00, gD01, gD10, gD11 } from './dot-f64';
 
@@ -51,8 +60,8 @@ import { dot1x2, dot2x2, gD00, gD01, gD10, gD11 } from './dot-f64';
   }
 }
 
-// Dead columns and damping, in place on the full symmetric H. dead: u8 [n] out.
-function prepare(h: usize, n: i32, percDamp: f64, dead: usize): void {
+// Dead columns and damping, in place on the full symmetric H. dead: u8 [n] out. Returns λ.
+function prepare(h: usize, n: i32, percDamp: f64, dead: usize): f64 {
   let mean: f64 = 0;
   for (let i = 0; i < n; i++) {
     const p = at(h, n, i, i);
@@ -66,6 +75,7 @@ function prepare(h: usize, n: i32, percDamp: f64, dead: usize): void {
     const p = at(h, n, i, i);
     store<f64>(p, load<f64>(p) + damp);
   }
+  return damp;
 }
 
 function reverseFlat(m: usize, count: usize): void {
@@ -80,39 +90,77 @@ function reverseFlat(m: usize, count: usize): void {
   }
 }
 
-// The factor runs as steps the host calls in chunks (sparsegptFactorBegin, then row ranges of
-// sparsegptCholeskyRows and sparsegptInverseRows, then sparsegptFactorEnd or
-// sparsegptObsDiagonal): many short calls let the engine optimise the hot loops after the first
-// chunk instead of running one long call in its baseline tier.
+// The factor runs as steps the host calls in chunks (sparsegptFactorBegin, then per panel of rows
+// sparsegptCholeskyLeft over the threads and sparsegptCholeskyRows, then row ranges of
+// sparsegptInverseRows over the threads, then sparsegptFactorEnd or sparsegptObsDiagonal): many
+// short calls let the engine optimise the hot loops after the first chunk instead of running one
+// long call in its baseline tier.
+//
+// Why the Cholesky threads by panels: L[i,j] = (A[i,j] − L[i,:j]·L[j,:j]) / L[j,j] needs rows < i
+// done only in their columns ≤ j. For a panel of rows [p0, p1), every column j < p0 reads rows
+// that earlier panels finished, so the panel's rows fill those columns independently of each
+// other (sparsegptCholeskyLeft, a chunk of rows per thread); only the panel's own triangle
+// [p0, i) is sequential (sparsegptCholeskyRows from column p0). Each L[i,j] is still the same
+// dot over the same k, summed the same way, whatever the split: p0 is even, so the column pairs
+// (j, j+1) are the pairs of a single pass, and results are bit-identical for every thread count.
 
-/** Dead columns and damping on the full symmetric H, then JHJ (the flat reversal). dead: u8 [n] out. */
-export function sparsegptFactorBegin(h: usize, n: i32, percDamp: f64, dead: usize): void {
-  prepare(h, n, percDamp, dead);
+/**
+ * Dead columns and damping on the full symmetric H, then JHJ (the flat reversal). dead: u8 [n]
+ * out. Returns the damping λ (sparsegptStore needs it for the true error).
+ */
+export function sparsegptFactorBegin(h: usize, n: i32, percDamp: f64, dead: usize): f64 {
+  const damp = prepare(h, n, percDamp, dead);
   reverseFlat(h, <usize>n * <usize>n);
+  return damp;
 }
 
 /**
- * Rows [i0, i1) of the lower Cholesky factor of the (reversed, damped) matrix, in place, row by
- * row: L[i,j] = (A[i,j] − L[i,:j]·L[j,:j]) / L[j,j]. Two rows i against two rows j at a time
- * share every load. Rows below i0 must be done. Returns 0, or 1 + the first failing pivot.
+ * Rows [p0 + r0, p0 + r1) of the lower Cholesky factor in their columns [0, p0) (rows below p0
+ * done). p0 and r0 even. Rows in pairs; a lone last row (n odd) alone. Each L[i,j] needs only
+ * row i's columns < j, so the order of (tile, row) is free.
  */
-export function sparsegptCholeskyRows(a: usize, n: i32, i0: i32, i1: i32): i32 {
+export function sparsegptCholeskyLeft(a: usize, n: i32, p0: i32, r0: i32, r1: i32): void {
+  const i1 = p0 + r1;
+  // Columns in tiles of TILE_ROWS, every row of the call through a tile before the next: the
+  // tile's rows of L are read from cache by all but the first.
+  for (let jb = 0; jb < p0; jb += TILE_ROWS) {
+    const je = min(p0, jb + TILE_ROWS);
+    let i = p0 + r0;
+    for (; i + 1 < i1; i += 2) pairColumns(a, n, i, jb, je);
+    if (i < i1) rowColumns(a, n, i, jb, je);
+  }
+}
+
+/**
+ * Rows [i0, i1) of the lower Cholesky factor, in place, from column j0 (even; columns below j0
+ * done, as are the rows below i0) to the diagonal. i0 even. Returns 0, or 1 + the first failing pivot.
+ */
+export function sparsegptCholeskyRows(a: usize, n: i32, j0: i32, i0: i32, i1: i32): i32 {
   let i = i0;
   for (; i + 1 < i1; i += 2) {
-    const f = choleskyPair(a, n, i);
+    pairColumns(a, n, i, j0, i);
+    const f = pairDiagonal(a, n, i);
     if (f != 0) return f;
   }
-  if (i < i1) return choleskyRow(a, n, i);
+  if (i < i1) {
+    rowColumns(a, n, i, j0, i);
+    return rowDiagonal(a, n, i);
+  }
   return 0;
 }
 
-function choleskyRow(a: usize, n: i32, i: i32): i32 {
+// Row i alone, columns [j0, j1): one dot per column.
+function rowColumns(a: usize, n: i32, i: i32, j0: i32, j1: i32): void {
   const rowI = at(a, n, i, 0);
-  for (let j = 0; j < i; j++) {
+  for (let j = j0; j < j1; j++) {
     const rowJ = at(a, n, j, 0);
     const p = rowI + (<usize>j << 3);
     store<f64>(p, (load<f64>(p) - dot(rowI, rowJ, j)) / load<f64>(rowJ + (<usize>j << 3)));
   }
+}
+
+function rowDiagonal(a: usize, n: i32, i: i32): i32 {
+  const rowI = at(a, n, i, 0);
   const p = rowI + (<usize>i << 3);
   const s = load<f64>(p) - dot(rowI, rowI, i);
   if (!(s > 0)) return i + 1;
@@ -120,11 +168,13 @@ function choleskyRow(a: usize, n: i32, i: i32): i32 {
   return 0;
 }
 
-function choleskyPair(a: usize, n: i32, i: i32): i32 {
+// Rows i, i+1 (i even), columns [j0, j1) with j0 even and j1 ≤ i: two rows against two rows at
+// a time share every load.
+function pairColumns(a: usize, n: i32, i: i32, j0: i32, j1: i32): void {
   const r0 = at(a, n, i, 0);
   const r1 = at(a, n, i + 1, 0);
-  let j = 0;
-  for (; j + 1 < i; j += 2) {
+  let j = j0;
+  for (; j + 1 < j1; j += 2) {
     const q0 = at(a, n, j, 0);
     const q1 = at(a, n, j + 1, 0);
     dot2x2(r0, r1, q0, q1, j);
@@ -139,16 +189,12 @@ function choleskyPair(a: usize, n: i32, i: i32): i32 {
     store<f64>(r0 + oj + 8, (load<f64>(r0 + oj + 8) - gD01 - l0j * lj1j) / lj1j1);
     store<f64>(r1 + oj + 8, (load<f64>(r1 + oj + 8) - gD11 - l1j * lj1j) / lj1j1);
   }
-  if (j < i) {
-    // One row j left (i odd).
-    const q0 = at(a, n, j, 0);
-    dot2x2(r0, r1, q0, q0, j);
-    const ljj = load<f64>(q0 + (<usize>j << 3));
-    const oj = <usize>j << 3;
-    store<f64>(r0 + oj, (load<f64>(r0 + oj) - gD00) / ljj);
-    store<f64>(r1 + oj, (load<f64>(r1 + oj) - gD10) / ljj);
-  }
-  // The 2×2 diagonal block.
+}
+
+// The 2×2 diagonal block of rows i, i+1 (their columns < i done).
+function pairDiagonal(a: usize, n: i32, i: i32): i32 {
+  const r0 = at(a, n, i, 0);
+  const r1 = at(a, n, i + 1, 0);
   const oi = <usize>i << 3;
   dot2x2(r0, r1, r0, r1, i);
   const s0 = load<f64>(r0 + oi) - gD00;
@@ -182,47 +228,65 @@ export function sparsegptSaveDiagonal(h: usize, n: i32, diag: usize): void {
 /**
  * Rows [j0, j1) of Y = (M⁻¹)ᵀ (upper): Y[j,j] = 1/M[j,j], Y[j,i] = −(M[i, j:i]·Y[j, j:i]) / M[i,i].
  * Y overwrites the upper triangle and the diagonal; the strict lower triangle still holds M, which
- * is all a row of Y reads, so rows are independent. Two rows j against two rows of M per step.
+ * is all a row of Y reads, so rows are independent (the threads' unit). j0 even. Two rows j
+ * against two rows of M per step; the columns i go in tiles of TILE_ROWS, every pair of the call
+ * through a tile before the next, so the tile's rows of M are read from cache by all but the first.
  */
 export function sparsegptInverseRows(h: usize, n: i32, diag: usize, j0: i32, j1: i32): void {
-  let j = j0;
-  for (; j + 1 < j1; j += 2) {
-    const y0 = at(h, n, j, j);
-    const y1 = at(h, n, j + 1, j + 1);
-    store<f64>(y0, 1 / load<f64>(diag + (<usize>j << 3)));
-    store<f64>(y1, 1 / load<f64>(diag + (<usize>(j + 1) << 3)));
-    // Y[j, j+1] first: it needs only Y[j, j].
-    store<f64>(y0 + 8, -(load<f64>(at(h, n, j + 1, j)) * load<f64>(y0)) / load<f64>(diag + (<usize>(j + 1) << 3)));
-    const yjj = load<f64>(y0);
-    let i = j + 2;
-    // Two rows i of M at a time as well: over k in [j+1, i) the four products share their loads;
-    // then the terms outside that range (k = j for row j, k = i for column i+1).
-    for (; i + 1 < n; i += 2) {
-      const len = i - j - 1;
-      dot2x2(at(h, n, i, j + 1), at(h, n, i + 1, j + 1), y0 + 8, y1, len);
-      const mii = load<f64>(diag + (<usize>i << 3));
-      const mi1 = load<f64>(diag + (<usize>(i + 1) << 3));
-      const yji = -(gD00 + load<f64>(at(h, n, i, j)) * yjj) / mii;
-      const yj1i = -gD01 / mii;
-      const mi1i = load<f64>(at(h, n, i + 1, i));
-      store<f64>(at(h, n, j, i), yji);
-      store<f64>(at(h, n, j + 1, i), yj1i);
-      store<f64>(at(h, n, j, i + 1), -(gD10 + load<f64>(at(h, n, i + 1, j)) * yjj + mi1i * yji) / mi1);
-      store<f64>(at(h, n, j + 1, i + 1), -(gD11 + mi1i * yj1i) / mi1);
-    }
-    if (i < n) {
-      dot1x2(at(h, n, i, j + 1), y0 + 8, y1, i - j - 1);
-      const mii = load<f64>(diag + (<usize>i << 3));
-      store<f64>(at(h, n, j, i), -(gD00 + load<f64>(at(h, n, i, j)) * yjj) / mii);
-      store<f64>(at(h, n, j + 1, i), -gD01 / mii);
-    }
+  const pairsEnd = j0 + ((j1 - j0) & ~1);
+  for (let j = j0; j < pairsEnd; j += 2) inversePairStart(h, n, diag, j);
+  for (let ib = j0 + 2; ib < n; ib += TILE_ROWS) {
+    const ie = min(n, ib + TILE_ROWS);
+    for (let j = j0; j < pairsEnd && j + 2 < ie; j += 2) inversePairColumns(h, n, diag, j, max(ib, j + 2), ie);
   }
-  if (j < j1) {
+  if (pairsEnd < j1) {
+    const j = pairsEnd;
     const y = at(h, n, j, j);
     store<f64>(y, 1 / load<f64>(diag + (<usize>j << 3)));
     for (let i = j + 1; i < n; i++) {
       store<f64>(at(h, n, j, i), -dot(at(h, n, i, j), y, i - j) / load<f64>(diag + (<usize>i << 3)));
     }
+  }
+}
+
+/** Rows of M (columns of Y) per tile of sparsegptInverseRows; rows of L per tile of sparsegptCholeskyLeft. */
+const TILE_ROWS: i32 = 16;
+
+// Y[j,j], Y[j+1,j+1] and Y[j, j+1] (it needs only Y[j, j]) of the pair j, j+1.
+function inversePairStart(h: usize, n: i32, diag: usize, j: i32): void {
+  const y0 = at(h, n, j, j);
+  const y1 = at(h, n, j + 1, j + 1);
+  store<f64>(y0, 1 / load<f64>(diag + (<usize>j << 3)));
+  store<f64>(y1, 1 / load<f64>(diag + (<usize>(j + 1) << 3)));
+  store<f64>(y0 + 8, -(load<f64>(at(h, n, j + 1, j)) * load<f64>(y0)) / load<f64>(diag + (<usize>(j + 1) << 3)));
+}
+
+// Columns [i0, i1) of the pair j, j+1 (i0 even, ≥ j + 2; columns below i0 done). Two rows i of M
+// at a time as well: over k in [j+1, i) the four products share their loads; then the terms
+// outside that range (k = j for row j, k = i for column i+1). A lone last column (n odd) alone.
+function inversePairColumns(h: usize, n: i32, diag: usize, j: i32, i0: i32, i1: i32): void {
+  const y0 = at(h, n, j, j);
+  const y1 = at(h, n, j + 1, j + 1);
+  const yjj = load<f64>(y0);
+  let i = i0;
+  for (; i + 1 < i1; i += 2) {
+    const len = i - j - 1;
+    dot2x2(at(h, n, i, j + 1), at(h, n, i + 1, j + 1), y0 + 8, y1, len);
+    const mii = load<f64>(diag + (<usize>i << 3));
+    const mi1 = load<f64>(diag + (<usize>(i + 1) << 3));
+    const yji = -(gD00 + load<f64>(at(h, n, i, j)) * yjj) / mii;
+    const yj1i = -gD01 / mii;
+    const mi1i = load<f64>(at(h, n, i + 1, i));
+    store<f64>(at(h, n, j, i), yji);
+    store<f64>(at(h, n, j + 1, i), yj1i);
+    store<f64>(at(h, n, j, i + 1), -(gD10 + load<f64>(at(h, n, i + 1, j)) * yjj + mi1i * yji) / mi1);
+    store<f64>(at(h, n, j + 1, i + 1), -(gD11 + mi1i * yj1i) / mi1);
+  }
+  if (i < i1) {
+    dot1x2(at(h, n, i, j + 1), y0 + 8, y1, i - j - 1);
+    const mii = load<f64>(diag + (<usize>i << 3));
+    store<f64>(at(h, n, j, i), -(gD00 + load<f64>(at(h, n, i, j)) * yjj) / mii);
+    store<f64>(at(h, n, j + 1, i), -gD01 / mii);
   }
 }
 
@@ -343,27 +407,25 @@ export function sparsegptLoad(weight: usize, rows: i32, cols: i32, dead: usize, 
   }
 }
 
-/** weight = f32(work): the pruned entries are exactly 0. */
-export function sparsegptStore(work: usize, rows: i32, cols: i32, weight: usize): void {
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      store<f32>(weight + ((<usize>r * <usize>cols + <usize>c) << 2), <f32>load<f64>(at(work, cols, r, c)));
-    }
-  }
-}
-
 /**
- * One block of columns [i1, i1 + block): its mask, the in-block OBS updates row by row, and the
- * lazy batch update of the later columns. u: f64 [cols, cols] (the factor); mask: u8 [rows, cols]
- * out for the block's columns. nmM == 0: unstructured at `sparsity`. Scratch: err and sel f64
- * [rows·block].
+ * weight = f32(work): the pruned entries are exactly 0. Before weight is overwritten, turns
+ * errSq (per row Σ e², summed by sparsegptBlockRows) into the row's true error vᵀHv, v = the
+ * original row minus the final one, in f64 (see "The true error" above): Σ e² − λ·‖v′‖², v′ with
+ * the dead columns' original weights taken as 0.
  */
-export function sparsegptBlock(
-  work: usize, rows: i32, cols: i32, u: usize, mask: usize,
-  sparsity: f64, nmN: i32, nmM: i32, i1: i32, block: i32, err: usize, sel: usize,
-): void {
-  if (nmM == 0) sparsegptBlockMask(work, rows, cols, u, mask, sparsity, i1, block, sel);
-  sparsegptBlockRows(work, rows, cols, u, mask, nmN, nmM, i1, block, err, 0, rows);
+export function sparsegptStore(work: usize, rows: i32, cols: i32, weight: usize, dead: usize, errSq: usize, damp: f64): void {
+  for (let r = 0; r < rows; r++) {
+    let norm: f64 = 0;
+    for (let c = 0; c < cols; c++) {
+      const p = weight + ((<usize>r * <usize>cols + <usize>c) << 2);
+      const x = load<f64>(at(work, cols, r, c));
+      const v = (load<u8>(dead + <usize>c) != 0 ? 0 : <f64>load<f32>(p)) - x;
+      norm += v * v;
+      store<f32>(p, <f32>x);
+    }
+    const q = errSq + (<usize>r << 3);
+    store<f64>(q, load<f64>(q) - damp * norm);
+  }
 }
 
 /**
@@ -374,13 +436,14 @@ export function sparsegptBlock(
  */
 export function sparsegptBlockRows(
   work: usize, rows: i32, cols: i32, u: usize, mask: usize,
-  nmN: i32, nmM: i32, i1: i32, block: i32, err: usize, r0: i32, r1: i32,
+  nmN: i32, nmM: i32, i1: i32, block: i32, err: usize, errSq: usize, r0: i32, r1: i32,
 ): void {
   const i2 = min(i1 + block, cols);
   const count = i2 - i1;
   for (let r = r0; r < r1; r++) {
     const wRow = at(work, cols, r, 0);
     const mRow = mask + <usize>r * <usize>cols;
+    let sq: f64 = 0;
     for (let i = 0; i < count; i++) {
       const c = i1 + i;
       if (nmM > 0 && i % nmM == 0) groupMask(wRow, mRow, u, cols, c, nmN, nmM);
@@ -390,7 +453,10 @@ export function sparsegptBlockRows(
       axpyNeg(wRow + (<usize>(c + 1) << 3), at(u, cols, c, c + 1), e, i2 - c - 1);
       store<f64>(wRow + (<usize>c << 3), q);
       store<f64>(err + ((<usize>r * <usize>count + <usize>i) << 3), e);
+      sq += e * e;
     }
+    const q = errSq + (<usize>r << 3);
+    store<f64>(q, load<f64>(q) + sq);
   }
   const rowErr = err + ((<usize>r0 * <usize>count) << 3);
   lazyUpdate(at(work, cols, r0, 0), r1 - r0, cols, u, rowErr, i1, count, i2);

@@ -454,7 +454,7 @@ async function sparseGptMethod(
   const mask = host === backend && keep.mask ? keep.mask : sharedMask ? scratch.get(SCRATCH_MASK, n, 'u8') : host.alloc('u8', n);
   try {
     const tInit = performance.now();
-    await host.sparseGpt({
+    const { trueError: obsTrueError } = await host.sparseGpt({
       weight: onHost, rows: plan.rows, cols: plan.cols, mask, hessian: plan.hessian!,
       sparsity: plan.ratio, nm: plan.nm, blockSize: SPARSEGPT_BLOCK, percDamp: SPARSEGPT_PERCDAMP,
     });
@@ -465,7 +465,7 @@ async function sparseGptMethod(
     const outMask = wantMask ? await readInto(host, mask, readBack.mask === false ? true : readBack.mask) : null;
     const updated = (await readInto(host, onHost, readBack.weight === false ? true : readBack.weight))!;
     if (onHost !== weight) backend.write(weight, updated);
-    const { error, trueError } = await sparseGptErrors(plan, host, original, updated);
+    const { error, trueError } = await sparseGptErrors(plan, host, original, updated, obsTrueError);
     return {
       mask: readBack.mask === false ? null : outMask, weight: updated,
       initMask: readBack.initMask ? outMask!.slice() : null, initError: error.slice(), error, cycles: 0, swaps: 0, trueError,
@@ -477,9 +477,13 @@ async function sparseGptMethod(
   }
 }
 
-/** SparseGPT's errors, before = after: it changes the kept weights too, so v = W − Ŵ is dense. */
+/**
+ * SparseGPT's errors, before = after: it changes the kept weights too, so v = W − Ŵ is dense. The
+ * true error comes from the kernel's OBS steps where it could vouch for it (fromSteps), else from
+ * a dense vᵀHv (rows·cols², as long as SparseGPT itself).
+ */
 async function sparseGptErrors(
-  plan: LayerSettingsPlan, host: Backend, original: Float32Array, updated: Float32Array,
+  plan: LayerSettingsPlan, host: Backend, original: Float32Array, updated: Float32Array, fromSteps: Float64Array | null,
 ): Promise<{ error: Float32Array; trueError: TrueErrors }> {
   // The surrogate error: Σ_j (W_j − Ŵ_j)·sum_metric_row_j.
   const error = new Float32Array(plan.rows);
@@ -489,6 +493,7 @@ async function sparseGptErrors(
     for (let c = 0; c < plan.cols; c++) e += (original[r * plan.cols + c] - updated[r * plan.cols + c]) * sum[c];
     error[r] = e;
   }
+  if (fromSteps) return { error, trueError: { initial: fromSteps, final: fromSteps } };
   const diff = host.upload('f32', Float32Array.from(original, (x, i) => x - updated[i]));
   try {
     const te = await host.trueErrors(diff, null, plan.rows, plan.cols, plan.hessian!);

@@ -139,6 +139,14 @@ export interface SparseGptArgs {
   percDamp: number;
 }
 
+export interface SparseGptResult {
+  /**
+   * Per row ½·vᵀHv, v = the weight before minus after, from the OBS steps themselves (f64), or
+   * null where the kernel cannot vouch for it (the caller then computes it with trueErrors).
+   */
+  trueError: Float64Array | null;
+}
+
 export interface PruneKernels {
   // --- stats ---
   statsCreate(cols: number, withGram: boolean): StatsHandle;
@@ -189,7 +197,7 @@ export interface PruneKernels {
 
   // --- sparsegpt --- (a backend without it says so: pruneLayer then runs it on wasm and reports that)
   readonly hasSparseGpt: boolean;
-  sparseGpt(args: SparseGptArgs): Promise<void>;
+  sparseGpt(args: SparseGptArgs): Promise<SparseGptResult>;
   /**
    * d = diag(U), U = upper Cholesky factor of (H + λI)⁻¹ with SparseGPT's dead-column and damping
    * rules; d = +inf for a dead column (diag(H) == 0: its weights are zeroed, so its saliency is 0,

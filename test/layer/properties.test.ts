@@ -187,5 +187,34 @@ describe('SparseGPT as a method equals the reference', () => {
     expectClose(out.weight, ref.weight, 0, 1e-6);
     for (let i = 0; i < out.mask.length; i++) if (out.mask[i]) expect(out.weight[i]).toBe(0);
     for (let r = 0; r < rows; r++) expect(out.mask[r * cols + 5]).toBe(1);
+    // The true error the kernel takes from its OBS steps is the dense ½·vᵀHv, v = W − Ŵ.
+    const dense = halfQuadratic(weight, out.weight, rows, cols, stats.hessian!);
+    expectClose(out.trueError!.final, dense, 1e-6);
+    expect(out.trueError!.initial).toEqual(out.trueError!.final);
+  });
+
+  it('a given H whose dead diagonal has a nonzero row: the true error is the dense one, not the OBS steps\'', async () => {
+    const [rows, cols] = [5, 150];
+    const { weight, x3, nseq, seqlen } = randomLayer(35, rows, cols, { constantEvery: 0 });
+    const stats = referenceStats(x3, nseq, seqlen, cols);
+    // Not a Gram matrix: H[7,7] = 0 while row 7 is not (still positive definite once damped).
+    const h = stats.hessian!.slice();
+    for (let j = 0; j < cols; j++) {
+      h[7 * cols + j] *= 0.05;
+      h[j * cols + 7] = h[7 * cols + j];
+    }
+    h[7 * cols + 7] = 0;
+    const out = await pruneLayer({ weight, rows, cols, stats: { ...stats, hessian: h }, sparsity: 0.5, init: 'sparsegpt', dsnot: false, device: 'wasm' });
+    expectClose(out.trueError!.final, halfQuadratic(weight, out.weight, rows, cols, h), 1e-6);
   });
 });
+
+/** Per row ½·vᵀHv, v = before − after, in f64 over the full matrix. */
+function halfQuadratic(before: Float32Array, after: Float32Array, rows: number, cols: number, h: Float64Array): Float64Array {
+  return Float64Array.from({ length: rows }, (_, r) => {
+    const v = Float64Array.from({ length: cols }, (_, c) => before[r * cols + c] - after[r * cols + c]);
+    let q = 0;
+    for (let i = 0; i < cols; i++) for (let j = 0; j < cols; j++) q += v[i] * h[i * cols + j] * v[j];
+    return q / 2;
+  });
+}

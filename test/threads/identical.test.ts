@@ -148,6 +148,24 @@ describe('wasm threads: identical results on 1, 2 and 3 threads', () => {
     });
   }
 
+  it("SparseGPT's factor goes over the threads: the Cholesky panels and the inverse's rows", async () => {
+    const [rows, cols] = [8, 200];
+    const l = randomLayer(10, rows, cols, { nseq: 2, seqlen: 200 });
+    const b = backends[COUNTS.indexOf(3)];
+    const stats = await statsOn(b, l.x3, l.nseq, l.seqlen, cols);
+    Object.assign(tuning, SMALL);
+    const run = vi.spyOn(ThreadPool.prototype, 'run');
+    try {
+      await pruneLayer({ weight: l.weight, rows, cols, stats, sparsity: 0.5, init: 'sparsegpt', refine: 'none', backend: b });
+      const kernels = new Set(run.mock.calls.map(([job]) => job.kernel));
+      expect(kernels).toContain('sparsegptCholeskyLeft');
+      expect(kernels).toContain('sparsegptInverseRows');
+    } finally {
+      run.mockRestore();
+      Object.assign(tuning, saved);
+    }
+  });
+
   it('magnitude with one threshold per matrix', async () => {
     const l = randomLayer(5, 40, 64);
     const results = await onEach(async (b) => {

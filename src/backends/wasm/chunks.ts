@@ -124,5 +124,5 @@ export const CHUNK_KERNELS: readonly string[] = [
   'metricMagnitude', 'metricWanda', 'metricObs', 'metricRia',
   'selectRowsSmallest', 'selectNM', 'metricSelectRows',
   'dsnotRefineChunk', 'dsnotApplyMask', 'swapsRefineChunk', 'swapsErrorsChunk',
-  'nonFiniteRange', 'sparsegptBlockRows',
+  'nonFiniteRange', 'sparsegptBlockRows', 'sparsegptCholeskyLeft', 'sparsegptInverseRows',
 ];

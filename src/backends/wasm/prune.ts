@@ -7,7 +7,7 @@ import type { DeviceTensor } from '../backend.js';
 import {
   isBackendHessian,
   type BackendHessian, type ColumnVectors, type DsnotArgs, type DsnotResult, type Hessian, type MetricKind, type PruneKernels,
-  type RawStats, type SparseGptArgs, type StatsHandle, type SwapsArgs, type SwapsResult,
+  type RawStats, type SparseGptArgs, type SparseGptResult, type StatsHandle, type SwapsArgs, type SwapsResult,
 } from '../prune-kernels.js';
 import { DsnotInputError } from '../../validate.js';
 import type { ChunkJob } from './chunks.js';
@@ -18,8 +18,10 @@ const ptr = (t: DeviceTensor): number => (t as WasmTensor).ptr;
 
 /** Largest candidate buffer of the whole-matrix selection (beyond it, it rescans instead). */
 const MAX_CANDIDATES = 1 << 22;
-/** Rows of SparseGPT's factorisation per kernel call. */
+/** Rows of SparseGPT's factorisation per kernel call (even: the kernels take rows in pairs). */
 const FACTOR_CHUNK = 16;
+/** Rows per panel of SparseGPT's Cholesky (a multiple of FACTOR_CHUNK): one threaded job each. */
+const FACTOR_PANEL = 64;
 
 /**
  * Rows per chunk: about tuning.chunkWeights weights, a multiple of 4. The kernels take rows in
@@ -342,40 +344,53 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
 
   /**
    * SparseGPT's factor of H (wasm copy at h, destroyed): the Cholesky rows of the reversed, damped
-   * matrix, then (withInverse) U in place of h. Called in row chunks so that the engine optimises
-   * the loops after the first chunks (one long call would stay in its baseline tier).
+   * matrix, a panel at a time (its columns left of the panel over the threads, then its own
+   * triangle on this thread), then (withInverse) U in place of h, rows of the inverse over the
+   * threads. Many calls, not one: the engine optimises the loops after the first chunks.
    */
-  function factorize(h: number, n: number, percDamp: number, dead: number, diag: number, withInverse: boolean): void {
-    e.sparsegptFactorBegin(h, n, percDamp, dead);
-    for (let i0 = 0; i0 < n; i0 += FACTOR_CHUNK) {
-      const code = e.sparsegptCholeskyRows(h, n, i0, Math.min(n, i0 + FACTOR_CHUNK));
-      // The rows are reversed: pivot p of JHJ is column n−1−p of H.
-      if (code !== 0) throw notPositiveDefinite(n - code);
+  function factorize(h: number, n: number, percDamp: number, dead: number, diag: number, withInverse: boolean): number {
+    const damp = e.sparsegptFactorBegin(h, n, percDamp, dead);
+    for (let p0 = 0; p0 < n; p0 += FACTOR_PANEL) {
+      const rows = Math.min(FACTOR_PANEL, n - p0);
+      if (p0 > 0) {
+        runner.run({ kernel: 'sparsegptCholeskyLeft', args: [h, n, p0, 0, 0], units: rows, step: FACTOR_CHUNK, range: 3, work: rows * p0 * p0 });
+      }
+      for (let i0 = p0; i0 < p0 + rows; i0 += FACTOR_CHUNK) {
+        const code = e.sparsegptCholeskyRows(h, n, p0, i0, Math.min(p0 + rows, i0 + FACTOR_CHUNK));
+        // The rows are reversed: pivot p of JHJ is column n−1−p of H.
+        if (code !== 0) throw notPositiveDefinite(n - code);
+      }
     }
-    if (!withInverse) return;
+    if (!withInverse) return damp;
     e.sparsegptSaveDiagonal(h, n, diag);
-    for (let j0 = 0; j0 < n; j0 += FACTOR_CHUNK) e.sparsegptInverseRows(h, n, diag, j0, Math.min(n, j0 + FACTOR_CHUNK));
+    // Row j of the inverse costs ~(n − j)²/2: chunks are taken first-row-first, the largest first.
+    runner.run({ kernel: 'sparsegptInverseRows', args: [h, n, diag, 0, 0], units: n, step: FACTOR_CHUNK, range: 3, work: n * n * n / 6 });
     e.sparsegptFactorEnd(h, n);
+    return damp;
   }
 
-  async function sparseGpt(a: SparseGptArgs): Promise<void> {
+  async function sparseGpt(a: SparseGptArgs): Promise<SparseGptResult> {
     const n = a.cols;
     const block = a.blockSize;
-    withHessianCopy(a.hessian, (u) =>
-      withScratch([n, 8 * n, 8 * a.rows * n, 8 * a.rows * block, 8 * a.rows * block], (dead, diag, work, err, sel) => {
-        factorize(u, n, a.percDamp, dead, diag, true);
+    return withHessianCopy(a.hessian, (u) =>
+      withScratch([n, 8 * n, 8 * a.rows * n, 8 * a.rows * block, 8 * a.rows * block, 8 * a.rows], (dead, diag, work, err, sel, errSq) => {
+        // Read before the copy is factored: whether the true error may come from the OBS steps.
+        const deadRowsZero = deadRowsAreZero(ctx.f64(u, n * n), n);
+        const damp = factorize(u, n, a.percDamp, dead, diag, true);
         e.sparsegptLoad(ptr(a.weight), a.rows, n, dead, work);
+        ctx.f64(errSq, a.rows).fill(0);
         // Per block: the unstructured mask needs every row (one threshold), then the rows' OBS and
         // lazy updates go over the threads.
         const step = rowStep(n);
         for (let i1 = 0; i1 < n; i1 += block) {
           if (!a.nm) e.sparsegptBlockMask(work, a.rows, n, u, ptr(a.mask), a.sparsity, i1, block, sel);
           runner.run({
-            kernel: 'sparsegptBlockRows', args: [work, a.rows, n, u, ptr(a.mask), a.nm ? a.nm.n : 0, a.nm ? a.nm.m : 0, i1, block, err, 0, 0],
-            units: a.rows, step, range: 10, work: a.rows * block * (n - i1),
+            kernel: 'sparsegptBlockRows', args: [work, a.rows, n, u, ptr(a.mask), a.nm ? a.nm.n : 0, a.nm ? a.nm.m : 0, i1, block, err, errSq, 0, 0],
+            units: a.rows, step, range: 11, work: a.rows * block * (n - i1),
           });
         }
-        e.sparsegptStore(work, a.rows, n, ptr(a.weight));
+        e.sparsegptStore(work, a.rows, n, ptr(a.weight), dead, errSq, damp);
+        return { trueError: deadRowsZero ? halved(ctx.f64(errSq, a.rows)) : null };
       }));
   }
 
@@ -402,6 +417,19 @@ export function createWasmPruneKernels(ctx: WasmContext): PruneKernels {
 function mirrorUpper(g: Float64Array, c: number): Float64Array {
   for (let i = 0; i < c; i++) for (let j = 0; j < i; j++) g[i * c + j] = g[j * c + i];
   return g;
+}
+
+/**
+ * Whether every row of H whose diagonal is 0 is all 0 (so a dead column's weight adds nothing to
+ * vᵀHv). A Gram matrix's are; a given H need not be, and then SparseGPT's OBS steps do not give
+ * the true error (see assembly/sparsegpt.ts): it is computed as a dense vᵀHv instead.
+ */
+function deadRowsAreZero(h: Float64Array, n: number): boolean {
+  for (let c = 0; c < n; c++) {
+    if (h[c * n + c] !== 0) continue;
+    for (let j = 0; j < n; j++) if (h[c * n + j] !== 0 || h[j * n + c] !== 0) return false;
+  }
+  return true;
 }
 
 /** Q → Q/2: vᵀHv with H = (2/N)ΣXᵀX is twice the error per calibration sequence. */

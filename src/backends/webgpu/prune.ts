@@ -7,7 +7,7 @@
 // obsDiagonal (a host-side f64 Cholesky) is delegated to the wasm kernels.
 import type { DeviceTensor } from '../backend.js';
 import type {
-  DsnotArgs, DsnotResult, Hessian, MetricKind, PruneKernels, RawStats, SparseGptArgs, StatsHandle, SwapsArgs, SwapsResult,
+  DsnotArgs, DsnotResult, Hessian, MetricKind, PruneKernels, RawStats, SparseGptArgs, SparseGptResult, StatsHandle, SwapsArgs, SwapsResult,
 } from '../prune-kernels.js';
 import type { GpuDeviceHandle } from './device.js';
 import { Batch, grid, type PipelineCache } from './pipelines.js';
@@ -362,7 +362,7 @@ export function createWebGpuPruneKernels(
 
   // ---- sparsegpt: not on the GPU in this version ------------------------------------------
 
-  async function sparseGpt(_a: SparseGptArgs): Promise<void> {
+  async function sparseGpt(_a: SparseGptArgs): Promise<SparseGptResult> {
     throw new Error('SparseGPT has no WebGPU kernel (hasSparseGpt is false): run it on the wasm backend');
   }
 
